@@ -1,0 +1,321 @@
+//! Exact shortest-path distances to a goal, one lazily computed table per goal, cached under a
+//! memory cap.
+//!
+//! No all-pairs table: on LoRR's warehouse_large that would take about 6 GB (24 GB with
+//! headings). A table here covers the free cells only, as `u16`, so one goal costs 77 KB on
+//! warehouse_large in `Grid4` and four times that in `Rotate`, where the heading matters.
+
+use crate::grid::{Cell, Grid, Heading};
+
+/// How robots move, which decides what a "step" is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Motion {
+    /// Move north, east, south or west, or wait; one step each (RHCR, MovingAI, pibt2).
+    Grid4,
+    /// Forward, turn clockwise, turn counter-clockwise, or wait, with a heading; one step each
+    /// (LoRR's MAPF_T; differential-drive units turn in place).
+    Rotate,
+}
+
+impl Motion {
+    /// Number of distance entries per free cell.
+    pub fn states_per_cell(self) -> usize {
+        match self {
+            Motion::Grid4 => 1,
+            Motion::Rotate => 4,
+        }
+    }
+}
+
+/// Distance value for "cannot reach the goal from here".
+pub const UNREACHABLE: u32 = u32::MAX;
+
+/// Shortest number of steps from every state to one goal cell (any heading at the goal).
+#[derive(Clone, Debug)]
+pub struct DistTable {
+    goal: Cell,
+    motion: Motion,
+    /// Indexed by `free_index * states_per_cell + heading`; `u16::MAX` = unreachable.
+    dist: Vec<u16>,
+}
+
+impl DistTable {
+    /// Computes the table by a reverse breadth-first search from `goal`, following directed
+    /// edges backwards so one-way lanes are respected. Runs in time linear in the free cells.
+    pub fn compute(grid: &Grid, goal: Cell, motion: Motion) -> DistTable {
+        let per = motion.states_per_cell();
+        let mut dist = vec![u16::MAX; grid.n_free() * per];
+        let Some(goal_idx) = grid.free_index(goal) else {
+            return DistTable { goal, motion, dist };
+        };
+        // Queue of (cell, heading) states; heading is ignored in Grid4.
+        let mut queue: Vec<(Cell, u8)> = Vec::with_capacity(grid.n_free() * per);
+        for h in 0..per {
+            dist[goal_idx * per + h] = 0;
+            queue.push((goal, h as u8));
+        }
+        let mut head = 0;
+        while head < queue.len() {
+            let (cell, h) = queue[head];
+            head += 1;
+            let idx = grid.free_index(cell).expect("queued cells are free");
+            let d = dist[idx * per + h as usize];
+            let next_d = d.saturating_add(1);
+            match motion {
+                Motion::Grid4 => {
+                    // Predecessor p moves into `cell` heading `heading`; p = cell - heading.
+                    for heading in Heading::ALL {
+                        let Some(pred) = grid.raw_neighbor(cell, heading.opposite()) else {
+                            continue;
+                        };
+                        if !grid.has_edge(pred, heading) {
+                            continue;
+                        }
+                        let pi = grid.free_index(pred).expect("edges join free cells");
+                        if dist[pi] == u16::MAX {
+                            dist[pi] = next_d;
+                            queue.push((pred, 0));
+                        }
+                    }
+                }
+                Motion::Rotate => {
+                    let heading = Heading::from_index(h as usize);
+                    // (cell, h-1) --R--> (cell, h); (cell, h+1) --C--> (cell, h).
+                    for pred_h in [heading.counter_clockwise(), heading.clockwise()] {
+                        let slot = idx * 4 + pred_h.index();
+                        if dist[slot] == u16::MAX {
+                            dist[slot] = next_d;
+                            queue.push((cell, pred_h.index() as u8));
+                        }
+                    }
+                    // (pred, h) --F--> (cell, h).
+                    if let Some(pred) = grid.raw_neighbor(cell, heading.opposite()) {
+                        if grid.has_edge(pred, heading) {
+                            let pi = grid.free_index(pred).expect("edges join free cells");
+                            let slot = pi * 4 + h as usize;
+                            if dist[slot] == u16::MAX {
+                                dist[slot] = next_d;
+                                queue.push((pred, h));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        DistTable { goal, motion, dist }
+    }
+
+    /// The goal this table leads to.
+    pub fn goal(&self) -> Cell {
+        self.goal
+    }
+
+    /// The motion model the table was computed for.
+    pub fn motion(&self) -> Motion {
+        self.motion
+    }
+
+    /// Steps from `cell` (facing `heading`, ignored in `Grid4`) to the goal, or
+    /// [`UNREACHABLE`].
+    pub fn get(&self, grid: &Grid, cell: Cell, heading: Heading) -> u32 {
+        match grid.free_index(cell) {
+            Some(idx) => self.get_free(idx, heading),
+            None => UNREACHABLE,
+        }
+    }
+
+    /// Like [`DistTable::get`] for a free-cell index; the hot path of the planner.
+    #[inline]
+    pub fn get_free(&self, free_idx: usize, heading: Heading) -> u32 {
+        let slot = match self.motion {
+            Motion::Grid4 => free_idx,
+            Motion::Rotate => free_idx * 4 + heading.index(),
+        };
+        match self.dist[slot] {
+            u16::MAX => UNREACHABLE,
+            d => d as u32,
+        }
+    }
+
+    /// The best distance over the four headings (departure heading free to choose).
+    pub fn get_any_heading(&self, grid: &Grid, cell: Cell) -> u32 {
+        Heading::ALL
+            .iter()
+            .map(|h| self.get(grid, cell, *h))
+            .min()
+            .unwrap_or(UNREACHABLE)
+    }
+
+    /// Heap bytes held by the table.
+    pub fn bytes(&self) -> usize {
+        self.dist.len() * std::mem::size_of::<u16>()
+    }
+}
+
+/// Handle to a table held by a [`DistanceOracle`], valid until the next eviction epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableRef(u32);
+
+/// Counters a caller can report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OracleStats {
+    /// Tables computed (or inserted).
+    pub computed: u64,
+    /// Tables dropped to stay under the memory cap.
+    pub evicted: u64,
+    /// Tables held now.
+    pub held: usize,
+    /// Bytes held now.
+    pub bytes: usize,
+}
+
+struct Slot {
+    table: DistTable,
+    last_used: u64,
+}
+
+/// A cache of per-goal [`DistTable`]s under a memory cap.
+///
+/// Tables are used within an *epoch* (one planning step): [`DistanceOracle::begin_epoch`]
+/// starts one, and a table requested in the current epoch is never evicted, so every
+/// [`TableRef`] handed out stays valid until the next `begin_epoch`. When the cap is reached,
+/// the least recently used table from an older epoch goes first; if all are in use, the cap
+/// is exceeded rather than failing (the planner never fails).
+///
+/// The oracle computes missing tables itself ([`DistanceOracle::ensure`]), but a caller that
+/// may use threads can compute them in parallel with [`DistTable::compute`] and
+/// [`DistanceOracle::insert`] them first; this crate spawns nothing.
+pub struct DistanceOracle {
+    motion: Motion,
+    cap_bytes: usize,
+    /// Per cell: index into `slots`, or `u32::MAX`.
+    slot_of: Vec<u32>,
+    slots: Vec<Option<Slot>>,
+    free_slots: Vec<u32>,
+    epoch: u64,
+    stats: OracleStats,
+}
+
+impl DistanceOracle {
+    /// An empty oracle for `grid` and `motion` that holds at most about `cap_bytes` of tables.
+    pub fn new(grid: &Grid, motion: Motion, cap_bytes: usize) -> DistanceOracle {
+        DistanceOracle {
+            motion,
+            cap_bytes,
+            slot_of: vec![u32::MAX; grid.n_cells()],
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            epoch: 0,
+            stats: OracleStats::default(),
+        }
+    }
+
+    /// The motion model of every table held.
+    pub fn motion(&self) -> Motion {
+        self.motion
+    }
+
+    /// Starts a new epoch: tables not requested from now on may be evicted.
+    pub fn begin_epoch(&mut self) {
+        self.epoch += 1;
+    }
+
+    /// Whether a table for `goal` is held.
+    pub fn contains(&self, goal: Cell) -> bool {
+        self.slot_of
+            .get(goal.index())
+            .is_some_and(|s| *s != u32::MAX)
+    }
+
+    /// Adds a table computed elsewhere (for the same grid and motion).
+    pub fn insert(&mut self, table: DistTable) -> TableRef {
+        debug_assert_eq!(table.motion, self.motion, "table for another motion model");
+        if let Some(found) = self.lookup(table.goal) {
+            return found;
+        }
+        let bytes = table.bytes();
+        self.make_room(bytes);
+        let goal = table.goal;
+        let slot = Slot {
+            table,
+            last_used: self.epoch,
+        };
+        let index = match self.free_slots.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.slot_of[goal.index()] = index;
+        self.stats.computed += 1;
+        self.stats.held += 1;
+        self.stats.bytes += bytes;
+        TableRef(index)
+    }
+
+    /// The table for `goal`, computed now if it is not held, and marked as used this epoch.
+    pub fn ensure(&mut self, grid: &Grid, goal: Cell) -> TableRef {
+        match self.lookup(goal) {
+            Some(found) => found,
+            None => self.insert(DistTable::compute(grid, goal, self.motion)),
+        }
+    }
+
+    /// The table behind a handle from this epoch.
+    ///
+    /// # Panics
+    /// If the handle was evicted, which cannot happen within the epoch it was issued in.
+    pub fn table(&self, handle: TableRef) -> &DistTable {
+        &self.slots[handle.0 as usize]
+            .as_ref()
+            .expect("table evicted within its epoch")
+            .table
+    }
+
+    /// The table for `goal` if held, without touching its age.
+    pub fn get(&self, goal: Cell) -> Option<&DistTable> {
+        let slot = *self.slot_of.get(goal.index())?;
+        self.slots.get(slot as usize)?.as_ref().map(|s| &s.table)
+    }
+
+    /// Counters for reports.
+    pub fn stats(&self) -> OracleStats {
+        self.stats
+    }
+
+    fn lookup(&mut self, goal: Cell) -> Option<TableRef> {
+        let slot = *self.slot_of.get(goal.index())?;
+        if slot == u32::MAX {
+            return None;
+        }
+        let epoch = self.epoch;
+        let entry = self.slots[slot as usize].as_mut()?;
+        entry.last_used = epoch;
+        Some(TableRef(slot))
+    }
+
+    fn make_room(&mut self, incoming: usize) {
+        while self.stats.bytes + incoming > self.cap_bytes {
+            // Linear scan: evictions are rare next to lookups, and a heap would need updating
+            // on every use.
+            let victim = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|s| (i, s.last_used)))
+                .filter(|(_, used)| *used < self.epoch)
+                .min_by_key(|(_, used)| *used);
+            let Some((index, _)) = victim else { return };
+            let slot = self.slots[index].take().expect("victim exists");
+            self.slot_of[slot.table.goal.index()] = u32::MAX;
+            self.free_slots.push(index as u32);
+            self.stats.evicted += 1;
+            self.stats.held -= 1;
+            self.stats.bytes -= slot.table.bytes();
+        }
+    }
+}

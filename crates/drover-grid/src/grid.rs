@@ -1,0 +1,350 @@
+//! The dense floor grid: cells, kinds, obstacles and (possibly one-way) edges.
+
+use fixedbitset::FixedBitSet;
+
+/// A cell of the floor, `row * width + col`. Small and `Copy` so it can index dense arrays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cell(pub u32);
+
+impl Cell {
+    /// The cell as an index into a dense per-cell array.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A compass heading. The numbering is LoRR's (`inc/States.h`): 0 = east, 1 = south, 2 = west,
+/// 3 = north, so a clockwise turn adds one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Heading {
+    /// Towards increasing column.
+    East = 0,
+    /// Towards increasing row.
+    South = 1,
+    /// Towards decreasing column.
+    West = 2,
+    /// Towards decreasing row.
+    North = 3,
+}
+
+impl Heading {
+    /// All four headings in LoRR order.
+    pub const ALL: [Heading; 4] = [Heading::East, Heading::South, Heading::West, Heading::North];
+
+    /// The heading with LoRR number `n` (taken modulo 4).
+    pub fn from_index(n: usize) -> Heading {
+        Heading::ALL[n % 4]
+    }
+
+    /// LoRR's number for this heading.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The heading after a 90° clockwise turn (LoRR action `R`).
+    pub fn clockwise(self) -> Heading {
+        Heading::from_index(self.index() + 1)
+    }
+
+    /// The heading after a 90° counter-clockwise turn (LoRR action `C`).
+    pub fn counter_clockwise(self) -> Heading {
+        Heading::from_index(self.index() + 3)
+    }
+
+    /// The opposite heading.
+    pub fn opposite(self) -> Heading {
+        Heading::from_index(self.index() + 2)
+    }
+
+    /// How many 90° turns separate two headings (0, 1 or 2).
+    pub fn turns_to(self, other: Heading) -> u32 {
+        let diff = (other.index() + 4 - self.index()) % 4;
+        if diff == 3 { 1 } else { diff as u32 }
+    }
+}
+
+/// What a cell is for. Formats that know more than "free or blocked" keep it here, so the
+/// allocator and the benchmark semantics can find stations, endpoints and chargers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CellKind {
+    /// Blocked: no robot ever stands here.
+    Obstacle,
+    /// Plain travel cell or highway.
+    Travel,
+    /// A storage slot where a pod rests.
+    Storage,
+    /// The cell at a station where the associate works on the presented pod.
+    StationFace,
+    /// A cell of a station's queue lane.
+    StationQueue,
+    /// A charging spot.
+    Charger,
+    /// A parking spot for idle robots.
+    Park,
+    /// LoRR `E`: emitter, the delivery end of a task.
+    Emitter,
+    /// LoRR `S`: service point, the pickup end of a task.
+    Service,
+    /// RHCR kiva `e` / pibt2 task endpoint: shelf access.
+    Endpoint,
+    /// RHCR kiva `r` / pibt2 `e`: robot home or non-task endpoint.
+    Home,
+    /// RHCR sorting induct station cell.
+    Induct,
+    /// RHCR sorting eject (chute) cell.
+    Eject,
+}
+
+/// The floor: a `width` x `height` grid of cells with kinds and directed 4-neighbour edges.
+///
+/// Edges default to both directions between free neighbours; loaders for directed maps
+/// (RHCR's sorting centre, one-way highways) remove or set them explicitly. Everything that
+/// moves a robot asks [`Grid::neighbor`], so edge direction is respected everywhere.
+#[derive(Clone, Debug)]
+pub struct Grid {
+    width: u32,
+    height: u32,
+    kinds: Vec<CellKind>,
+    blocked: FixedBitSet,
+    /// Bit `h` set: the edge from this cell towards heading `h` exists.
+    out_edges: Vec<u8>,
+    /// Dense index of each free cell, `u32::MAX` for obstacles.
+    free_index: Vec<u32>,
+    free_cells: Vec<Cell>,
+}
+
+impl Grid {
+    /// Builds a grid from per-cell kinds (row-major), with two-way edges between free
+    /// neighbours.
+    ///
+    /// # Panics
+    /// If `kinds.len() != width * height`; loaders check sizes before calling.
+    pub fn new(width: u32, height: u32, kinds: Vec<CellKind>) -> Grid {
+        assert_eq!(
+            kinds.len(),
+            width as usize * height as usize,
+            "kinds must cover the grid"
+        );
+        let n = kinds.len();
+        let mut blocked = FixedBitSet::with_capacity(n);
+        let mut free_index = vec![u32::MAX; n];
+        let mut free_cells = Vec::new();
+        for (i, kind) in kinds.iter().enumerate() {
+            if *kind == CellKind::Obstacle {
+                blocked.insert(i);
+            } else {
+                free_index[i] = free_cells.len() as u32;
+                free_cells.push(Cell(i as u32));
+            }
+        }
+        let mut grid = Grid {
+            width,
+            height,
+            kinds,
+            blocked,
+            out_edges: vec![0; n],
+            free_index,
+            free_cells,
+        };
+        for i in 0..n {
+            let cell = Cell(i as u32);
+            if grid.is_blocked(cell) {
+                continue;
+            }
+            for heading in Heading::ALL {
+                if let Some(next) = grid.raw_neighbor(cell, heading) {
+                    if !grid.is_blocked(next) {
+                        grid.out_edges[i] |= 1 << heading.index();
+                    }
+                }
+            }
+        }
+        grid
+    }
+
+    /// Width in cells (columns).
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in cells (rows).
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Number of cells, free or not.
+    pub fn n_cells(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// Number of free cells.
+    pub fn n_free(&self) -> usize {
+        self.free_cells.len()
+    }
+
+    /// The free cells in increasing order.
+    pub fn free_cells(&self) -> &[Cell] {
+        &self.free_cells
+    }
+
+    /// Dense index of a free cell among the free cells, `None` for an obstacle or off the map.
+    pub fn free_index(&self, cell: Cell) -> Option<usize> {
+        match self.free_index.get(cell.index()) {
+            Some(&i) if i != u32::MAX => Some(i as usize),
+            _ => None,
+        }
+    }
+
+    /// The cell at `row`, `col`, or `None` off the map.
+    pub fn cell_at(&self, row: i64, col: i64) -> Option<Cell> {
+        if row < 0 || col < 0 || row >= self.height as i64 || col >= self.width as i64 {
+            return None;
+        }
+        Some(Cell((row as u32) * self.width + col as u32))
+    }
+
+    /// `(row, col)` of a cell.
+    pub fn row_col(&self, cell: Cell) -> (u32, u32) {
+        (cell.0 / self.width, cell.0 % self.width)
+    }
+
+    /// Whether the cell id lies on the map.
+    pub fn contains(&self, cell: Cell) -> bool {
+        cell.index() < self.kinds.len()
+    }
+
+    /// Whether a cell is an obstacle (or off the map).
+    pub fn is_blocked(&self, cell: Cell) -> bool {
+        !self.contains(cell) || self.blocked.contains(cell.index())
+    }
+
+    /// Whether a robot may stand on this cell.
+    pub fn is_free(&self, cell: Cell) -> bool {
+        !self.is_blocked(cell)
+    }
+
+    /// The kind of a cell.
+    pub fn kind(&self, cell: Cell) -> CellKind {
+        self.kinds[cell.index()]
+    }
+
+    /// All cells of one kind, in increasing order.
+    pub fn cells_of(&self, kind: CellKind) -> Vec<Cell> {
+        (0..self.kinds.len() as u32)
+            .map(Cell)
+            .filter(|c| self.kind(*c) == kind)
+            .collect()
+    }
+
+    /// The geometric neighbour towards `heading`, ignoring obstacles and edges; `None` off
+    /// the map (never wraps across a row end).
+    pub fn raw_neighbor(&self, cell: Cell, heading: Heading) -> Option<Cell> {
+        let (row, col) = self.row_col(cell);
+        let (row, col) = (row as i64, col as i64);
+        match heading {
+            Heading::East => self.cell_at(row, col + 1),
+            Heading::South => self.cell_at(row + 1, col),
+            Heading::West => self.cell_at(row, col - 1),
+            Heading::North => self.cell_at(row - 1, col),
+        }
+    }
+
+    /// Whether a robot may move from `cell` one step towards `heading`.
+    pub fn has_edge(&self, cell: Cell, heading: Heading) -> bool {
+        self.contains(cell) && self.out_edges[cell.index()] & (1 << heading.index()) != 0
+    }
+
+    /// The cell a robot reaches moving one step towards `heading`, if that edge exists.
+    pub fn neighbor(&self, cell: Cell, heading: Heading) -> Option<Cell> {
+        if self.has_edge(cell, heading) {
+            self.raw_neighbor(cell, heading)
+        } else {
+            None
+        }
+    }
+
+    /// The heading of a one-step move from `from` to `to`, if the cells are adjacent.
+    pub fn heading_between(&self, from: Cell, to: Cell) -> Option<Heading> {
+        Heading::ALL
+            .into_iter()
+            .find(|h| self.raw_neighbor(from, *h) == Some(to))
+    }
+
+    /// Adds or removes the directed edge from `cell` towards `heading`. Adding an edge to an
+    /// obstacle or off the map is refused and returns `false`.
+    pub fn set_edge(&mut self, cell: Cell, heading: Heading, present: bool) -> bool {
+        if self.is_blocked(cell) {
+            return !present;
+        }
+        if present {
+            match self.raw_neighbor(cell, heading) {
+                Some(next) if self.is_free(next) => {
+                    self.out_edges[cell.index()] |= 1 << heading.index();
+                    true
+                }
+                _ => false,
+            }
+        } else {
+            self.out_edges[cell.index()] &= !(1 << heading.index());
+            true
+        }
+    }
+
+    /// Removes every edge, so a loader can list the directed ones itself.
+    pub fn clear_edges(&mut self) {
+        self.out_edges.iter_mut().for_each(|e| *e = 0);
+    }
+
+    /// Number of directed edges.
+    pub fn n_edges(&self) -> usize {
+        self.out_edges.iter().map(|e| e.count_ones() as usize).sum()
+    }
+
+    /// Number of edges that exist in one direction only.
+    pub fn n_one_way_edges(&self) -> usize {
+        let mut n = 0;
+        for cell in &self.free_cells {
+            for heading in Heading::ALL {
+                if let Some(next) = self.neighbor(*cell, heading) {
+                    if !self.has_edge(next, heading.opposite()) {
+                        n += 1;
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Draws the grid as text, one row per line: `@` obstacle, `.` travel, and a letter
+    /// per other kind. Used by snapshots and error messages.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity((self.width as usize + 1) * self.height as usize);
+        for row in 0..self.height {
+            for col in 0..self.width {
+                let cell = Cell(row * self.width + col);
+                out.push(kind_symbol(self.kind(cell)));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// The symbol [`Grid::render`] uses for a kind.
+pub fn kind_symbol(kind: CellKind) -> char {
+    match kind {
+        CellKind::Obstacle => '@',
+        CellKind::Travel => '.',
+        CellKind::Storage => 's',
+        CellKind::StationFace => 'f',
+        CellKind::StationQueue => 'q',
+        CellKind::Charger => 'c',
+        CellKind::Park => 'p',
+        CellKind::Emitter => 'E',
+        CellKind::Service => 'S',
+        CellKind::Endpoint => 'e',
+        CellKind::Home => 'r',
+        CellKind::Induct => 'i',
+        CellKind::Eject => 'j',
+    }
+}

@@ -1,0 +1,294 @@
+//! drover's own floor layout for a sortable fulfilment centre: a character map plus named
+//! stations and chargers, in TOML (see `config/floors/demo.toml`).
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::{LoadError, LoadErrorKind};
+use crate::{Cell, CellKind, Grid, Heading};
+
+/// What associates do at a station.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StationKind {
+    /// Items are picked from a presented pod.
+    Pick,
+    /// Items are stowed into a presented pod.
+    Stow,
+    /// Totes are packed.
+    Pack,
+}
+
+/// A station: where the associate works, and the lane robots queue in to get there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Station {
+    /// Unique name.
+    pub name: String,
+    /// What happens there.
+    pub kind: StationKind,
+    /// The cell where a robot presents its pod to the associate.
+    pub face: Cell,
+    /// Queue lane cells, entry first; the last one is next to the face.
+    pub queue: Vec<Cell>,
+}
+
+/// A parsed floor layout.
+#[derive(Clone, Debug)]
+pub struct Floor {
+    /// Floor name.
+    pub name: String,
+    /// Edge length of a cell in metres.
+    pub cell_size_m: f64,
+    /// The grid, with one-way highways applied.
+    pub grid: Grid,
+    /// Stations in file order.
+    pub stations: Vec<Station>,
+    /// Named chargers in file order.
+    pub chargers: Vec<(String, Cell)>,
+    /// Storage slots.
+    pub storage: Vec<Cell>,
+    /// Park cells.
+    pub park: Vec<Cell>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFloor {
+    name: String,
+    cell_size_m: f64,
+    map: Spanned<String>,
+    #[serde(default)]
+    station: Vec<Spanned<RawStation>>,
+    #[serde(default)]
+    charger: Vec<Spanned<RawCharger>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStation {
+    name: String,
+    kind: StationKind,
+    face: [u32; 2],
+    queue: Vec<[u32; 2]>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCharger {
+    name: String,
+    cell: [u32; 2],
+}
+
+/// Parses and validates a floor layout.
+///
+/// Map legend: `#` wall, `.` travel, `s` storage slot, `q` queue lane, `f` station face,
+/// `c` charger, `p` park, and `>` `<` `^` `v` one-way highway cells: no robot moves against
+/// the arrow into or out of such a cell.
+pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
+    let at = |span: Range<usize>, kind: LoadErrorKind| {
+        let (line, column) = line_col(text, span.start);
+        LoadError::new(file, line, column, kind)
+    };
+    let raw: RawFloor = toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        LoadError::new(
+            file,
+            line,
+            column,
+            LoadErrorKind::Syntax(e.message().trim().to_string()),
+        )
+    })?;
+    if !(raw.cell_size_m > 0.0 && raw.cell_size_m.is_finite()) {
+        return Err(LoadError::new(
+            file,
+            1,
+            1,
+            LoadErrorKind::Invalid("cell_size_m must be a positive number".into()),
+        ));
+    }
+    // TOML drops the newline right after `"""`, so map row r sits r+1 lines below the quotes.
+    let (map_line, _) = line_col(text, raw.map.span().start);
+    let rows: Vec<&str> = raw
+        .map
+        .get_ref()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return Err(at(
+            raw.map.span(),
+            LoadErrorKind::Invalid("the map is empty".into()),
+        ));
+    }
+    let width = rows[0].chars().count();
+    let height = rows.len();
+    let mut kinds = Vec::with_capacity(width * height);
+    let mut arrows = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let line = map_line + 1 + r;
+        let symbols: Vec<char> = row.chars().collect();
+        if symbols.len() != width {
+            return Err(LoadError::new(
+                file,
+                line,
+                symbols.len().min(width) + 1,
+                LoadErrorKind::RaggedRow {
+                    width: symbols.len(),
+                    expected: width,
+                },
+            ));
+        }
+        for (c, symbol) in symbols.into_iter().enumerate() {
+            let kind = match symbol {
+                '#' | '@' => CellKind::Obstacle,
+                '.' => CellKind::Travel,
+                's' => CellKind::Storage,
+                'q' => CellKind::StationQueue,
+                'f' => CellKind::StationFace,
+                'c' => CellKind::Charger,
+                'p' => CellKind::Park,
+                '>' | '<' | '^' | 'v' => {
+                    let heading = match symbol {
+                        '>' => Heading::East,
+                        '<' => Heading::West,
+                        '^' => Heading::North,
+                        _ => Heading::South,
+                    };
+                    arrows.push((Cell((r * width + c) as u32), heading));
+                    CellKind::Travel
+                }
+                other => {
+                    return Err(LoadError::new(
+                        file,
+                        line,
+                        c + 1,
+                        LoadErrorKind::UnknownSymbol { symbol: other },
+                    ));
+                }
+            };
+            kinds.push(kind);
+        }
+    }
+    let mut grid = Grid::new(width as u32, height as u32, kinds);
+    for (cell, heading) in arrows {
+        // Against the flow: leaving backwards, or entering from the cell ahead.
+        grid.set_edge(cell, heading.opposite(), false);
+        if let Some(ahead) = grid.raw_neighbor(cell, heading) {
+            grid.set_edge(ahead, heading.opposite(), false);
+        }
+    }
+    let cell_of = |pos: [u32; 2], span: Range<usize>, what: &str| -> Result<Cell, LoadError> {
+        match grid.cell_at(pos[0] as i64, pos[1] as i64) {
+            Some(cell) => Ok(cell),
+            None => Err(at(
+                span,
+                LoadErrorKind::Invalid(format!(
+                    "{what} [{}, {}] is outside the {width} x {height} map",
+                    pos[0], pos[1]
+                )),
+            )),
+        }
+    };
+    let mut names = std::collections::BTreeSet::new();
+    let mut stations = Vec::new();
+    for spanned in &raw.station {
+        let span = spanned.span();
+        let s = spanned.get_ref();
+        if !names.insert(s.name.clone()) {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!("duplicate name {:?}", s.name)),
+            ));
+        }
+        let face = cell_of(s.face, span.clone(), "face")?;
+        if grid.kind(face) != CellKind::StationFace {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!(
+                    "station {:?}: face {:?} is not an `f` cell",
+                    s.name, s.face
+                )),
+            ));
+        }
+        let mut queue = Vec::with_capacity(s.queue.len());
+        for pos in &s.queue {
+            let cell = cell_of(*pos, span.clone(), "queue cell")?;
+            if grid.kind(cell) != CellKind::StationQueue {
+                return Err(at(
+                    span,
+                    LoadErrorKind::Invalid(format!(
+                        "station {:?}: queue cell {pos:?} is not a `q` cell",
+                        s.name
+                    )),
+                ));
+            }
+            queue.push(cell);
+        }
+        // Each queue cell leads to the next, the last to the face.
+        let mut path = queue.clone();
+        path.push(face);
+        for pair in path.windows(2) {
+            let leads = grid
+                .heading_between(pair[0], pair[1])
+                .is_some_and(|h| grid.has_edge(pair[0], h));
+            if !leads {
+                let (r, c) = grid.row_col(pair[0]);
+                return Err(at(
+                    span,
+                    LoadErrorKind::Invalid(format!(
+                        "station {:?}: queue does not lead to its face (no move from [{r}, {c}] to the next cell)",
+                        s.name
+                    )),
+                ));
+            }
+        }
+        stations.push(Station {
+            name: s.name.clone(),
+            kind: s.kind,
+            face,
+            queue,
+        });
+    }
+    let mut chargers = Vec::new();
+    for spanned in &raw.charger {
+        let span = spanned.span();
+        let c = spanned.get_ref();
+        if !names.insert(c.name.clone()) {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!("duplicate name {:?}", c.name)),
+            ));
+        }
+        let cell = cell_of(c.cell, span.clone(), "charger cell")?;
+        if grid.kind(cell) != CellKind::Charger {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!(
+                    "charger {:?}: cell {:?} is not a `c` cell",
+                    c.name, c.cell
+                )),
+            ));
+        }
+        chargers.push((c.name.clone(), cell));
+    }
+    let storage = grid.cells_of(CellKind::Storage);
+    let park = grid.cells_of(CellKind::Park);
+    Ok(Floor {
+        name: raw.name,
+        cell_size_m: raw.cell_size_m,
+        grid,
+        stations,
+        chargers,
+        storage,
+        park,
+    })
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

@@ -1,0 +1,1 @@
+//! Unit tests for the grid, the distance tables and the loaders.

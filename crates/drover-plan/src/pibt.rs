@@ -1,0 +1,461 @@
+//! PIBT, one step for every agent: priority inheritance with backtracking over cells, then
+//! (under `Rotate`) turning the chosen cells into forward/turn/wait actions.
+//!
+//! Okumura et al., "Priority Inheritance with Backtracking for Iterative Multi-agent Path
+//! Finding" (IJCAI 2019, AIJ 2022). Agents go in priority order (priority grows every step an
+//! agent is away from its goal); each takes its best free neighbour by exact goal distance.
+//! If that cell's occupant has not moved yet, it inherits the priority and must move first
+//! (never into the cell of the agent that pushed it); if it cannot, the pusher tries its next
+//! candidate. An agent with nowhere to go stays.
+//!
+//! Under `Rotate` the chosen cell is an intention: an agent facing it moves forward, any other
+//! turns towards it. A forward move is then kept only if the cell ahead is free or its
+//! occupant moves forward too (LoRR Start-Kit's `moveCheck`), so nobody drives into a robot
+//! that is still turning.
+
+use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
+
+use crate::{AgentId, AgentState, Budget, Move, PlanConfig, StepPlan, Turn, WaitReason};
+
+const NONE: u32 = u32::MAX;
+
+/// The lifelong planner: keeps priorities and reusable buffers between steps.
+pub struct Planner {
+    motion: Motion,
+    rng: SplitMix64,
+    /// Steps since the agent's goal last changed or was reached, plus a tie-breaker in [0, 1).
+    priority: Vec<f64>,
+    last_goal: Vec<Option<Cell>>,
+    /// Per cell: the agent standing there now, or `NONE`.
+    occupied_now: Vec<u32>,
+    /// Per cell: the agent that reserved it for the next step, or `NONE`.
+    occupied_next: Vec<u32>,
+    /// Per agent: the reserved next cell, or `NONE` while undecided.
+    next_cell: Vec<u32>,
+    tables: Vec<Option<TableRef>>,
+    order: Vec<u32>,
+    /// `moveCheck` memo: 0 unknown, 1 in progress, 2 moves, 3 waits.
+    check: Vec<u8>,
+}
+
+/// A small, fast, seedable generator (Steele et al.'s SplitMix64); the planner needs only
+/// tie-breaking noise, and this keeps the crate free of dependencies.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A candidate next cell with its sort key.
+#[derive(Clone, Copy)]
+struct Candidate {
+    key: u64,
+    cell: Cell,
+}
+
+impl Planner {
+    /// A planner for `n_agents` agents on `grid`.
+    pub fn new(grid: &Grid, n_agents: usize, config: &PlanConfig) -> Planner {
+        let mut planner = Planner {
+            motion: config.motion,
+            rng: SplitMix64(config.seed),
+            priority: Vec::new(),
+            last_goal: Vec::new(),
+            occupied_now: vec![NONE; grid.n_cells()],
+            occupied_next: vec![NONE; grid.n_cells()],
+            next_cell: Vec::new(),
+            tables: Vec::new(),
+            order: Vec::new(),
+            check: Vec::new(),
+        };
+        planner.resize(n_agents);
+        planner
+    }
+
+    fn resize(&mut self, n: usize) {
+        while self.priority.len() < n {
+            let tie = self.rng.next_f64();
+            self.priority.push(tie);
+        }
+        self.priority.truncate(n);
+        self.last_goal.resize(n, None);
+        self.next_cell.resize(n, NONE);
+        self.tables.resize(n, None);
+        self.check.resize(n, 0);
+    }
+
+    /// Plans one step for every agent. `goals[i]` is agent i's current goal (`None`: idle).
+    ///
+    /// Never fails: an agent that cannot move gets `Move::Wait` with a reason. Missing distance
+    /// tables are computed through `oracle`; a caller with threads can insert them first.
+    ///
+    /// # Panics
+    /// If `agents` and `goals` differ in length, or an agent stands off the map or two agents
+    /// share a cell (the caller's state is corrupt).
+    pub fn step(
+        &mut self,
+        grid: &Grid,
+        oracle: &mut DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        budget: &dyn Budget,
+    ) -> StepPlan {
+        assert_eq!(agents.len(), goals.len(), "one goal slot per agent");
+        assert_eq!(
+            oracle.motion(),
+            self.motion,
+            "oracle built for another motion model"
+        );
+        let n = agents.len();
+        self.resize(n);
+        oracle.begin_epoch();
+        for i in 0..n {
+            self.tables[i] = goals[i].map(|g| oracle.ensure(grid, g));
+            let at_goal = goals[i] == Some(agents[i].cell);
+            if goals[i] != self.last_goal[i] || at_goal || goals[i].is_none() {
+                self.priority[i] = self.priority[i].fract();
+            } else {
+                self.priority[i] += 1.0;
+            }
+            self.last_goal[i] = goals[i];
+        }
+        for (i, a) in agents.iter().enumerate() {
+            let slot = &mut self.occupied_now[a.cell.index()];
+            assert_eq!(*slot, NONE, "two agents on cell {:?}", a.cell);
+            *slot = i as u32;
+            self.next_cell[i] = NONE;
+        }
+        self.order.clear();
+        self.order.extend(0..n as u32);
+        let priority = &self.priority;
+        self.order
+            .sort_unstable_by(|a, b| priority[*b as usize].total_cmp(&priority[*a as usize]));
+
+        for k in 0..n {
+            let i = self.order[k];
+            if self.next_cell[i as usize] == NONE {
+                self.pibt(grid, oracle, agents, i, NONE);
+            }
+        }
+        // Anytime improvements will go here, checking `budget`; the PIBT step above is the
+        // guaranteed fallback and is never skipped.
+        let _ = budget.exhausted();
+
+        let moves = match self.motion {
+            Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
+            Motion::Rotate => self.rotate_moves(grid, oracle, agents, goals),
+        };
+
+        for (i, a) in agents.iter().enumerate() {
+            self.occupied_now[a.cell.index()] = NONE;
+            let next = self.next_cell[i];
+            if next != NONE {
+                self.occupied_next[next as usize] = NONE;
+            }
+        }
+        match crate::verify(grid, self.motion, agents, &moves) {
+            Ok(next) => StepPlan { moves, next },
+            Err(violations) => {
+                // A planner bug must not move robots into each other: in release builds
+                // everyone waits this step (LoRR does the same with an invalid step).
+                debug_assert!(false, "planner produced an invalid step: {violations:?}");
+                let moves = vec![Move::Wait(WaitReason::Blocked); agents.len()];
+                StepPlan {
+                    moves,
+                    next: agents.to_vec(),
+                }
+            }
+        }
+    }
+
+    /// Sort key of moving agent `i` to `to` (via `heading`, `None` = stay): lower is better.
+    fn key(
+        &mut self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        i: usize,
+        to: Cell,
+        heading: Option<Heading>,
+    ) -> u64 {
+        let state = agents[i];
+        let cost: u64 = match self.tables[i] {
+            None => match heading {
+                None => 0,
+                Some(_) => 2,
+            },
+            Some(table) => {
+                let table = oracle.table(table);
+                let fi = grid.free_index(to).expect("candidates are free cells");
+                let d = match (self.motion, heading) {
+                    (Motion::Grid4, _) => table.get_free(fi, state.heading),
+                    (Motion::Rotate, None) => table.get_free(fi, state.heading),
+                    (Motion::Rotate, Some(h)) => match table.get_free(fi, h) {
+                        UNREACHABLE => UNREACHABLE,
+                        d => d + 1 + state.heading.turns_to(h),
+                    },
+                };
+                let d = if d == UNREACHABLE { 1 << 20 } else { d as u64 };
+                // Staying ranks after a move of equal cost, so an agent that must turn
+                // first still claims the cell it is turning towards.
+                2 * d + u64::from(heading.is_none())
+            }
+        };
+        let occupied = {
+            let o = self.occupied_now[to.index()];
+            u64::from(o != NONE && o as usize != i)
+        };
+        (cost << 40) | (occupied << 32) | (self.rng.next_u64() & 0xFFFF_FFFF)
+    }
+
+    fn pibt(
+        &mut self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        i: u32,
+        parent: u32,
+    ) -> bool {
+        let iu = i as usize;
+        let cur = agents[iu].cell;
+        let mut candidates = [Candidate {
+            key: u64::MAX,
+            cell: cur,
+        }; 5];
+        let mut n_candidates = 0;
+        for heading in Heading::ALL {
+            if let Some(next) = grid.neighbor(cur, heading) {
+                let key = self.key(grid, oracle, agents, iu, next, Some(heading));
+                candidates[n_candidates] = Candidate { key, cell: next };
+                n_candidates += 1;
+            }
+        }
+        let key = self.key(grid, oracle, agents, iu, cur, None);
+        candidates[n_candidates] = Candidate { key, cell: cur };
+        n_candidates += 1;
+        let candidates = &mut candidates[..n_candidates];
+        candidates.sort_unstable_by_key(|c| c.key);
+
+        for c in candidates.iter() {
+            let cell = c.cell.index();
+            if self.occupied_next[cell] != NONE {
+                continue;
+            }
+            if parent != NONE && agents[parent as usize].cell == c.cell {
+                continue;
+            }
+            self.occupied_next[cell] = i;
+            self.next_cell[iu] = c.cell.0;
+            let occupant = self.occupied_now[cell];
+            if occupant != NONE
+                && occupant != i
+                && self.next_cell[occupant as usize] == NONE
+                && !self.pibt(grid, oracle, agents, occupant, i)
+            {
+                continue;
+            }
+            return true;
+        }
+        self.occupied_next[cur.index()] = i;
+        self.next_cell[iu] = cur.0;
+        false
+    }
+
+    fn grid4_moves(
+        &self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+    ) -> Vec<Move> {
+        agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let next = Cell(self.next_cell[i]);
+                match grid.heading_between(a.cell, next) {
+                    Some(h) if next != a.cell => Move::Go(h),
+                    _ => Move::Wait(self.wait_reason(grid, oracle, agents, goals, i)),
+                }
+            })
+            .collect()
+    }
+
+    fn rotate_moves(
+        &mut self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+    ) -> Vec<Move> {
+        let n = agents.len();
+        let mut moves: Vec<Move> = Vec::with_capacity(n);
+        for (i, a) in agents.iter().enumerate() {
+            let next = Cell(self.next_cell[i]);
+            let mv = if next == a.cell {
+                self.turn_in_place(grid, oracle, i, *a)
+                    .unwrap_or(Move::Wait(WaitReason::Blocked))
+            } else {
+                let h = grid
+                    .heading_between(a.cell, next)
+                    .expect("PIBT picks neighbours");
+                if h == a.heading {
+                    Move::Forward
+                } else if a.heading.clockwise() == h {
+                    Move::Turn(Turn::Clockwise)
+                } else if a.heading.counter_clockwise() == h {
+                    Move::Turn(Turn::CounterClockwise)
+                } else {
+                    // A U-turn: start it on the side that leaves the agent better placed.
+                    self.turn_in_place(grid, oracle, i, *a)
+                        .unwrap_or(Move::Turn(Turn::Clockwise))
+                }
+            };
+            moves.push(mv);
+        }
+        self.check.iter_mut().for_each(|c| *c = 0);
+        for i in 0..n {
+            if moves[i] == Move::Forward && !self.forward_holds(grid, agents, &moves, i) {
+                moves[i] = Move::Wait(WaitReason::Blocked);
+            }
+        }
+        for i in 0..n {
+            if self.check[i] == 3 {
+                moves[i] = Move::Wait(WaitReason::Blocked);
+            }
+        }
+        // Final cells for the reservation cleanup in `step`, and precise wait reasons.
+        for i in 0..n {
+            let next = match moves[i] {
+                Move::Forward => grid
+                    .neighbor(agents[i].cell, agents[i].heading)
+                    .expect("forward along an edge"),
+                _ => agents[i].cell,
+            };
+            if self.next_cell[i] != next.0 {
+                self.occupied_next[self.next_cell[i] as usize] = NONE;
+                self.next_cell[i] = next.0;
+            }
+            if matches!(moves[i], Move::Wait(_)) {
+                moves[i] = Move::Wait(self.wait_reason(grid, oracle, agents, goals, i));
+            }
+        }
+        moves
+    }
+
+    /// The turn that brings agent `i` closer to its goal without moving, if any.
+    fn turn_in_place(
+        &self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        i: usize,
+        a: AgentState,
+    ) -> Option<Move> {
+        let table = oracle.table(self.tables[i]?);
+        let fi = grid.free_index(a.cell)?;
+        let here = table.get_free(fi, a.heading);
+        let cw = table.get_free(fi, a.heading.clockwise());
+        let ccw = table.get_free(fi, a.heading.counter_clockwise());
+        if cw < here && cw <= ccw {
+            Some(Move::Turn(Turn::Clockwise))
+        } else if ccw < here {
+            Some(Move::Turn(Turn::CounterClockwise))
+        } else {
+            None
+        }
+    }
+
+    /// Whether agent `i`'s forward move can stand: the cell ahead is empty now, or its
+    /// occupant moves forward too (a chain ending in an empty cell, or a rotating cycle).
+    fn forward_holds(
+        &mut self,
+        grid: &Grid,
+        agents: &[AgentState],
+        moves: &[Move],
+        i: usize,
+    ) -> bool {
+        // Iterative walk along the chain of followers, so long queues cannot overflow the stack.
+        let mut chain: Vec<usize> = Vec::new();
+        let mut cur = i;
+        let verdict = loop {
+            match self.check[cur] {
+                1 => break true, // back to an agent in this chain: a rotating cycle
+                2 => break true,
+                3 => break false,
+                _ => {}
+            }
+            if moves[cur] != Move::Forward {
+                break false;
+            }
+            self.check[cur] = 1;
+            chain.push(cur);
+            let ahead = grid
+                .neighbor(agents[cur].cell, agents[cur].heading)
+                .expect("forward along an edge");
+            let occupant = self.occupied_now[ahead.index()];
+            if occupant == NONE {
+                break true;
+            }
+            cur = occupant as usize;
+        };
+        for a in chain {
+            self.check[a] = if verdict { 2 } else { 3 };
+        }
+        verdict
+    }
+
+    fn wait_reason(
+        &self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        i: usize,
+    ) -> WaitReason {
+        let a = agents[i];
+        let Some(goal) = goals[i] else {
+            return WaitReason::Idle;
+        };
+        if goal == a.cell {
+            return WaitReason::AtGoal;
+        }
+        let Some(table) = self.tables[i] else {
+            return WaitReason::Idle;
+        };
+        let table = oracle.table(table);
+        if table.get(grid, a.cell, a.heading) == UNREACHABLE {
+            return WaitReason::NoPath;
+        }
+        // The neighbour it would have liked best, and who holds it.
+        let best = Heading::ALL
+            .into_iter()
+            .filter_map(|h| grid.neighbor(a.cell, h).map(|c| (table.get(grid, c, h), c)))
+            .min_by_key(|(d, _)| *d);
+        match best {
+            Some((_, cell)) => {
+                let holder = match self.occupied_next[cell.index()] {
+                    NONE => self.occupied_now[cell.index()],
+                    h => h,
+                };
+                if holder != NONE && holder as usize != i {
+                    WaitReason::CellTaken {
+                        by: AgentId(holder),
+                    }
+                } else {
+                    WaitReason::Blocked
+                }
+            }
+            None => WaitReason::NoPath,
+        }
+    }
+}

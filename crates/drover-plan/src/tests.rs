@@ -1,0 +1,1 @@
+//! Planner tests: fixtures, properties, and the reference checker.

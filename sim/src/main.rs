@@ -1,0 +1,289 @@
+//! `drover-sim`: runs drover's planner on public benchmark instances and prints what it measured.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use drover_core::CoreConfig;
+use drover_grid::Motion;
+use drover_plan::PlanConfig;
+use drover_sim::runner::{Report, RunOptions, Scenario, run};
+use drover_sim::{output, peak_rss_mb, scenario};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Runs drover's lifelong planner on a benchmark instance and reports throughput against its
+/// upper bound, step times and memory.
+///
+/// With --json the last line of stdout is one JSON object; a progress bar goes to stderr.
+#[derive(Parser)]
+#[command(name = "drover-sim", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A League of Robot Runners instance (2023 round-robin errands, or 2024 revealed tasks
+    /// with a greedy nearest-task scheduler).
+    Lorr {
+        /// The instance JSON; the map, agents and tasks files are found relative to it.
+        instance: PathBuf,
+        /// Steps to simulate [default: the competition's simulation_time.json, else 1000].
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Motion model.
+        #[arg(long, value_enum, default_value_t = Model::Rotate)]
+        model: Model,
+        /// Write the LoRR Start-Kit output JSON here.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// An RHCR map: kiva.map (random endpoint to random endpoint) or sorting_map.grid (induct,
+    /// random eject, nearest induct; one-way lanes).
+    Rhcr {
+        /// kiva.map or a .grid sorting map.
+        map: PathBuf,
+        /// Number of agents.
+        #[arg(long)]
+        agents: usize,
+        /// Steps to simulate.
+        #[arg(long, default_value_t = 1000)]
+        steps: u64,
+        /// Motion model.
+        #[arg(long, value_enum, default_value_t = Model::Grid4)]
+        model: Model,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A MovingAI map, lifelong: random free goals, one after another.
+    Movingai {
+        /// The .map file.
+        map: PathBuf,
+        /// Number of agents.
+        #[arg(long)]
+        agents: usize,
+        /// Steps to simulate.
+        #[arg(long, default_value_t = 1000)]
+        steps: u64,
+        /// Take the starts from this .scen file instead of random free cells.
+        #[arg(long)]
+        scen: Option<PathBuf>,
+        /// Motion model.
+        #[arg(long, value_enum, default_value_t = Model::Grid4)]
+        model: Model,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// Seed for starts, goals and the planner's tie-breaking.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON summary object as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+    /// Memory cap for cached distance tables, in MB.
+    #[arg(long, default_value_t = 6144)]
+    table_cache_mb: usize,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Model {
+    /// Forward, turn left/right, wait (LoRR MAPF_T).
+    Rotate,
+    /// Move N/E/S/W or wait.
+    Grid4,
+}
+
+impl Model {
+    fn motion(self) -> Motion {
+        match self {
+            Model::Rotate => Motion::Rotate,
+            Model::Grid4 => Motion::Grid4,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The planner recurses along chains of pushed agents; give it a deep stack for 10k fleets.
+    let worker = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(move || real_main(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(Ok(()))) => ExitCode::SUCCESS,
+        Ok(Ok(Err(err))) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+        _ => {
+            eprintln!("error: the simulator crashed");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Lorr {
+            instance,
+            steps,
+            model,
+            output,
+            common,
+        } => {
+            let files = scenario::load_lorr(&instance)?;
+            let steps = steps.or(files.default_steps).unwrap_or(1000);
+            let tasks = files.tasks.clone();
+            let scenario = scenario::lorr_scenario(files, model.motion(), steps)?;
+            let grid = scenario.grid.clone();
+            let report = execute(scenario, model.motion(), steps, &common, output.is_some())?;
+            if let Some(path) = output {
+                let doc = output::lorr_output(&report, &grid, model.motion(), &|id| {
+                    tasks[(id % tasks.len() as u64) as usize].clone()
+                });
+                std::fs::write(&path, serde_json::to_string(&doc)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            summarize(&report, model.motion(), &common);
+        }
+        Command::Rhcr {
+            map,
+            agents,
+            steps,
+            model,
+            common,
+        } => {
+            let scenario = scenario::rhcr_scenario(&map, model.motion(), agents, common.seed)?;
+            let report = execute(scenario, model.motion(), steps, &common, false)?;
+            summarize(&report, model.motion(), &common);
+        }
+        Command::Movingai {
+            map,
+            agents,
+            steps,
+            scen,
+            model,
+            common,
+        } => {
+            let scenario = scenario::movingai_scenario(
+                &map,
+                scen.as_deref(),
+                model.motion(),
+                agents,
+                common.seed,
+            )?;
+            let report = execute(scenario, model.motion(), steps, &common, false)?;
+            summarize(&report, model.motion(), &common);
+        }
+    }
+    Ok(())
+}
+
+fn execute(
+    scenario: Scenario,
+    motion: Motion,
+    steps: u64,
+    common: &Common,
+    record: bool,
+) -> anyhow::Result<Report> {
+    if scenario.starts.is_empty() {
+        anyhow::bail!("no agents to run");
+    }
+    let options = RunOptions {
+        steps,
+        core: CoreConfig {
+            plan: PlanConfig {
+                motion,
+                seed: common.seed,
+            },
+            table_cache_bytes: common.table_cache_mb << 20,
+        },
+        record,
+    };
+    let bar = if common.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(steps)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} steps  {msg}  eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let unit = scenario.source.unit().name();
+    let report = run(scenario, &options, &mut |t, finished| {
+        if t % 10 == 0 || t == steps {
+            bar.set_position(t);
+            bar.set_message(format!(
+                "{finished} {unit} ({:.2}/step)",
+                finished as f64 / t as f64
+            ));
+        }
+    });
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn summarize(report: &Report, motion: Motion, common: &Common) {
+    let (mean, p95, max) = report.step_ms_stats();
+    let model = match motion {
+        Motion::Rotate => "rotate",
+        Motion::Grid4 => "grid4",
+    };
+    let rss = peak_rss_mb().unwrap_or(f64::NAN);
+    let summary = serde_json::json!({
+        "instance": report.name,
+        "agents": report.agents,
+        "model": model,
+        "steps": report.steps,
+        "unit": report.unit.name(),
+        "finished": report.finished,
+        "throughput": round(report.throughput(), 4),
+        "bound": round(report.bound.per_step, 4),
+        "bound_kind": report.bound.kind.name(),
+        "mean_trip": report.bound.mean_trip.map(|t| round(t, 3)),
+        "pct_of_bound": round(report.pct_of_bound(), 2),
+        "ms_per_step_mean": round(mean, 3),
+        "ms_per_step_p95": round(p95, 3),
+        "ms_per_step_max": round(max, 3),
+        "bound_seconds": round(report.bound_seconds, 2),
+        "tables_computed": report.tables_computed,
+        "peak_rss_mb": round(rss, 1),
+        "seed": common.seed,
+    });
+    // A readable summary always; the JSON line last when asked.
+    println!(
+        "{} — {} agents, {model}, {} steps",
+        report.name, report.agents, report.steps
+    );
+    println!("  finished     {} {}", report.finished, report.unit.name());
+    println!(
+        "  throughput   {:.3}/step = {:.1}% of the {} bound ({:.3}/step)",
+        report.throughput(),
+        report.pct_of_bound(),
+        report.bound.kind.name(),
+        report.bound.per_step
+    );
+    println!("  step time    mean {mean:.3} ms, p95 {p95:.3} ms, max {max:.3} ms");
+    println!("  peak memory  {rss:.0} MB");
+    if common.json {
+        println!("{summary}");
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}

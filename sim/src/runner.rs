@@ -1,0 +1,164 @@
+//! The benchmark loop: tick the fleet, feed arrivals to the task semantics, time every step.
+
+use std::time::Instant;
+
+use drover_core::{CoreConfig, FleetState, Tick, tick};
+use drover_grid::{Cell, DistTable, Grid};
+use drover_plan::{AgentState, Move, Unlimited};
+use rayon::prelude::*;
+
+use crate::bound::Bound;
+use crate::tasks::{TaskEvent, TaskSource, Unit};
+
+/// A benchmark scenario ready to run.
+pub struct Scenario {
+    /// Short name for reports (instance or map file).
+    pub name: String,
+    /// The floor.
+    pub grid: Grid,
+    /// Start states.
+    pub starts: Vec<AgentState>,
+    /// Where goals come from.
+    pub source: TaskSource,
+    /// The throughput bound to compare with.
+    pub bound: Bound,
+    /// Seconds spent computing the bound.
+    pub bound_seconds: f64,
+}
+
+/// How to run a scenario.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Steps to simulate.
+    pub steps: u64,
+    /// Coordinator settings (motion model, seed, table cache).
+    pub core: CoreConfig,
+    /// Keep every move and event for a LoRR output file.
+    pub record: bool,
+}
+
+/// What a run measured.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Scenario name.
+    pub name: String,
+    /// Units finished.
+    pub finished: u64,
+    /// What a unit is.
+    pub unit: Unit,
+    /// Steps simulated.
+    pub steps: u64,
+    /// Agents.
+    pub agents: usize,
+    /// The bound.
+    pub bound: Bound,
+    /// Seconds spent computing the bound.
+    pub bound_seconds: f64,
+    /// Wall time of each step in ms (planning, distance tables and task bookkeeping).
+    pub step_ms: Vec<f64>,
+    /// Start states.
+    pub starts: Vec<AgentState>,
+    /// Per step, per agent moves (only with `record`).
+    pub moves: Vec<Vec<Move>>,
+    /// Task events (only with `record`).
+    pub events: Vec<TaskEvent>,
+    /// Distance tables computed.
+    pub tables_computed: u64,
+}
+
+impl Report {
+    /// Units per step.
+    pub fn throughput(&self) -> f64 {
+        self.finished as f64 / self.steps.max(1) as f64
+    }
+
+    /// Throughput as a percentage of the bound.
+    pub fn pct_of_bound(&self) -> f64 {
+        100.0 * self.throughput() / self.bound.per_step
+    }
+
+    /// Mean, 95th percentile and maximum step time in ms.
+    pub fn step_ms_stats(&self) -> (f64, f64, f64) {
+        if self.step_ms.is_empty() {
+            return (0.0, 0.0, 0.0);
+        }
+        let mut sorted = self.step_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mean = sorted.iter().sum::<f64>() / sorted.len() as f64;
+        let p95 = sorted[((sorted.len() as f64 * 0.95).ceil() as usize).clamp(1, sorted.len()) - 1];
+        (mean, p95, *sorted.last().expect("not empty"))
+    }
+}
+
+/// Runs a scenario. `progress` is called after every step with (step, finished so far).
+pub fn run(
+    mut scenario: Scenario,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Report {
+    let grid = &scenario.grid;
+    let motion = options.core.plan.motion;
+    let mut fleet = FleetState::new(grid, &options.core, scenario.starts.clone());
+    let mut events = Vec::new();
+    let mut moves = Vec::new();
+    let mut step_ms = Vec::with_capacity(options.steps as usize);
+    let mut finished = 0;
+    let mut missing: Vec<Cell> = Vec::new();
+    let n = scenario.starts.len();
+    for agent in 0..n {
+        let goal = scenario
+            .source
+            .assign(grid, agent, scenario.starts[agent], 0, &mut events);
+        fleet.set_goal(agent, goal);
+    }
+    for t in 0..options.steps {
+        let started = Instant::now();
+        // Distance tables for new goals, in parallel: the pure core spawns nothing itself.
+        fleet.missing_tables(&mut missing);
+        if missing.len() > 1 {
+            let tables: Vec<DistTable> = missing
+                .par_iter()
+                .map(|g| DistTable::compute(grid, *g, motion))
+                .collect();
+            for table in tables {
+                fleet.insert_table(table);
+            }
+        }
+        let out = tick(&mut fleet, grid, &options.core, Tick(t), &Unlimited);
+        for agent in &out.arrived {
+            let agent = agent.0 as usize;
+            finished += scenario.source.arrive(agent, t + 1, &mut events);
+            fleet.set_goal(agent, None);
+        }
+        for agent in 0..n {
+            if fleet.goals()[agent].is_none() {
+                let goal =
+                    scenario
+                        .source
+                        .assign(grid, agent, fleet.agents()[agent], t + 1, &mut events);
+                fleet.set_goal(agent, goal);
+            }
+        }
+        step_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        if options.record {
+            moves.push(out.moves);
+        } else {
+            events.clear();
+        }
+        progress(t + 1, finished);
+    }
+    Report {
+        name: scenario.name,
+        finished,
+        unit: scenario.source.unit(),
+        steps: options.steps,
+        agents: n,
+        bound: scenario.bound,
+        bound_seconds: scenario.bound_seconds,
+        step_ms,
+        starts: scenario.starts,
+        moves,
+        events,
+        tables_computed: fleet.oracle().stats().computed,
+    }
+}

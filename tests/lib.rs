@@ -1,0 +1,1 @@
+//! Whole-stack tests for drover live in `it/`; this library is empty on purpose.
