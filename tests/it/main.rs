@@ -1,1 +1,18 @@
-//! it
+//! drover-tests: one integration binary for whole-stack tests (linking dominates on 2 cores).
+
+mod config;
+mod loaders;
+mod scenarios;
+mod tidy;
+
+use std::path::PathBuf;
+
+/// The shared benchmark folder beside the checkout (`../shared/bench`).
+pub(crate) fn bench_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench")
+}
+
+/// The workspace root.
+pub(crate) fn workspace_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}

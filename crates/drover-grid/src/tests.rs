@@ -1,1 +1,272 @@
 //! Unit tests for the grid, the distance tables and the loaders.
+
+use proptest::prelude::*;
+
+use crate::load::{self, LoadError};
+use crate::{Cell, CellKind, DistTable, DistanceOracle, Grid, Heading, Motion, UNREACHABLE};
+
+/// A random grid with walls and some edges made one-way.
+fn arb_grid() -> impl Strategy<Value = Grid> {
+    (2u32..10, 2u32..10).prop_flat_map(|(w, h)| {
+        let n = (w * h) as usize;
+        (
+            proptest::collection::vec(proptest::bool::weighted(0.25), n),
+            proptest::collection::vec((0..n, 0usize..4), 0..n),
+        )
+            .prop_map(move |(walls, one_way)| {
+                let kinds = walls
+                    .iter()
+                    .map(|b| {
+                        if *b {
+                            CellKind::Obstacle
+                        } else {
+                            CellKind::Travel
+                        }
+                    })
+                    .collect();
+                let mut grid = Grid::new(w, h, kinds);
+                for (cell, heading) in one_way {
+                    grid.set_edge(Cell(cell as u32), Heading::from_index(heading), false);
+                }
+                grid
+            })
+    })
+}
+
+proptest! {
+    #[test]
+    fn grid4_distances_agree_with_pathfinding_bfs(grid in arb_grid(), pick in any::<usize>()) {
+        prop_assume!(grid.n_free() > 0);
+        let goal = grid.free_cells()[pick % grid.n_free()];
+        let table = DistTable::compute(&grid, goal, Motion::Grid4);
+        for &from in grid.free_cells() {
+            let reference = pathfinding::prelude::bfs(
+                &from,
+                |c| Heading::ALL.into_iter().filter_map(|h| grid.neighbor(*c, h)).collect::<Vec<_>>(),
+                |c| *c == goal,
+            );
+            let expected = reference.map_or(UNREACHABLE, |p| (p.len() - 1) as u32);
+            prop_assert_eq!(table.get(&grid, from, Heading::East), expected);
+        }
+    }
+
+    #[test]
+    fn rotate_distances_agree_with_pathfinding_bfs_over_headings(grid in arb_grid(), pick in any::<usize>()) {
+        prop_assume!(grid.n_free() > 0);
+        let goal = grid.free_cells()[pick % grid.n_free()];
+        let table = DistTable::compute(&grid, goal, Motion::Rotate);
+        for &from in grid.free_cells() {
+            for heading in Heading::ALL {
+                let reference = pathfinding::prelude::bfs(
+                    &(from, heading),
+                    |(c, h)| {
+                        let mut next = vec![(*c, h.clockwise()), (*c, h.counter_clockwise())];
+                        if let Some(f) = grid.neighbor(*c, *h) { next.push((f, *h)); }
+                        next
+                    },
+                    |(c, _)| *c == goal,
+                );
+                let expected = reference.map_or(UNREACHABLE, |p| (p.len() - 1) as u32);
+                prop_assert_eq!(table.get(&grid, from, heading), expected);
+            }
+        }
+    }
+}
+
+#[test]
+fn one_way_edges_are_respected_by_the_distance_table() {
+    let mut grid = Grid::new(3, 1, vec![CellKind::Travel; 3]);
+    for cell in [Cell(1), Cell(2)] {
+        grid.set_edge(cell, Heading::West, false);
+    }
+    let to_start = DistTable::compute(&grid, Cell(0), Motion::Grid4);
+    assert_eq!(to_start.get(&grid, Cell(2), Heading::East), UNREACHABLE);
+    let to_end = DistTable::compute(&grid, Cell(2), Motion::Grid4);
+    assert_eq!(to_end.get(&grid, Cell(0), Heading::East), 2);
+    assert_eq!(grid.n_one_way_edges(), 2);
+}
+
+#[test]
+fn turning_costs_a_step_per_quarter_turn() {
+    let grid = Grid::new(3, 1, vec![CellKind::Travel; 3]);
+    let table = DistTable::compute(&grid, Cell(2), Motion::Rotate);
+    assert_eq!(table.get(&grid, Cell(0), Heading::East), 2);
+    assert_eq!(table.get(&grid, Cell(0), Heading::North), 3);
+    assert_eq!(table.get(&grid, Cell(0), Heading::West), 4);
+}
+
+#[test]
+fn the_oracle_evicts_old_tables_but_never_within_an_epoch() {
+    let grid = Grid::new(10, 10, vec![CellKind::Travel; 100]);
+    let one_table = DistTable::compute(&grid, Cell(0), Motion::Grid4).bytes();
+    let mut oracle = DistanceOracle::new(&grid, Motion::Grid4, 2 * one_table);
+    oracle.begin_epoch();
+    let a = oracle.ensure(&grid, Cell(0));
+    let b = oracle.ensure(&grid, Cell(1));
+    let c = oracle.ensure(&grid, Cell(2));
+    // All three were requested in this epoch: the cap is exceeded rather than a handle lost.
+    assert_eq!(oracle.stats().held, 3);
+    assert_eq!(
+        [a, b, c].map(|h| oracle.table(h).goal()),
+        [Cell(0), Cell(1), Cell(2)]
+    );
+    oracle.begin_epoch();
+    oracle.ensure(&grid, Cell(2));
+    oracle.ensure(&grid, Cell(3));
+    assert!(
+        oracle.stats().bytes <= 2 * one_table,
+        "{:?}",
+        oracle.stats()
+    );
+    assert!(oracle.contains(Cell(2)) && oracle.contains(Cell(3)));
+    assert_eq!(oracle.stats().evicted, 2);
+}
+
+fn err(result: Result<impl std::fmt::Debug, LoadError>) -> String {
+    result.expect_err("input is broken").to_string()
+}
+
+#[test]
+fn broken_movingai_maps_name_line_and_column() {
+    let errors = [
+        err(load::parse_movingai_map(
+            "t.map",
+            "type octile\nheight 2\nwidth 3\nmap\n...\n..\n",
+        )),
+        err(load::parse_movingai_map(
+            "t.map",
+            "type octile\nheight 2\nwidth 3\nmap\n...\n.x.\n",
+        )),
+        err(load::parse_movingai_map(
+            "t.map",
+            "type octile\nheight 3\nwidth 3\nmap\n...\n",
+        )),
+        err(load::parse_movingai_map(
+            "t.map",
+            "type octile\nheight two\nwidth 3\nmap\n",
+        )),
+        err(load::parse_movingai_map("t.map", "")),
+    ];
+    insta::assert_snapshot!(errors.join("\n"));
+}
+
+#[test]
+fn broken_lorr_files_name_line_and_column() {
+    let grid = load::parse_movingai_map("m.map", "type octile\nheight 2\nwidth 3\nmap\n.@.\n...\n")
+        .unwrap();
+    let errors = [
+        err(load::parse_lorr_instance(
+            "i.json",
+            "{\"mapFile\": \"m.map\", \"teamSize\": 3",
+        )),
+        err(load::parse_lorr_instance("i.json", "{\"mapFile\": 3}")),
+        err(load::parse_lorr_agents("a.agents", "2\n0\n", &grid, 2)),
+        err(load::parse_lorr_agents("a.agents", "2\n0\n9\n", &grid, 2)),
+        err(load::parse_lorr_agents("a.agents", "2\n0\n1\n", &grid, 2)),
+        err(load::parse_lorr_tasks(
+            "t.tasks",
+            "# version for LoRR 2024\n1\n0,x\n",
+            &grid,
+        )),
+        err(load::parse_lorr_tasks("t.tasks", "", &grid)),
+    ];
+    insta::assert_snapshot!(errors.join("\n"));
+}
+
+#[test]
+fn broken_rhcr_and_pibt2_files_name_line_and_column() {
+    let grid = load::parse_movingai_map("m.map", "height 1\nwidth 3\nmap\n.@.\n").unwrap();
+    let errors = [
+        err(load::parse_kiva_map("k.map", "2,3\n1\n1\n5000\n.e.\n.r\n")),
+        err(load::parse_kiva_map("k.map", "2,3\n2\n1\n5000\n.e.\n.r.\n")),
+        err(load::parse_sorting_grid(
+            "s.grid",
+            "Grid size (x, y)\n1,1\nid,type\n0,Travel,None,0,0,1,inf,inf,inf,1\n",
+        )),
+        err(load::parse_sorting_grid(
+            "s.grid",
+            "Grid size (x, y)\n1,1\nid,type\n0,Wall,None,0,0,inf,inf,inf,inf,1\n",
+        )),
+        err(load::parse_pd_overlay("w.map.pd", "ps.\n", &grid)),
+        err(load::parse_pd_overlay("w.map.pd", ".q.\n", &grid)),
+        err(load::parse_pibt2_instance(
+            "i.txt",
+            "map_file=w.map\nagents=many\n",
+            None,
+        )),
+        err(load::parse_pibt2_instance(
+            "i.txt",
+            "map_file=w.map\n1,0\n",
+            Some(&grid),
+        )),
+    ];
+    insta::assert_snapshot!(errors.join("\n"));
+}
+
+const FLOOR: &str = r#"name = "tiny"
+cell_size_m = 1.0
+map = """
+#######
+#.qqf.#
+#.>>>.#
+#c.ss.#
+#######
+"""
+
+[[station]]
+name = "pick-1"
+kind = "pick"
+face = [1, 4]
+queue = [[1, 2], [1, 3]]
+
+[[charger]]
+name = "charger-1"
+cell = [3, 1]
+"#;
+
+#[test]
+fn a_floor_layout_parses_with_one_way_highways() {
+    let floor = load::parse_floor("tiny.toml", FLOOR).unwrap();
+    assert_eq!(floor.stations.len(), 1);
+    assert_eq!(floor.stations[0].queue, vec![Cell(9), Cell(10)]);
+    assert_eq!(floor.storage, vec![Cell(24), Cell(25)]);
+    let highway = floor.grid.cell_at(2, 3).unwrap();
+    assert!(floor.grid.has_edge(highway, Heading::East));
+    assert!(!floor.grid.has_edge(highway, Heading::West));
+    assert!(floor.grid.has_edge(highway, Heading::North));
+}
+
+#[test]
+fn broken_floor_layouts_are_rejected_with_a_position() {
+    let errors = [
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("#.qqf.#", "#.qqf#"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("#.qqf.#", "#.qqfX#"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("queue = [[1, 2], [1, 3]]", "queue = [[1, 3], [1, 2]]"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("face = [1, 4]", "face = [9, 4]"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("charger-1", "pick-1"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("kind = \"pick\"", "kind = \"dance\""),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("cell = [3, 1]", "cell = [3, 2]"),
+        )),
+    ];
+    insta::assert_snapshot!(errors.join("\n"));
+}

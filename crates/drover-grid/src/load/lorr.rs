@@ -184,7 +184,7 @@ fn parse_counted_lines(
             last + 1,
             1,
             LoadErrorKind::TooFew {
-                what: format!("{what} lines"),
+                what: format!("lines of {what}"),
                 found: out.len(),
                 expected: count,
             },
