@@ -37,6 +37,10 @@ pub struct Bound {
     pub mean_trip: Option<f64>,
 }
 
+/// Leg costs into one task index: (task index, cost from the previous errand, and
+/// (agent, cost from its start) for agents whose first errand it is).
+type LegCosts = (usize, u32, Vec<(usize, u32)>);
+
 /// Steps from `from` (facing `heading` if given, else the best heading) along `table`.
 fn leg(grid: &Grid, table: &DistTable, from: Cell, heading: Option<Heading>) -> u32 {
     match (table.motion(), heading) {
@@ -66,7 +70,7 @@ pub fn chain_bound(
         by_goal.entry(*cell).or_default().push(j);
     }
     let groups: Vec<(Cell, Vec<usize>)> = by_goal.into_iter().collect();
-    let costs: Vec<Vec<(usize, u32, Vec<(usize, u32)>)>> = groups
+    let costs: Vec<Vec<LegCosts>> = groups
         .par_iter()
         .map(|(goal, indices)| {
             let table = DistTable::compute(grid, *goal, motion);
@@ -215,9 +219,8 @@ pub fn reveal_trip(grid: &Grid, motion: Motion, tasks: &[Vec<Cell>], sample: usi
     let mut firsts: Vec<Cell> = tasks.iter().map(|t| t[0]).collect();
     firsts.sort_unstable();
     firsts.dedup();
-    // Multi-source BFS is a BFS from a virtual goal joined to every first errand: computing a
-    // table per first errand would cost thousands of BFS, so take the min over a table per cell
-    // only for the sampled ends, using forward distances from each end.
+    // Errand legs need one BFS per leg goal; the hop to the nearest first errand is a forward
+    // BFS from each distinct task end, stopping at the first first-errand cell.
     let legs: Vec<f64> = sampled
         .par_iter()
         .map(|task| {

@@ -89,14 +89,14 @@ impl DistTable {
                         }
                     }
                     // (pred, h) --F--> (cell, h).
-                    if let Some(pred) = grid.raw_neighbor(cell, heading.opposite()) {
-                        if grid.has_edge(pred, heading) {
-                            let pi = grid.free_index(pred).expect("edges join free cells");
-                            let slot = pi * 4 + h as usize;
-                            if dist[slot] == u16::MAX {
-                                dist[slot] = next_d;
-                                queue.push((pred, h));
-                            }
+                    if let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
+                        && grid.has_edge(pred, heading)
+                    {
+                        let pi = grid.free_index(pred).expect("edges join free cells");
+                        let slot = pi * 4 + h as usize;
+                        if dist[slot] == u16::MAX {
+                            dist[slot] = next_d;
+                            queue.push((pred, h));
                         }
                     }
                 }

@@ -152,10 +152,10 @@ impl Grid {
                 continue;
             }
             for heading in Heading::ALL {
-                if let Some(next) = grid.raw_neighbor(cell, heading) {
-                    if !grid.is_blocked(next) {
-                        grid.out_edges[i] |= 1 << heading.index();
-                    }
+                if let Some(next) = grid.raw_neighbor(cell, heading)
+                    && !grid.is_blocked(next)
+                {
+                    grid.out_edges[i] |= 1 << heading.index();
                 }
             }
         }
@@ -305,10 +305,10 @@ impl Grid {
         let mut n = 0;
         for cell in &self.free_cells {
             for heading in Heading::ALL {
-                if let Some(next) = self.neighbor(*cell, heading) {
-                    if !self.has_edge(next, heading.opposite()) {
-                        n += 1;
-                    }
+                if let Some(next) = self.neighbor(*cell, heading)
+                    && !self.has_edge(next, heading.opposite())
+                {
+                    n += 1;
                 }
             }
         }

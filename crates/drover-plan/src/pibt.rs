@@ -329,9 +329,9 @@ impl Planner {
                 moves[i] = Move::Wait(WaitReason::Blocked);
             }
         }
-        for i in 0..n {
-            if self.check[i] == 3 {
-                moves[i] = Move::Wait(WaitReason::Blocked);
+        for (mv, check) in moves.iter_mut().zip(&self.check) {
+            if *check == 3 {
+                *mv = Move::Wait(WaitReason::Blocked);
             }
         }
         // Final cells for the reservation cleanup in `step`, and precise wait reasons.

@@ -58,19 +58,18 @@ pub fn parse_lorr_instance(file: &str, text: &str) -> Result<LorrInstance, LoadE
         Some(v) if v.contains("2024") => LorrVersion::Y2024,
         _ => LorrVersion::Y2023,
     };
-    if version == LorrVersion::Y2023 {
-        if let Some(strategy) = raw.task_assignment_strategy.as_deref() {
-            if strategy != "roundrobin" {
-                return Err(LoadError::new(
-                    file,
-                    1,
-                    1,
-                    LoadErrorKind::Invalid(format!(
-                        "taskAssignmentStrategy {strategy:?} is not supported (only \"roundrobin\")"
-                    )),
-                ));
-            }
-        }
+    if version == LorrVersion::Y2023
+        && let Some(strategy) = raw.task_assignment_strategy.as_deref()
+        && strategy != "roundrobin"
+    {
+        return Err(LoadError::new(
+            file,
+            1,
+            1,
+            LoadErrorKind::Invalid(format!(
+                "taskAssignmentStrategy {strategy:?} is not supported (only \"roundrobin\")"
+            )),
+        ));
     }
     if raw.team_size == 0 {
         return Err(LoadError::new(
