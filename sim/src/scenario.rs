@@ -18,6 +18,8 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// A LoRR instance with its files loaded.
 pub struct LorrFiles {
+    /// The instance file's name, for reports.
+    pub name: String,
     /// The instance.
     pub instance: load::LorrInstance,
     /// The map.
@@ -97,7 +99,7 @@ pub fn lorr_scenario(files: LorrFiles, motion: Motion, steps: u64) -> anyhow::Re
     let starts = facing_east(&files.starts);
     check_distinct(&starts)?;
     let began = Instant::now();
-    let name = files.instance.map_file.clone();
+    let name = files.name.clone();
     let (source, bound) = match files.instance.version {
         LorrVersion::Y2023 => {
             let errands: Vec<Cell> = files.tasks.iter().map(|t| t[0]).collect();
