@@ -50,7 +50,11 @@ pub fn load_lorr(path: &Path) -> anyhow::Result<LorrFiles> {
     let tasks =
         load::parse_lorr_tasks(&task_path.display().to_string(), &read(&task_path)?, &grid)?;
     let default_steps = simulation_time(path);
+    let name = path
+        .file_name()
+        .map_or(name.clone(), |n| n.to_string_lossy().to_string());
     Ok(LorrFiles {
+        name,
         instance,
         grid,
         starts,
