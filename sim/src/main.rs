@@ -91,6 +91,9 @@ struct Common {
     /// Memory cap for cached distance tables, in MB.
     #[arg(long, default_value_t = 6144)]
     table_cache_mb: usize,
+    /// Plan without traffic rules (by default 1-wide corridors are driven one-way).
+    #[arg(long)]
+    no_traffic_rules: bool,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -210,6 +213,7 @@ fn execute(
             table_cache_bytes: common.table_cache_mb << 20,
         },
         record,
+        traffic_rules: !common.no_traffic_rules,
     };
     let bar = if common.quiet {
         ProgressBar::hidden()

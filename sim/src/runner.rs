@@ -35,6 +35,10 @@ pub struct RunOptions {
     pub core: CoreConfig,
     /// Keep every move and event for a LoRR output file.
     pub record: bool,
+    /// Plan on a copy of the floor whose 1-wide corridors are one-way
+    /// ([`drover_grid::Grid::orient_corridors`]). The moves stay valid on the real floor,
+    /// and the bound is still computed on the real floor.
+    pub traffic_rules: bool,
 }
 
 /// What a run measured.
@@ -96,7 +100,14 @@ pub fn run(
     options: &RunOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Report {
-    let grid = &scenario.grid;
+    let planning_grid = {
+        let mut grid = scenario.grid.clone();
+        if options.traffic_rules {
+            grid.orient_corridors();
+        }
+        grid
+    };
+    let grid = &planning_grid;
     let motion = options.core.plan.motion;
     let mut fleet = FleetState::new(grid, &options.core, scenario.starts.clone());
     let mut events = Vec::new();

@@ -15,6 +15,7 @@ fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
             table_cache_bytes: 64 << 20,
         },
         record,
+        traffic_rules: true,
     }
 }
 

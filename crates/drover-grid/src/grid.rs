@@ -315,6 +315,120 @@ impl Grid {
         n
     }
 
+    /// Traffic rules: makes every 1-wide corridor segment one-way (cells walled on both sides,
+    /// open at both ends), alternating direction by row for horizontal corridors and by
+    /// column for vertical ones, like a street grid. Robots meeting head-on in such a corridor
+    /// can only pass by backing out, which jams dense fleets; one-way corridors avoid it.
+    /// Returns the number of segments oriented; if the rules would cut any cell off from
+    /// another it could reach before, the grid is left unchanged and 0 is returned.
+    pub fn orient_corridors(&mut self) -> usize {
+        let before = self.clone();
+        let mut segments = 0;
+        let width = self.width;
+        for vertical in [false, true] {
+            let (lines, len) = if vertical {
+                (self.width, self.height)
+            } else {
+                (self.height, self.width)
+            };
+            for line in 0..lines {
+                let at = move |k: u32| {
+                    if vertical {
+                        Cell(k * width + line)
+                    } else {
+                        Cell(line * width + k)
+                    }
+                };
+                let (side_a, side_b) = if vertical {
+                    (Heading::West, Heading::East)
+                } else {
+                    (Heading::North, Heading::South)
+                };
+                let walled = |grid: &Grid, cell: Cell| {
+                    grid.is_free(cell)
+                        && [side_a, side_b].iter().all(|h| {
+                            grid.raw_neighbor(cell, *h)
+                                .is_none_or(|n| grid.is_blocked(n))
+                        })
+                };
+                let (forward, backward) = match (vertical, line % 2 == 0) {
+                    (false, true) => (Heading::East, Heading::West),
+                    (false, false) => (Heading::West, Heading::East),
+                    (true, true) => (Heading::South, Heading::North),
+                    (true, false) => (Heading::North, Heading::South),
+                };
+                let mut k = 0;
+                while k < len {
+                    if !walled(self, at(k)) {
+                        k += 1;
+                        continue;
+                    }
+                    let start = k;
+                    while k < len && walled(self, at(k)) {
+                        k += 1;
+                    }
+                    // Run [start, k); both ends must open onto free cells.
+                    if start == 0
+                        || k >= len
+                        || self.is_blocked(at(start - 1))
+                        || self.is_blocked(at(k))
+                    {
+                        continue;
+                    }
+                    // Along the run, edges point one way only: [start-1 .. k] in `forward`
+                    // order, so removing every `backward` edge between them.
+                    for j in start - 1..k {
+                        let (low, high) = (at(j), at(j + 1));
+                        // low -> high is East/South; high -> low is West/North.
+                        if matches!(forward, Heading::East | Heading::South) {
+                            self.set_edge(high, backward, false);
+                        } else {
+                            self.set_edge(low, backward, false);
+                        }
+                    }
+                    segments += 1;
+                }
+            }
+        }
+        if segments > 0 && !self.same_reachability(&before) {
+            *self = before;
+            return 0;
+        }
+        segments
+    }
+
+    /// Whether every cell reaches, and is reached from, the first free cell exactly as in
+    /// `other` (same cells, fewer edges).
+    fn same_reachability(&self, other: &Grid) -> bool {
+        let Some(&root) = self.free_cells.first() else {
+            return true;
+        };
+        let count = |grid: &Grid, reverse: bool| {
+            let mut seen = vec![false; grid.n_cells()];
+            let mut stack = vec![root];
+            seen[root.index()] = true;
+            let mut n = 0;
+            while let Some(cell) = stack.pop() {
+                n += 1;
+                for h in Heading::ALL {
+                    let next = if reverse {
+                        grid.raw_neighbor(cell, h)
+                            .filter(|p| grid.has_edge(*p, h.opposite()))
+                    } else {
+                        grid.neighbor(cell, h)
+                    };
+                    if let Some(next) = next
+                        && !std::mem::replace(&mut seen[next.index()], true)
+                    {
+                        stack.push(next);
+                    }
+                }
+            }
+            n
+        };
+        count(self, false) == count(other, false) && count(self, true) == count(other, true)
+    }
+
     /// Draws the grid as text, one row per line: `@` obstacle, `.` travel, and a letter
     /// per other kind. Used by snapshots and error messages.
     pub fn render(&self) -> String {

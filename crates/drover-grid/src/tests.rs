@@ -270,3 +270,45 @@ fn broken_floor_layouts_are_rejected_with_a_position() {
     ];
     insta::assert_snapshot!(errors.join("\n"));
 }
+
+fn grid_of(rows: &[&str]) -> Grid {
+    let text = format!(
+        "height {}\nwidth {}\nmap\n{}\n",
+        rows.len(),
+        rows[0].len(),
+        rows.join("\n")
+    );
+    load::parse_movingai_map("t.map", &text).unwrap()
+}
+
+#[test]
+fn walled_corridors_open_at_both_ends_become_one_way() {
+    // Row 3 is walled above and below and open at both ends: odd row, so westbound.
+    let mut grid = grid_of(&[
+        "..........",
+        "..........",
+        "..@@@@@@..",
+        "..........",
+        "..@@@@@@..",
+        "..........",
+        "..........",
+    ]);
+    assert_eq!(grid.orient_corridors(), 1);
+    let corridor = grid.cell_at(3, 4).unwrap();
+    assert!(grid.has_edge(corridor, Heading::West) && !grid.has_edge(corridor, Heading::East));
+    // Open rows stay two-way.
+    let open = grid.cell_at(5, 4).unwrap();
+    assert!(grid.has_edge(open, Heading::East) && grid.has_edge(open, Heading::West));
+}
+
+#[test]
+fn corridor_rules_that_would_trap_a_cell_are_not_applied() {
+    // Every corridor here is on an even row, so all would run east and nothing could come
+    // back west: the rules are dropped as a whole.
+    let mut grid = grid_of(&["......", ".@@@@.", "......", ".@@@@.", "......"]);
+    assert_eq!(grid.orient_corridors(), 0);
+    assert_eq!(grid.n_one_way_edges(), 0);
+    // A dead-end spur is never oriented.
+    let mut spur = grid_of(&["@@@@@", "...@@", "@@@@@"]);
+    assert_eq!(spur.orient_corridors(), 0);
+}
