@@ -316,8 +316,8 @@ impl Grid {
     }
 
     /// Traffic rules: makes every 1-wide corridor segment one-way (cells walled on both sides,
-    /// open at both ends), alternating direction by row for horizontal corridors and by
-    /// column for vertical ones, like a street grid. Robots meeting head-on in such a corridor
+    /// open at both ends), alternating direction from one corridor row (or column) to the
+    /// next, like a street grid. Robots meeting head-on in such a corridor
     /// can only pass by backing out, which jams dense fleets; one-way corridors avoid it.
     /// Returns the number of segments oriented; if the rules would cut any cell off from
     /// another it could reach before, the grid is left unchanged and 0 is returned.
@@ -326,6 +326,10 @@ impl Grid {
         let mut segments = 0;
         let width = self.width;
         for vertical in [false, true] {
+            // Directions alternate from one corridor line to the next (by order, not by
+            // coordinate: warehouse aisles repeat every 4 columns, so column parity would send
+            // them all the same way).
+            let mut ordinal = 0u32;
             let (lines, len) = if vertical {
                 (self.width, self.height)
             } else {
@@ -351,12 +355,13 @@ impl Grid {
                                 .is_none_or(|n| grid.is_blocked(n))
                         })
                 };
-                let (forward, backward) = match (vertical, line % 2 == 0) {
+                let (forward, backward) = match (vertical, ordinal.is_multiple_of(2)) {
                     (false, true) => (Heading::East, Heading::West),
                     (false, false) => (Heading::West, Heading::East),
                     (true, true) => (Heading::South, Heading::North),
                     (true, false) => (Heading::North, Heading::South),
                 };
+                let segments_before = segments;
                 let mut k = 0;
                 while k < len {
                     if !walled(self, at(k)) {
@@ -387,6 +392,9 @@ impl Grid {
                         }
                     }
                     segments += 1;
+                }
+                if segments > segments_before {
+                    ordinal += 1;
                 }
             }
         }

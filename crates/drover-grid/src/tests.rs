@@ -283,7 +283,7 @@ fn grid_of(rows: &[&str]) -> Grid {
 
 #[test]
 fn walled_corridors_open_at_both_ends_become_one_way() {
-    // Row 3 is walled above and below and open at both ends: odd row, so westbound.
+    // Row 3 is walled above and below and open at both ends: the first corridor runs east.
     let mut grid = grid_of(&[
         "..........",
         "..........",
@@ -295,7 +295,7 @@ fn walled_corridors_open_at_both_ends_become_one_way() {
     ]);
     assert_eq!(grid.orient_corridors(), 1);
     let corridor = grid.cell_at(3, 4).unwrap();
-    assert!(grid.has_edge(corridor, Heading::West) && !grid.has_edge(corridor, Heading::East));
+    assert!(grid.has_edge(corridor, Heading::East) && !grid.has_edge(corridor, Heading::West));
     // Open rows stay two-way.
     let open = grid.cell_at(5, 4).unwrap();
     assert!(grid.has_edge(open, Heading::East) && grid.has_edge(open, Heading::West));
@@ -303,12 +303,36 @@ fn walled_corridors_open_at_both_ends_become_one_way() {
 
 #[test]
 fn corridor_rules_that_would_trap_a_cell_are_not_applied() {
-    // Every corridor here is on an even row, so all would run east and nothing could come
-    // back west: the rules are dropped as a whole.
-    let mut grid = grid_of(&["......", ".@@@@.", "......", ".@@@@.", "......"]);
+    // The only link between two rooms is a walled corridor: one-way, it would cut the rooms
+    // apart, so the rules are dropped as a whole.
+    let mut grid = grid_of(&["...@@@...", ".........", "...@@@..."]);
     assert_eq!(grid.orient_corridors(), 0);
     assert_eq!(grid.n_one_way_edges(), 0);
     // A dead-end spur is never oriented.
     let mut spur = grid_of(&["@@@@@", "...@@", "@@@@@"]);
     assert_eq!(spur.orient_corridors(), 0);
+}
+
+#[test]
+fn successive_corridors_alternate_direction() {
+    // Rows 0, 2, 4, 6, 8 are walled above and below between columns 2 and 6 (the map edge
+    // counts as a wall): east, west, east, west, east by order, whatever the row parity.
+    let rows = [
+        ".........",
+        "..@@@@@..",
+        ".........",
+        "..@@@@@..",
+        ".........",
+        "..@@@@@..",
+        ".........",
+        "..@@@@@..",
+        ".........",
+    ];
+    let mut grid = grid_of(&rows);
+    assert_eq!(grid.orient_corridors(), 5);
+    let directions: Vec<bool> = [0, 2, 4, 6, 8]
+        .iter()
+        .map(|r| grid.has_edge(grid.cell_at(*r, 4).unwrap(), Heading::East))
+        .collect();
+    assert_eq!(directions, vec![true, false, true, false, true]);
 }
