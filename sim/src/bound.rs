@@ -175,12 +175,10 @@ pub fn mean_pair_distance(grid: &Grid, motion: Motion, from: &[Cell], to: &[Cell
 
 /// RHCR sorting: per two goals, an agent at a random eject goes to some induct and then to a
 /// random eject. The minimum over the induct choice, averaged over ejects, is a rigorous lower
-/// bound on the cycle length (PLANNING.md: 58.74 on sorting_map).
-pub fn sorting_cycle(grid: &Grid, motion: Motion, inducts: &[Cell], ejects: &[Cell]) -> f64 {
-    let to_induct: Vec<DistTable> = inducts
-        .par_iter()
-        .map(|i| DistTable::compute(grid, *i, motion))
-        .collect();
+/// bound on the cycle length (PLANNING.md: 58.74 on sorting_map). `to_induct` holds one
+/// distance table per induct, as the sorting task source uses them too.
+pub fn sorting_cycle(grid: &Grid, motion: Motion, to_induct: &[DistTable], ejects: &[Cell]) -> f64 {
+    let inducts: Vec<Cell> = to_induct.iter().map(DistTable::goal).collect();
     // Mean distance from each induct to a random eject.
     let from_induct: Vec<f64> = {
         let tables: Vec<DistTable> = ejects
@@ -219,8 +217,8 @@ pub fn reveal_trip(grid: &Grid, motion: Motion, tasks: &[Vec<Cell>], sample: usi
     let mut firsts: Vec<Cell> = tasks.iter().map(|t| t[0]).collect();
     firsts.sort_unstable();
     firsts.dedup();
-    // Errand legs need one BFS per leg goal; the hop to the nearest first errand is a forward
-    // BFS from each distinct task end, stopping at the first first-errand cell.
+    // Errand legs need one BFS per leg goal; the hop from any cell to the nearest first
+    // errand is one multi-source BFS.
     let legs: Vec<f64> = sampled
         .par_iter()
         .map(|task| {
@@ -232,68 +230,20 @@ pub fn reveal_trip(grid: &Grid, motion: Motion, tasks: &[Vec<Cell>], sample: usi
             sum
         })
         .collect();
-    let mut ends: Vec<Cell> = sampled
-        .iter()
-        .map(|t| *t.last().expect("tasks have errands"))
-        .collect();
-    ends.sort_unstable();
-    ends.dedup();
-    let hop_of_end: BTreeMap<Cell, f64> = ends
-        .par_iter()
-        .map(|end| {
-            (
-                *end,
-                f64::from(nearest_forward(grid, motion, *end, &firsts).max(1)),
-            )
-        })
-        .collect();
+    let to_first = DistTable::compute_to_nearest(grid, &firsts, motion);
     let hops: f64 = sampled
         .iter()
-        .map(|t| hop_of_end[t.last().expect("tasks have errands")])
+        .map(|t| {
+            f64::from(
+                leg(
+                    grid,
+                    &to_first,
+                    *t.last().expect("tasks have errands"),
+                    None,
+                )
+                .max(1),
+            )
+        })
         .sum();
     (legs.iter().sum::<f64>() + hops) / sampled.len().max(1) as f64
-}
-
-/// Shortest forward distance from `from` (any heading) to the nearest of `targets`, by a
-/// forward BFS over (cell, heading) states.
-fn nearest_forward(grid: &Grid, motion: Motion, from: Cell, targets: &[Cell]) -> u32 {
-    let per = motion.states_per_cell();
-    let mut seen = vec![false; grid.n_free() * per];
-    let mut queue = std::collections::VecDeque::new();
-    let Some(fi) = grid.free_index(from) else {
-        return UNREACHABLE;
-    };
-    for h in 0..per {
-        seen[fi * per + h] = true;
-        queue.push_back((from, Heading::from_index(h), 0u32));
-    }
-    while let Some((cell, heading, d)) = queue.pop_front() {
-        if cell != from && targets.binary_search(&cell).is_ok() {
-            return d;
-        }
-        let mut push = |c: Cell, h: Heading| {
-            let i = grid.free_index(c).expect("free") * per + if per == 4 { h.index() } else { 0 };
-            if !seen[i] {
-                seen[i] = true;
-                queue.push_back((c, h, d + 1));
-            }
-        };
-        match motion {
-            Motion::Grid4 => {
-                for h in Heading::ALL {
-                    if let Some(next) = grid.neighbor(cell, h) {
-                        push(next, h);
-                    }
-                }
-            }
-            Motion::Rotate => {
-                push(cell, heading.clockwise());
-                push(cell, heading.counter_clockwise());
-                if let Some(next) = grid.neighbor(cell, heading) {
-                    push(next, heading);
-                }
-            }
-        }
-    }
-    UNREACHABLE
 }

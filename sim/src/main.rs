@@ -146,11 +146,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         } => {
             let files = scenario::load_lorr(&instance)?;
             let steps = steps.or(files.default_steps).unwrap_or(1000);
-            let tasks = files.tasks.clone();
+            // Only the output file needs the tasks and floor after the run.
+            let kept = output
+                .as_ref()
+                .map(|_| (files.tasks.clone(), files.grid.clone()));
             let scenario = scenario::lorr_scenario(files, model.motion(), steps)?;
-            let grid = scenario.grid.clone();
             let report = execute(scenario, model.motion(), steps, &common, output.is_some())?;
-            if let Some(path) = output {
+            if let (Some(path), Some((tasks, grid))) = (output, kept) {
                 let doc = output::lorr_output(&report, &grid, model.motion(), &|id| {
                     tasks[(id % tasks.len() as u64) as usize].clone()
                 });

@@ -174,12 +174,12 @@ pub fn rhcr_scenario(
         // Robots start on random travel cells (RHCR's sorting generator does the same).
         let travel = map.grid.cells_of(drover_grid::CellKind::Travel);
         let starts = facing_east(&sample_cells(&travel, agents, &mut rng)?);
-        let cycle = bound::sorting_cycle(&map.grid, motion, &map.homes, &map.endpoints);
         let inducts: Vec<DistTable> = map
             .homes
             .iter()
             .map(|i| DistTable::compute(&map.grid, *i, motion))
             .collect();
+        let cycle = bound::sorting_cycle(&map.grid, motion, &inducts, &map.endpoints);
         let source = TaskSource::Sorting {
             ejects: map.endpoints,
             inducts,

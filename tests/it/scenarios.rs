@@ -2,7 +2,7 @@
 //! (throughput, no deadlock, a replayable output), not planner internals.
 
 use drover_core::CoreConfig;
-use drover_grid::{Cell, Heading, Motion};
+use drover_grid::{Cell, Grid, Heading, Motion};
 use drover_plan::{AgentState, Move, PlanConfig, Turn, WaitReason, verify};
 use drover_sim::runner::{Report, RunOptions, run};
 use drover_sim::{output, scenario};
@@ -42,8 +42,7 @@ fn parse_action(motion: Motion, letter: &str) -> Move {
 
 /// Replays a LoRR output file from its start states with the independent checker and
 /// recounts finished errands under the round-robin rule; returns that count.
-fn replay(doc: &serde_json::Value, files: &scenario::LorrFiles, motion: Motion) -> u64 {
-    let grid = &files.grid;
+fn replay(doc: &serde_json::Value, grid: &Grid, tasks: &[Vec<Cell>], motion: Motion) -> u64 {
     let mut agents: Vec<AgentState> = doc["start"]
         .as_array()
         .unwrap()
@@ -72,7 +71,7 @@ fn replay(doc: &serde_json::Value, files: &scenario::LorrFiles, motion: Motion) 
         })
         .collect();
     let n = agents.len();
-    let tasks: Vec<Cell> = files.tasks.iter().map(|t| t[0]).collect();
+    let tasks: Vec<Cell> = tasks.iter().map(|t| t[0]).collect();
     let mut count = vec![0u64; n];
     let mut finished = 0;
     for t in 0..paths[0].len() {
@@ -93,26 +92,25 @@ fn lorr_run(
     agents: usize,
     motion: Motion,
     steps: u64,
-) -> (Report, serde_json::Value, scenario::LorrFiles) {
-    let path = small_warehouse(agents);
-    let files = scenario::load_lorr(&path).unwrap();
+) -> (Report, serde_json::Value, Grid, Vec<Vec<Cell>>) {
+    let files = scenario::load_lorr(&small_warehouse(agents)).unwrap();
     let tasks = files.tasks.clone();
-    let scenario =
-        scenario::lorr_scenario(scenario::load_lorr(&path).unwrap(), motion, steps).unwrap();
+    let scenario = scenario::lorr_scenario(files, motion, steps).unwrap();
+    // The instance's own floor: the run plans on a copy with traffic rules applied.
     let grid = scenario.grid.clone();
     let report = run(scenario, &options(motion, steps, true), &mut |_, _| {});
     let doc = output::lorr_output(&report, &grid, motion, &|id| {
         tasks[(id % tasks.len() as u64) as usize].clone()
     });
-    (report, doc, files)
+    (report, doc, grid, tasks)
 }
 
 #[test]
 fn lorr_rotate_run_replays_independently_to_the_same_errand_count() {
-    let (report, doc, files) = lorr_run(100, Motion::Rotate, 300);
+    let (report, doc, grid, tasks) = lorr_run(100, Motion::Rotate, 300);
     assert_eq!(doc["actionModel"], "MAPF_T");
     assert_eq!(doc["numTaskFinished"], report.finished);
-    assert_eq!(replay(&doc, &files, Motion::Rotate), report.finished);
+    assert_eq!(replay(&doc, &grid, &tasks, Motion::Rotate), report.finished);
     // A feature check, not a benchmark: well above a jammed fleet, below the bound.
     assert!(
         report.pct_of_bound() > 25.0 && report.pct_of_bound() <= 100.0,
@@ -123,9 +121,9 @@ fn lorr_rotate_run_replays_independently_to_the_same_errand_count() {
 
 #[test]
 fn lorr_grid4_run_replays_independently_to_the_same_errand_count() {
-    let (report, doc, files) = lorr_run(100, Motion::Grid4, 300);
+    let (report, doc, grid, tasks) = lorr_run(100, Motion::Grid4, 300);
     assert_eq!(doc["actionModel"], "MAPF");
-    assert_eq!(replay(&doc, &files, Motion::Grid4), report.finished);
+    assert_eq!(replay(&doc, &grid, &tasks, Motion::Grid4), report.finished);
     assert!(
         report.pct_of_bound() > 50.0 && report.pct_of_bound() <= 100.0,
         "{}%",

@@ -43,16 +43,30 @@ impl DistTable {
     /// Computes the table by a reverse breadth-first search from `goal`, following directed
     /// edges backwards so one-way lanes are respected. Runs in time linear in the free cells.
     pub fn compute(grid: &Grid, goal: Cell, motion: Motion) -> DistTable {
+        DistTable::compute_to_nearest(grid, &[goal], motion)
+    }
+
+    /// Like [`DistTable::compute`], but to whichever of `goals` is nearest (one multi-source
+    /// BFS instead of one per goal). [`DistTable::goal`] reports the first goal.
+    ///
+    /// # Panics
+    /// If `goals` is empty.
+    pub fn compute_to_nearest(grid: &Grid, goals: &[Cell], motion: Motion) -> DistTable {
+        let goal = goals[0];
         let per = motion.states_per_cell();
         let mut dist = vec![u16::MAX; grid.n_free() * per];
-        let Some(goal_idx) = grid.free_index(goal) else {
-            return DistTable { goal, motion, dist };
-        };
         // Queue of (cell, heading) states; heading is ignored in Grid4.
         let mut queue: Vec<(Cell, u8)> = Vec::with_capacity(grid.n_free() * per);
-        for h in 0..per {
-            dist[goal_idx * per + h] = 0;
-            queue.push((goal, h as u8));
+        for &source in goals {
+            let Some(source_idx) = grid.free_index(source) else {
+                continue;
+            };
+            for h in 0..per {
+                if dist[source_idx * per + h] != 0 {
+                    dist[source_idx * per + h] = 0;
+                    queue.push((source, h as u8));
+                }
+            }
         }
         let mut head = 0;
         while head < queue.len() {
