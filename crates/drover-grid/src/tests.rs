@@ -209,7 +209,7 @@ map = """
 #######
 #.qqf.#
 #.>>>.#
-#c.ss.#
+#c.Ps.#
 #######
 """
 
@@ -222,6 +222,11 @@ queue = [[1, 2], [1, 3]]
 [[charger]]
 name = "charger-1"
 cell = [3, 1]
+
+[[pod]]
+id = "tall"
+cell = [3, 4]
+contents = { "SKU-1" = 3 }
 "#;
 
 #[test]
@@ -230,10 +235,36 @@ fn a_floor_layout_parses_with_one_way_highways() {
     assert_eq!(floor.stations.len(), 1);
     assert_eq!(floor.stations[0].queue, vec![Cell(9), Cell(10)]);
     assert_eq!(floor.storage, vec![Cell(24), Cell(25)]);
-    let highway = floor.grid.cell_at(2, 3).unwrap();
+    let highway = floor.grid.cell_at(2, 2).unwrap();
     assert!(floor.grid.has_edge(highway, Heading::East));
     assert!(!floor.grid.has_edge(highway, Heading::West));
-    assert!(floor.grid.has_edge(highway, Heading::North));
+    assert!(
+        floor.grid.has_edge(highway, Heading::North),
+        "into the lane entry"
+    );
+    let ids: Vec<&str> = floor.pods.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["pod-0001", "tall"]);
+    assert_eq!(floor.pods[1].contents["SKU-1"], 3);
+    assert_eq!(floor.stations[0].capacity, 3);
+    // The lane is entered at its first cell only, and the face only from the lane.
+    let (q1, face) = (Cell(10), Cell(11));
+    assert!(
+        !floor.grid.has_edge(Cell(17), Heading::North),
+        "no entry mid-lane"
+    );
+    assert!(
+        !floor.grid.has_edge(Cell(18), Heading::North),
+        "no entry to the face from below"
+    );
+    assert!(floor.grid.has_edge(q1, Heading::East));
+    assert!(
+        !floor.grid.has_edge(q1, Heading::South),
+        "no leaving the lane sideways"
+    );
+    assert!(
+        floor.grid.has_edge(face, Heading::South),
+        "the face exits to the floor"
+    );
 }
 
 #[test]
@@ -266,6 +297,29 @@ fn broken_floor_layouts_are_rejected_with_a_position() {
         err(load::parse_floor(
             "f.toml",
             &FLOOR.replace("cell = [3, 1]", "cell = [3, 2]"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("cell = [3, 4]", "cell = [0, 0]"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("id = \"tall\"", "id = \"pod-0001\""),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &format!("{FLOOR}\n[[pod]]\nid = \"twin\"\ncell = [3, 4]\n"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace("#.>>>.#", "#######"),
+        )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace(
+                "queue = [[1, 2], [1, 3]]",
+                "queue = [[1, 2], [1, 3]]\ncapacity = 4",
+            ),
         )),
     ];
     insta::assert_snapshot!(errors.join("\n"));

@@ -1,6 +1,7 @@
 //! drover's own floor layout for a sortable fulfilment centre: a character map plus named
-//! stations and chargers, in TOML (see `config/floors/demo.toml`).
+//! stations, chargers and pods, in TOML (see `config/floors/demo.toml`).
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use toml::Spanned;
@@ -31,6 +32,20 @@ pub struct Station {
     pub face: Cell,
     /// Queue lane cells, entry first; the last one is next to the face.
     pub queue: Vec<Cell>,
+    /// Most robots with pods this station takes at once (face plus queue); at most
+    /// `queue.len() + 1`, which is the default.
+    pub capacity: usize,
+}
+
+/// A storage pod as the floor file places it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodSpec {
+    /// Unique id (`pod-0001` … for pods drawn as `P`).
+    pub id: String,
+    /// The storage slot it stands in.
+    pub cell: Cell,
+    /// SKU to quantity; empty when the file gives none.
+    pub contents: BTreeMap<String, u32>,
 }
 
 /// A parsed floor layout.
@@ -50,6 +65,10 @@ pub struct Floor {
     pub storage: Vec<Cell>,
     /// Park cells.
     pub park: Vec<Cell>,
+    /// Pods, in row-major order of their slots.
+    pub pods: Vec<PodSpec>,
+    /// Restricted cells (`x`): off-limits to robots, kept apart from walls for the dashboard.
+    pub restricted: Vec<Cell>,
 }
 
 #[derive(serde::Deserialize)]
@@ -62,6 +81,17 @@ struct RawFloor {
     station: Vec<Spanned<RawStation>>,
     #[serde(default)]
     charger: Vec<Spanned<RawCharger>>,
+    #[serde(default)]
+    pod: Vec<Spanned<RawPod>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPod {
+    id: String,
+    cell: [u32; 2],
+    #[serde(default)]
+    contents: BTreeMap<String, u32>,
 }
 
 #[derive(serde::Deserialize)]
@@ -71,6 +101,7 @@ struct RawStation {
     kind: StationKind,
     face: [u32; 2],
     queue: Vec<[u32; 2]>,
+    capacity: Option<usize>,
 }
 
 #[derive(serde::Deserialize)]
@@ -82,9 +113,14 @@ struct RawCharger {
 
 /// Parses and validates a floor layout.
 ///
-/// Map legend: `#` wall, `.` travel, `s` storage slot, `q` queue lane, `f` station face,
-/// `c` charger, `p` park, and `>` `<` `^` `v` one-way highway cells: no robot moves against
-/// the arrow into or out of such a cell.
+/// Map legend: `#` wall, `x` restricted, `.` travel, `s` empty storage slot, `P` storage slot
+/// holding a pod, `q` queue lane, `f` station face, `c` charger, `p` park, and `>` `<` `^` `v`
+/// one-way highway cells: no robot moves against the arrow into or out of such a cell.
+///
+/// Queue lanes are entered only at their first cell and left only towards the face; the face
+/// is entered only from the lane. Validation rejects queues that do not lead to their face,
+/// stations, chargers, park cells or pods that the storage field cannot reach (or that cannot
+/// reach it back), pods off storage slots, two pods in one slot and duplicate names or ids.
 pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
     let at = |span: Range<usize>, kind: LoadErrorKind| {
         let (line, column) = line_col(text, span.start);
@@ -125,6 +161,8 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
     let height = rows.len();
     let mut kinds = Vec::with_capacity(width * height);
     let mut arrows = Vec::new();
+    let mut pod_cells = Vec::new();
+    let mut restricted = Vec::new();
     for (r, row) in rows.iter().enumerate() {
         let line = map_line + 1 + r;
         let symbols: Vec<char> = row.chars().collect();
@@ -142,8 +180,16 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
         for (c, symbol) in symbols.into_iter().enumerate() {
             let kind = match symbol {
                 '#' | '@' => CellKind::Obstacle,
+                'x' => {
+                    restricted.push(Cell((r * width + c) as u32));
+                    CellKind::Obstacle
+                }
                 '.' => CellKind::Travel,
                 's' => CellKind::Storage,
+                'P' => {
+                    pod_cells.push(Cell((r * width + c) as u32));
+                    CellKind::Storage
+                }
                 'q' => CellKind::StationQueue,
                 'f' => CellKind::StationFace,
                 'c' => CellKind::Charger,
@@ -243,11 +289,23 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
                 ));
             }
         }
+        let max = queue.len() + 1;
+        let capacity = s.capacity.unwrap_or(max);
+        if capacity == 0 || capacity > max {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!(
+                    "station {:?}: capacity {capacity} must be between 1 and {max} (queue cells + face)",
+                    s.name
+                )),
+            ));
+        }
         stations.push(Station {
             name: s.name.clone(),
             kind: s.kind,
             face,
             queue,
+            capacity,
         });
     }
     let mut chargers = Vec::new();
@@ -274,6 +332,69 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
     }
     let storage = grid.cells_of(CellKind::Storage);
     let park = grid.cells_of(CellKind::Park);
+    let mut pods: Vec<PodSpec> = pod_cells
+        .iter()
+        .enumerate()
+        .map(|(k, &cell)| PodSpec {
+            id: format!("pod-{:04}", k + 1),
+            cell,
+            contents: BTreeMap::new(),
+        })
+        .collect();
+    let mut explicit = BTreeMap::new();
+    for spanned in &raw.pod {
+        let span = spanned.span();
+        let p = spanned.get_ref();
+        let cell = cell_of(p.cell, span.clone(), "pod cell")?;
+        if grid.kind(cell) != CellKind::Storage {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!(
+                    "pod {:?}: cell {:?} is not a storage slot (`s` or `P`)",
+                    p.id, p.cell
+                )),
+            ));
+        }
+        if let Some(other) = explicit.insert(cell, p.id.clone()) {
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!(
+                    "pod {:?}: slot {:?} already holds pod {other:?}",
+                    p.id, p.cell
+                )),
+            ));
+        }
+        let spec = PodSpec {
+            id: p.id.clone(),
+            cell,
+            contents: p.contents.clone(),
+        };
+        // A pod listed on a `P` slot replaces the one drawn there.
+        match pods.iter_mut().find(|q| q.cell == cell) {
+            Some(slot) => *slot = spec,
+            None => pods.push(spec),
+        }
+    }
+    pods.sort_by_key(|p| p.cell);
+    let mut ids = std::collections::BTreeSet::new();
+    for p in &pods {
+        if !ids.insert(p.id.as_str()) {
+            let span = raw
+                .pod
+                .iter()
+                .find(|q| q.get_ref().id == p.id)
+                .map_or(0..0, |q| q.span());
+            return Err(at(
+                span,
+                LoadErrorKind::Invalid(format!("duplicate pod id {:?}", p.id)),
+            ));
+        }
+    }
+    for station in &stations {
+        close_lane(&mut grid, station);
+    }
+    check_reachability(&grid, &stations, &chargers, &park, &storage)
+        .map_err(|msg| LoadError::new(file, map_line + 1, 1, LoadErrorKind::Invalid(msg)))?;
     Ok(Floor {
         name: raw.name,
         cell_size_m: raw.cell_size_m,
@@ -282,7 +403,108 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
         chargers,
         storage,
         park,
+        pods,
+        restricted,
     })
+}
+
+/// Queue lanes are entered only at their first cell and left only towards the face; the face
+/// is entered only from the lane.
+fn close_lane(grid: &mut Grid, station: &Station) {
+    let mut path = station.queue.clone();
+    path.push(station.face);
+    for (k, &cell) in path.iter().enumerate() {
+        let next = path.get(k + 1).copied();
+        for h in Heading::ALL {
+            let Some(n) = grid.raw_neighbor(cell, h) else {
+                continue;
+            };
+            // Leaving a lane cell: only to the next lane cell.
+            if k + 1 < path.len() && Some(n) != next {
+                grid.set_edge(cell, h, false);
+            }
+            // Entering: only the first lane cell from outside, the rest from the cell before.
+            let from_lane = k > 0 && n == path[k - 1];
+            if k > 0 && !from_lane {
+                grid.set_edge(n, h.opposite(), false);
+            }
+        }
+    }
+}
+
+/// Cells reachable from `start` (forward) or that reach it (`forward == false`).
+fn reach(grid: &Grid, start: Cell, forward: bool) -> Vec<bool> {
+    let mut seen = vec![false; grid.n_cells()];
+    let mut stack = vec![start];
+    seen[start.index()] = true;
+    while let Some(cell) = stack.pop() {
+        for h in Heading::ALL {
+            let next = if forward {
+                grid.neighbor(cell, h)
+            } else {
+                grid.raw_neighbor(cell, h)
+                    .filter(|&n| grid.is_free(n) && grid.has_edge(n, h.opposite()))
+            };
+            if let Some(n) = next
+                && !std::mem::replace(&mut seen[n.index()], true)
+            {
+                stack.push(n);
+            }
+        }
+    }
+    seen
+}
+
+/// Every station, charger, park cell and storage slot must be reachable from the storage
+/// field and reach it back.
+fn check_reachability(
+    grid: &Grid,
+    stations: &[Station],
+    chargers: &[(String, Cell)],
+    park: &[Cell],
+    storage: &[Cell],
+) -> Result<(), String> {
+    let Some(&hub) = storage.first() else {
+        return Ok(());
+    };
+    let from = reach(grid, hub, true);
+    let to = reach(grid, hub, false);
+    let ok = |c: Cell| from[c.index()] && to[c.index()];
+    let pos = |c: Cell| {
+        let (r, col) = grid.row_col(c);
+        format!("[{r}, {col}]")
+    };
+    for s in stations {
+        if let Some(&c) = s.queue.iter().chain([&s.face]).find(|&&c| !ok(c)) {
+            return Err(format!(
+                "station {:?} is unreachable: no round trip between the storage field and {}",
+                s.name,
+                pos(c)
+            ));
+        }
+    }
+    for (name, c) in chargers {
+        if !ok(*c) {
+            return Err(format!(
+                "charger {name:?} at {} is unreachable from the storage field",
+                pos(*c)
+            ));
+        }
+    }
+    for &c in park.iter().chain(storage) {
+        if !ok(c) {
+            return Err(format!(
+                "{} {} is unreachable from the storage field",
+                if grid.kind(c) == CellKind::Park {
+                    "park cell"
+                } else {
+                    "storage slot"
+                },
+                pos(c)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// 1-based line and column of a byte offset.

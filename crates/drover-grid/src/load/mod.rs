@@ -10,7 +10,7 @@ mod movingai;
 mod pibt2;
 mod rhcr;
 
-pub use floor::{Floor, Station, StationKind, parse_floor};
+pub use floor::{Floor, PodSpec, Station, StationKind, parse_floor};
 pub use lorr::{
     LorrInstance, LorrVersion, parse_lorr_agents, parse_lorr_instance, parse_lorr_tasks,
 };
