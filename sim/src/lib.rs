@@ -11,9 +11,11 @@
 //! peers of the gateway, not as mocks inside it.
 
 pub mod bound;
+pub mod lorr_alloc;
 pub mod output;
 pub mod runner;
 pub mod scenario;
+pub mod shift;
 pub mod tasks;
 
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.

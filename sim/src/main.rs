@@ -9,6 +9,7 @@ use drover_core::CoreConfig;
 use drover_grid::Motion;
 use drover_plan::PlanConfig;
 use drover_sim::runner::{Report, RunOptions, Scenario, run};
+use drover_sim::shift::{ShiftConfig, ShiftReport, run_shift};
 use drover_sim::{output, peak_rss_mb, scenario};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -25,6 +26,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A shift on a sortable-FC floor: orders (Zipf SKU popularity) and stow waves become
+    /// tasks, simulated associates with their own pace and breaks work the stations, the
+    /// allocator and planner run the robots; prints the operations KPIs.
+    Shift(ShiftArgs),
     /// A League of Robot Runners instance (2023 round-robin errands, or 2024 revealed tasks
     /// with a greedy nearest-task scheduler).
     Lorr {
@@ -39,6 +44,10 @@ enum Command {
         /// Write the LoRR Start-Kit output JSON here.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Who hands out 2024 revealed tasks: drover's allocator (minimum-cost batches) or
+        /// greedy nearest-first.
+        #[arg(long, value_enum, default_value_t = SchedulerArg::Alloc)]
+        scheduler: SchedulerArg,
         #[command(flatten)]
         common: Common,
     },
@@ -80,6 +89,41 @@ enum Command {
     },
 }
 
+/// Options of `drover-sim shift`.
+#[derive(clap::Args)]
+struct ShiftArgs {
+    /// The floor layout (TOML, see config/floors/).
+    #[arg(long, default_value = "config/floors/demo.toml")]
+    floor: PathBuf,
+    /// Robots on the floor [default: 5 per staffed pick or stow station].
+    #[arg(long, conflicts_with = "robots_per_station")]
+    robots: Option<usize>,
+    /// Robots per staffed pick or stow station (alternative to --robots).
+    #[arg(long)]
+    robots_per_station: Option<f64>,
+    /// Shift length in hours (fractions allowed: 0.25 is a quarter hour).
+    #[arg(long, default_value_t = 8.0)]
+    hours: f64,
+    /// Order demand as a share of the pick stations' nominal capacity.
+    #[arg(long, default_value_t = 1.0)]
+    demand: f64,
+    /// Motion model (real drive units turn in place: rotate).
+    #[arg(long, value_enum, default_value_t = Model::Rotate)]
+    model: Model,
+    /// Seed for stock, orders, associates and the planner.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON summary object as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+    /// Memory cap for the planner's distance tables, in MB.
+    #[arg(long, default_value_t = 2048)]
+    table_cache_mb: usize,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
 #[derive(clap::Args)]
 struct Common {
     /// Seed for starts, goals and the planner's tie-breaking.
@@ -97,6 +141,14 @@ struct Common {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchedulerArg {
+    /// drover-alloc: batched minimum-cost matching of free robots to the revealed pool.
+    Alloc,
+    /// Each free robot takes the nearest revealed task (Manhattan).
+    Greedy,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -137,20 +189,26 @@ fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Shift(args) => shift(args)?,
         Command::Lorr {
             instance,
             steps,
             model,
             output,
+            scheduler,
             common,
         } => {
             let files = scenario::load_lorr(&instance)?;
+            let scheduler = match scheduler {
+                SchedulerArg::Alloc => scenario::Scheduler::Alloc,
+                SchedulerArg::Greedy => scenario::Scheduler::Greedy,
+            };
             let steps = steps.or(files.default_steps).unwrap_or(1000);
             // Only the output file needs the tasks and floor after the run.
             let kept = output
                 .as_ref()
                 .map(|_| (files.tasks.clone(), files.grid.clone()));
-            let scenario = scenario::lorr_scenario(files, model.motion(), steps)?;
+            let scenario = scenario::lorr_scenario(files, model.motion(), steps, scheduler)?;
             let report = execute(scenario, model.motion(), steps, &common, output.is_some())?;
             if let (Some(path), Some((tasks, grid))) = (output, kept) {
                 let doc = output::lorr_output(&report, &grid, model.motion(), &|id| {
@@ -193,6 +251,147 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn shift(args: ShiftArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.floor)
+        .with_context(|| format!("reading {}", args.floor.display()))?;
+    let floor = drover_grid::load::parse_floor(&args.floor.display().to_string(), &text)?;
+    anyhow::ensure!(
+        args.hours > 0.0 && args.hours <= 24.0,
+        "--hours must be in (0, 24]"
+    );
+    let worked = floor
+        .stations
+        .iter()
+        .filter(|s| s.kind != drover_grid::load::StationKind::Pack)
+        .count();
+    let robots = match (args.robots, args.robots_per_station) {
+        (Some(n), _) => n,
+        (None, Some(k)) => (k * worked as f64).round() as usize,
+        (None, None) => 5 * worked,
+    };
+    anyhow::ensure!(robots > 0, "no robots to run");
+    let config = ShiftConfig {
+        robots,
+        hours: args.hours,
+        seed: args.seed,
+        motion: args.model.motion(),
+        table_cache_bytes: args.table_cache_mb << 20,
+        demand: args.demand,
+    };
+    let total = (args.hours * 3600.0).round() as u64;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} s simulated  eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let report = run_shift(floor, &config, &|t, _| bar.set_position(t))?;
+    bar.finish_and_clear();
+    let rss = peak_rss_mb().unwrap_or(f64::NAN);
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["peak_rss_mb"] = serde_json::json!(round(rss, 1));
+        println!("{value}");
+        return Ok(());
+    }
+    print!("{}", shift_table(&report));
+    println!("peak RSS {rss:.0} MB");
+    Ok(())
+}
+
+/// The shift report as a readable table.
+fn shift_table(r: &ShiftReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} robots, {} staffed stations ({} per station), {} h, seed {}",
+        r.floor, r.robots, r.staffed_stations, r.robots_per_station, r.hours, r.seed
+    );
+    let _ = writeln!(
+        out,
+        "units picked {} ({:.0}/h, {:.0} UPH per pick station), stowed {}; pile-on {:.2} units/pod",
+        r.units_picked, r.uph_total, r.uph_per_pick_station, r.units_stowed, r.pile_on
+    );
+    let _ = writeln!(
+        out,
+        "pick stations: starvation {:.2}% (robot-caused), associate absent {:.2}%, {:.1} pods per station-hour",
+        r.starvation_pct, r.absent_pct, r.pods_per_station_hour
+    );
+    let _ = writeln!(
+        out,
+        "orders {} of {} done, cycle mean {:.0} s, p95 {:.0} s; pod trips {} at {:.0} s ({:.0}% moving); carts {}",
+        r.orders_done,
+        r.orders_released,
+        r.order_cycle_s_mean,
+        r.order_cycle_s_p95,
+        r.trips,
+        r.trip_seconds,
+        r.trip_moving_pct,
+        r.carts_done
+    );
+    let t = &r.robot_time;
+    let _ = writeln!(
+        out,
+        "robot time %: loaded {:.1}, empty {:.1}, blocked {:.1}, queueing {:.1}, presenting {:.1}, lifting {:.1}, to charger {:.1}, charging {:.1}, idle {:.1}, out of service {:.1}",
+        t.moving_loaded,
+        t.moving_empty,
+        t.waiting_blocked,
+        t.queueing,
+        t.presenting,
+        t.lifting,
+        t.to_charger,
+        t.charging,
+        t.idle,
+        t.out_of_service
+    );
+    let _ = writeln!(
+        out,
+        "chargers busy {:.1}%; {:.3} ms per tick (p95 {:.3}); batches {} exact, {} greedy",
+        r.chargers_busy_pct,
+        r.ms_per_tick_mean,
+        r.ms_per_tick_p95,
+        r.batches_optimal,
+        r.batches_greedy
+    );
+    let _ = writeln!(
+        out,
+        "{:<12} {:<5} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>7}",
+        "station",
+        "kind",
+        "units",
+        "UPH",
+        "pods/h",
+        "starve%",
+        "absent%",
+        "nowork%",
+        "queue",
+        "target"
+    );
+    for s in &r.stations {
+        let _ = writeln!(
+            out,
+            "{:<12} {:<5} {:>7} {:>7.0} {:>7.1} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>7.2}",
+            s.name,
+            s.kind,
+            s.units,
+            s.uph,
+            s.pods_per_hour,
+            s.starvation_pct,
+            s.absent_pct,
+            s.no_work_pct,
+            s.mean_queue,
+            s.mean_target
+        );
+    }
+    out
 }
 
 fn execute(

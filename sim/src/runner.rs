@@ -116,11 +116,17 @@ pub fn run(
     let mut finished = 0;
     let mut missing: Vec<Cell> = Vec::new();
     let n = scenario.starts.len();
-    for agent in 0..n {
-        let goal = scenario
-            .source
-            .assign(grid, agent, scenario.starts[agent], 0, &mut events);
-        fleet.set_goal(agent, goal);
+    if let Some((_, goals)) = scenario.source.batch_step(&scenario.starts, 0, &mut events) {
+        for (agent, goal) in goals.into_iter().enumerate() {
+            fleet.set_goal(agent, goal);
+        }
+    } else {
+        for agent in 0..n {
+            let goal = scenario
+                .source
+                .assign(grid, agent, scenario.starts[agent], 0, &mut events);
+            fleet.set_goal(agent, goal);
+        }
     }
     for t in 0..options.steps {
         let started = Instant::now();
@@ -136,6 +142,23 @@ pub fn run(
             }
         }
         let out = tick(&mut fleet, grid, &options.core, Tick(t), &Unlimited);
+        if let Some((done, goals)) = scenario
+            .source
+            .batch_step(fleet.agents(), t + 1, &mut events)
+        {
+            finished += done;
+            for (agent, goal) in goals.into_iter().enumerate() {
+                fleet.set_goal(agent, goal);
+            }
+            step_ms.push(started.elapsed().as_secs_f64() * 1e3);
+            if options.record {
+                moves.push(out.moves);
+            } else {
+                events.clear();
+            }
+            progress(t + 1, finished);
+            continue;
+        }
         for agent in &out.arrived {
             let agent = agent.0 as usize;
             finished += scenario.source.arrive(agent, t + 1, &mut events);

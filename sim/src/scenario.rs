@@ -97,9 +97,23 @@ fn check_distinct(starts: &[AgentState]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A LoRR scenario: 2023 round-robin errands with the chain bound, or 2024 revealed tasks with
-/// a greedy scheduler and the trip estimate.
-pub fn lorr_scenario(files: LorrFiles, motion: Motion, steps: u64) -> anyhow::Result<Scenario> {
+/// Who hands out LoRR 2024's revealed tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheduler {
+    /// drover's allocator: batched minimum-cost matching of free robots to the pool.
+    Alloc,
+    /// Each free robot takes the pool task whose first errand is nearest (Manhattan).
+    Greedy,
+}
+
+/// A LoRR scenario: 2023 round-robin errands with the chain bound, or 2024 revealed tasks
+/// (handed out by `scheduler`) with the trip estimate.
+pub fn lorr_scenario(
+    files: LorrFiles,
+    motion: Motion,
+    steps: u64,
+    scheduler: Scheduler,
+) -> anyhow::Result<Scenario> {
     let starts = facing_east(&files.starts);
     check_distinct(&starts)?;
     let began = Instant::now();
@@ -123,12 +137,22 @@ pub fn lorr_scenario(files: LorrFiles, motion: Motion, steps: u64) -> anyhow::Re
             let pool_size =
                 ((files.instance.num_tasks_reveal * starts.len() as f64).floor() as u64).max(1);
             let trip = bound::reveal_trip(&files.grid, motion, &files.tasks, 2_000);
-            let source = TaskSource::Reveal {
-                pool: (0..pool_size).collect(),
-                next_reveal: pool_size,
-                current: vec![None; starts.len()],
-                width: files.grid.width(),
-                tasks: files.tasks,
+            let source = match scheduler {
+                Scheduler::Greedy => TaskSource::Reveal {
+                    pool: (0..pool_size).collect(),
+                    next_reveal: pool_size,
+                    current: vec![None; starts.len()],
+                    width: files.grid.width(),
+                    tasks: files.tasks,
+                },
+                Scheduler::Alloc => {
+                    TaskSource::Allocated(Box::new(crate::lorr_alloc::RevealAlloc::new(
+                        &files.grid,
+                        files.tasks,
+                        pool_size,
+                        &starts,
+                    )))
+                }
             };
             (source, bound::trip_bound(starts.len(), trip))
         }

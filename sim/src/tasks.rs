@@ -84,6 +84,8 @@ pub enum TaskSource {
         /// Map width, for the Manhattan distance of the greedy choice.
         width: u32,
     },
+    /// LoRR 2024 with drover's allocator matching free robots to the revealed pool.
+    Allocated(Box<crate::lorr_alloc::RevealAlloc>),
     /// RHCR kiva: from a random endpoint to another random endpoint.
     Kiva {
         /// Endpoint cells.
@@ -116,7 +118,7 @@ impl TaskSource {
     pub fn unit(&self) -> Unit {
         match self {
             TaskSource::RoundRobin { .. } => Unit::Errand,
-            TaskSource::Reveal { .. } => Unit::Task,
+            TaskSource::Reveal { .. } | TaskSource::Allocated(_) => Unit::Task,
             _ => Unit::Goal,
         }
     }
@@ -188,6 +190,23 @@ impl TaskSource {
                 }
             }
             TaskSource::RandomFree { cells, rng } => Some(pick_other(cells, at.cell, rng)),
+            // Goals come from `batch_step`.
+            TaskSource::Allocated(_) => None,
+        }
+    }
+
+    /// For sources that assign in batches: one tick of progress and assignment for all
+    /// agents, returning units finished and every agent's goal. `None` for per-agent
+    /// sources, which use [`TaskSource::assign`] and [`TaskSource::arrive`].
+    pub fn batch_step(
+        &mut self,
+        agents: &[AgentState],
+        now: u64,
+        events: &mut Vec<TaskEvent>,
+    ) -> Option<(u64, Vec<Option<Cell>>)> {
+        match self {
+            TaskSource::Allocated(source) => Some(source.step(agents, now, events)),
+            _ => None,
         }
     }
 
@@ -239,6 +258,7 @@ impl TaskSource {
                 1
             }
             TaskSource::Kiva { .. } | TaskSource::RandomFree { .. } => 1,
+            TaskSource::Allocated(_) => 0,
         }
     }
 }

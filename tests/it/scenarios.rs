@@ -5,6 +5,7 @@ use drover_core::CoreConfig;
 use drover_grid::{Cell, Grid, Heading, Motion};
 use drover_plan::{AgentState, Move, PlanConfig, Turn, WaitReason, verify};
 use drover_sim::runner::{Report, RunOptions, run};
+use drover_sim::scenario::Scheduler;
 use drover_sim::{output, scenario};
 
 fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
@@ -95,7 +96,7 @@ fn lorr_run(
 ) -> (Report, serde_json::Value, Grid, Vec<Vec<Cell>>) {
     let files = scenario::load_lorr(&small_warehouse(agents)).unwrap();
     let tasks = files.tasks.clone();
-    let scenario = scenario::lorr_scenario(files, motion, steps).unwrap();
+    let scenario = scenario::lorr_scenario(files, motion, steps, Scheduler::Alloc).unwrap();
     // The instance's own floor: the run plans on a copy with traffic rules applied.
     let grid = scenario.grid.clone();
     let report = run(scenario, &options(motion, steps, true), &mut |_, _| {});
@@ -140,6 +141,7 @@ fn the_chain_bound_matches_the_published_figures() {
                 scenario::load_lorr(&small_warehouse(agents)).unwrap(),
                 motion,
                 1000,
+                Scheduler::Alloc,
             )
             .unwrap();
             assert_eq!(
@@ -201,15 +203,89 @@ fn a_movingai_scenario_takes_its_starts_from_the_scen_file() {
     assert_eq!(s.starts[0].cell, Cell(121 * 340 + 176));
 }
 
+/// Positions of every agent at every time (index 0 = the starts), replayed from a LoRR
+/// output with the independent checker.
+fn positions(doc: &serde_json::Value, grid: &Grid, motion: Motion) -> Vec<Vec<Cell>> {
+    let mut agents: Vec<AgentState> = doc["start"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| AgentState {
+            cell: grid
+                .cell_at(s[0].as_i64().unwrap(), s[1].as_i64().unwrap())
+                .unwrap(),
+            heading: Heading::East,
+        })
+        .collect();
+    let paths: Vec<Vec<Move>> = doc["actualPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .unwrap()
+                .split(',')
+                .map(|a| parse_action(motion, a))
+                .collect()
+        })
+        .collect();
+    let mut out = vec![agents.iter().map(|a| a.cell).collect::<Vec<_>>()];
+    for t in 0..paths[0].len() {
+        let moves: Vec<Move> = paths.iter().map(|p| p[t]).collect();
+        agents =
+            verify(grid, motion, &agents, &moves).unwrap_or_else(|v| panic!("step {t}: {v:?}"));
+        out.push(agents.iter().map(|a| a.cell).collect());
+    }
+    out
+}
+
 #[test]
-fn lorr_2024_revealed_tasks_are_finished_under_the_greedy_scheduler() {
+fn lorr_2024_revealed_tasks_are_finished_in_order_under_both_schedulers() {
     // The main-round instances are 10,000 agents; run a short slice to check the semantics.
     let path = crate::bench_dir().join("lorr2024/main-round/warehouse.domain/WAREHOUSE.json");
-    let mut files = scenario::load_lorr(&path).unwrap();
-    files.starts.truncate(200);
-    files.tasks.truncate(400);
-    let s = scenario::lorr_scenario(files, Motion::Rotate, 200).unwrap();
-    let report = run(s, &options(Motion::Rotate, 200, false), &mut |_, _| {});
-    assert_eq!(report.unit, drover_sim::tasks::Unit::Task);
-    assert!(report.finished > 0);
+    let mut counts = Vec::new();
+    for scheduler in [Scheduler::Alloc, Scheduler::Greedy] {
+        let mut files = scenario::load_lorr(&path).unwrap();
+        files.starts.truncate(200);
+        files.tasks.truncate(400);
+        let tasks = files.tasks.clone();
+        let s = scenario::lorr_scenario(files, Motion::Rotate, 200, scheduler).unwrap();
+        let grid = s.grid.clone();
+        let report = run(s, &options(Motion::Rotate, 200, true), &mut |_, _| {});
+        assert_eq!(report.unit, drover_sim::tasks::Unit::Task);
+        let doc = output::lorr_output(&report, &grid, Motion::Rotate, &|id| {
+            tasks[(id % tasks.len() as u64) as usize].clone()
+        });
+        let at = positions(&doc, &grid, Motion::Rotate);
+        // Every errand event happens with its agent on the errand cell, errands in order, and
+        // a task counts once, when its last errand is reached.
+        let mut progress: std::collections::BTreeMap<u64, u32> = Default::default();
+        let mut finished = 0;
+        for e in &report.events {
+            let errands = &tasks[(e.task % tasks.len() as u64) as usize];
+            match e.errands_done {
+                None => assert!(
+                    progress.insert(e.task, 0).is_none(),
+                    "task {} assigned twice",
+                    e.task
+                ),
+                Some(k) => {
+                    assert_eq!(
+                        progress.insert(e.task, k),
+                        Some(k - 1),
+                        "task {} out of order",
+                        e.task
+                    );
+                    assert_eq!(at[e.t as usize][e.agent as usize], errands[k as usize - 1]);
+                    if k as usize == errands.len() {
+                        finished += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(finished, report.finished, "{scheduler:?}");
+        assert!(report.finished > 50, "{scheduler:?}: {}", report.finished);
+        counts.push(report.finished);
+    }
+    eprintln!("alloc {} / greedy {}", counts[0], counts[1]);
 }

@@ -59,6 +59,12 @@ pub struct AllocConfig {
     pub slotting: bool,
     /// Send idle robots to park cells.
     pub park_idle: bool,
+    /// Queued transports offered to each free robot: a batch has at most
+    /// `free robots × transport_window` transport columns, oldest first.
+    pub transport_window: usize,
+    /// Most free robots in one batch; the rest wait for the next tick (bounds the matrix
+    /// when thousands of robots start at once).
+    pub max_batch: usize,
 }
 
 /// What the allocator needs to know about a robot each tick.
@@ -217,9 +223,11 @@ impl StationState {
         *self.path.last().expect("a station has a face")
     }
 
-    /// Pods wanted in the pipeline: Little's law on the observed pace, within capacity.
+    /// Pods wanted in the pipeline: Little's law on the observed pace (pods in flight cover
+    /// the lead time), plus the pod at the face and one queued behind it so the face never
+    /// waits for the next robot to drive in; within capacity.
     fn target(&self) -> usize {
-        let cover = (self.lead_ticks / self.service_ticks.max(1.0)).ceil() as usize + 1;
+        let cover = (self.lead_ticks / self.service_ticks.max(1.0)).ceil() as usize + 2;
         cover.clamp(1, self.capacity)
     }
 }
@@ -236,10 +244,25 @@ struct Visit {
 enum Job {
     None,
     Visit(Visit),
-    Return { pod: PodId, slot: Cell },
-    Transport { task: TaskId, errand: usize },
-    Charge { task: TaskId, charger: usize },
-    Park { task: TaskId, cell: Cell },
+    Return {
+        pod: PodId,
+        slot: Cell,
+    },
+    Transport {
+        task: TaskId,
+        errand: usize,
+    },
+    /// `opportunistic`: charging while idle above the "go charge" level; such a robot may
+    /// leave for work at any time above that level.
+    Charge {
+        task: TaskId,
+        charger: usize,
+        opportunistic: bool,
+    },
+    Park {
+        task: TaskId,
+        cell: Cell,
+    },
 }
 
 struct Robot {
@@ -270,6 +293,8 @@ pub struct Allocator {
     tasks: Vec<Task>,
     /// Queued client tasks by (priority desc, deadline, id).
     queue: BTreeSet<(Reverse<i32>, u64, TaskId)>,
+    /// Queued pick lines per SKU (pile-on aware pod choice).
+    queued_lines: Vec<u32>,
     pods: Vec<Pod>,
     pod_ids: Vec<String>,
     skus: Vec<String>,
@@ -311,6 +336,7 @@ impl Allocator {
             pod_ids: Vec::new(),
             tasks: Vec::new(),
             queue: BTreeSet::new(),
+            queued_lines: Vec::new(),
             slots: Vec::new(),
             storage_cells: Vec::new(),
             slot_of_cell,
@@ -415,6 +441,7 @@ impl Allocator {
         self.skus.push(sku.to_string());
         self.sku_index.insert(sku.to_string(), id);
         self.sku_pods.push(Vec::new());
+        self.queued_lines.push(0);
         id
     }
 
@@ -533,9 +560,14 @@ impl Allocator {
         self.tasks.get(id.0 as usize)
     }
 
-    /// Queued client tasks.
+    /// Number of queued client tasks.
     pub fn queued(&self) -> usize {
         self.queue.len()
+    }
+
+    /// Queued client tasks in the order they will be served.
+    pub fn queued_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.queue.iter().map(|k| &self.tasks[k.2.0 as usize])
     }
 
     /// Goals for the planner, one per robot (`None`: stay).
@@ -565,6 +597,18 @@ impl Allocator {
             Job::Transport { task, .. } => vec![*task],
             _ => Vec::new(),
         }
+    }
+
+    /// Robots that could take work now (idle, parked, or charging above the working level).
+    pub fn free_robots(&self) -> Vec<u32> {
+        (0..self.robots.len() as u32)
+            .filter(|&r| self.free_for_work(r).is_some())
+            .collect()
+    }
+
+    /// The robot's cell as of the last tick.
+    pub fn robot_cell(&self, robot: u32) -> Cell {
+        self.robots[robot as usize].cell
     }
 
     /// Whether the robot has any job (client or internal).
@@ -713,7 +757,20 @@ impl Allocator {
         let t = &mut self.tasks[id.0 as usize];
         t.state = TaskState::Queued;
         self.queue.insert(queue_key(t));
+        if let Some(sku) = pick_sku(&t.kind) {
+            self.queued_lines[sku.0 as usize] += 1;
+        }
         self.dirty = true;
+    }
+
+    /// Takes a task off the queue (it stays in the table).
+    fn dequeue(&mut self, id: TaskId) {
+        let t = &self.tasks[id.0 as usize];
+        if self.queue.remove(&queue_key(t))
+            && let Some(sku) = pick_sku(&t.kind)
+        {
+            self.queued_lines[sku.0 as usize] -= 1;
+        }
     }
 
     /// Withdraws a task. A queued task is cancelled at once; one under way is detached from
@@ -727,7 +784,7 @@ impl Allocator {
         }
         match task.state.clone() {
             TaskState::Queued => {
-                self.queue.remove(&queue_key(task));
+                self.dequeue(id);
                 self.tasks[id.0 as usize].state = TaskState::Cancelled;
                 Ok(())
             }
@@ -934,7 +991,7 @@ impl Allocator {
                 self.enqueue(task);
                 events.push(Event::Requeued { task });
             }
-            Job::Charge { task, charger } => {
+            Job::Charge { task, charger, .. } => {
                 self.charger_owner[charger] = None;
                 self.tasks[task.0 as usize].state = TaskState::Cancelled;
             }
@@ -1022,6 +1079,9 @@ impl Allocator {
     }
 }
 
+/// Cells of detour worth one more order line served by the same pod presentation.
+const PILE_ON_WEIGHT: i64 = 10;
+
 fn grid_manhattan(grid: &Grid, a: Cell, b: Cell) -> u32 {
     let (ar, ac) = grid.row_col(a);
     let (br, bc) = grid.row_col(b);
@@ -1034,6 +1094,16 @@ fn decayed(value: f64, at: u64, now: u64, half_life: f64) -> f64 {
 
 fn queue_key(t: &Task) -> (Reverse<i32>, u64, TaskId) {
     (Reverse(t.priority), t.deadline.unwrap_or(u64::MAX), t.id)
+}
+
+fn pick_sku(kind: &TaskKind) -> Option<SkuId> {
+    match kind {
+        TaskKind::Pick {
+            pod: PodSel::Sku(sku),
+            ..
+        } => Some(*sku),
+        _ => None,
+    }
 }
 
 fn station_of(kind: &TaskKind) -> Option<StationId> {
@@ -1068,11 +1138,14 @@ impl Allocator {
             self.advance(r as u32, now, &mut report.events);
         }
         if self.config.battery.is_some() {
-            self.send_to_chargers(costs, &mut report.events);
+            self.send_to_chargers(costs, &mut report.events, false);
         }
         if self.dirty {
             self.dirty = false;
             self.allocate(now, costs, &mut report);
+        }
+        if self.config.battery.is_some() {
+            self.send_to_chargers(costs, &mut report.events, true);
         }
         if self.config.park_idle {
             self.park_idle(costs);
@@ -1190,7 +1263,7 @@ impl Allocator {
                     };
                 }
             }
-            Job::Charge { task, charger } => {
+            Job::Charge { task, charger, .. } => {
                 let (task, charger) = (*task, *charger);
                 let full = self.config.battery.as_ref().map_or(1.0, |b| b.full);
                 if cell == self.chargers[charger] {
@@ -1214,10 +1287,27 @@ impl Allocator {
         }
     }
 
-    /// Idle robots under the "go charge" threshold take the nearest free charger.
-    fn send_to_chargers(&mut self, costs: &mut dyn Costs, events: &mut Vec<Event>) {
+    /// Idle robots below `level` take the nearest free charger. Opportunistic charging
+    /// (idle robots below "may work" after allocation) leaves a tenth of the chargers free
+    /// for robots that must charge, and staggers the fleet's charging over the shift.
+    fn send_to_chargers(
+        &mut self,
+        costs: &mut dyn Costs,
+        events: &mut Vec<Event>,
+        opportunistic: bool,
+    ) {
         let Some(b) = self.config.battery.clone() else {
             return;
+        };
+        let level = if opportunistic {
+            b.may_work
+        } else {
+            b.go_charge
+        };
+        let keep_free = if opportunistic {
+            self.chargers.len().div_ceil(10)
+        } else {
+            0
         };
         let mut needy: Vec<u32> = (0..self.robots.len() as u32)
             .filter(|&r| {
@@ -1225,7 +1315,7 @@ impl Allocator {
                 robot.in_service
                     && robot.hold_until <= self.now
                     && matches!(robot.job, Job::None | Job::Park { .. })
-                    && robot.battery < b.go_charge
+                    && robot.battery < level
             })
             .collect();
         // The emptiest first: chargers are scarce.
@@ -1235,6 +1325,10 @@ impl Allocator {
                 .total_cmp(&self.robots[c as usize].battery)
         });
         for robot in needy {
+            let free = self.charger_owner.iter().filter(|o| o.is_none()).count();
+            if free <= keep_free {
+                break;
+            }
             let from = self.robots[robot as usize].cell;
             let best = (0..self.chargers.len())
                 .filter(|&k| self.charger_owner[k].is_none())
@@ -1248,7 +1342,11 @@ impl Allocator {
             self.charger_owner[charger] = Some(robot);
             let task = self.push_task(TaskKind::Charge { charger }, 0, None);
             self.tasks[task.0 as usize].state = TaskState::Assigned { robot };
-            self.robots[robot as usize].job = Job::Charge { task, charger };
+            self.robots[robot as usize].job = Job::Charge {
+                task,
+                charger,
+                opportunistic,
+            };
             events.push(Event::Assigned { task, robot });
         }
     }
@@ -1260,7 +1358,7 @@ impl Allocator {
                 self.free_park(cell);
                 self.finish_internal(task);
             }
-            Job::Charge { task, charger } => {
+            Job::Charge { task, charger, .. } => {
                 self.charger_owner[charger] = None;
                 self.finish_internal(task);
             }
@@ -1277,6 +1375,13 @@ impl Allocator {
         match (&r.job, &self.config.battery) {
             (Job::None | Job::Park { .. }, None) => Some(0),
             (Job::None | Job::Park { .. }, Some(b)) => (r.battery >= b.go_charge).then_some(0),
+            (
+                Job::Charge {
+                    opportunistic: true,
+                    ..
+                },
+                Some(b),
+            ) => (r.battery >= b.go_charge).then_some(20),
             (Job::Charge { .. }, Some(b)) => (r.battery >= b.may_work).then_some(20),
             _ => None,
         }
@@ -1286,11 +1391,16 @@ impl Allocator {
     fn allocate(&mut self, now: u64, costs: &mut dyn Costs, report: &mut TickReport) {
         let free: Vec<(u32, u32)> = (0..self.robots.len() as u32)
             .filter_map(|r| self.free_for_work(r).map(|extra| (r, extra)))
+            .take(self.config.max_batch)
             .collect();
         if free.is_empty() || self.queue.is_empty() {
             return;
         }
-        let demands = self.demands(free.len(), costs);
+        let cells: Vec<Cell> = free
+            .iter()
+            .map(|&(r, _)| self.robots[r as usize].cell)
+            .collect();
+        let demands = self.demands(&cells, costs);
         if demands.is_empty() {
             return;
         }
@@ -1322,9 +1432,8 @@ impl Allocator {
             let robot = free[i].0;
             self.release_internal(robot);
             for &t in &d.tasks {
-                let task = &mut self.tasks[t.0 as usize];
-                self.queue.remove(&queue_key(task));
-                task.state = TaskState::Assigned { robot };
+                self.dequeue(t);
+                self.tasks[t.0 as usize].state = TaskState::Assigned { robot };
                 report.events.push(Event::Assigned { task: t, robot });
             }
             self.robots[robot as usize].job = match (d.pod, d.station) {
@@ -1355,9 +1464,11 @@ impl Allocator {
         }
     }
 
-    /// Jobs for at most `limit` robots: pods for stations short of their pacing target (most
-    /// short first, one each per round), then transports.
-    fn demands(&mut self, limit: usize, costs: &mut dyn Costs) -> Vec<Demand> {
+    /// Jobs for at most `limit` robots: transports first (a full tote cart holds up its
+    /// station), then pods for stations short of their pacing target (most short first, one
+    /// each per round).
+    fn demands(&mut self, free: &[Cell], costs: &mut dyn Costs) -> Vec<Demand> {
+        let limit = free.len();
         let mut out = Vec::new();
         let mut claimed: BTreeSet<TaskId> = BTreeSet::new();
         let mut pods_claimed: BTreeSet<PodId> = BTreeSet::new();
@@ -1372,31 +1483,12 @@ impl Allocator {
                 }
             })
             .collect();
-        let mut stuck = vec![false; self.stations.len()];
-        while out.len() < limit {
-            // The station furthest below its target goes next.
-            let Some(s) = (0..self.stations.len())
-                .filter(|&k| want[k] > 0 && !stuck[k])
-                .max_by_key(|&k| (want[k] * 1000 / self.stations[k].target(), Reverse(k)))
-            else {
-                break;
-            };
-            match self.station_demand(StationId(s as u16), &claimed, &pods_claimed, costs) {
-                Some(d) => {
-                    claimed.extend(d.tasks.iter().copied());
-                    pods_claimed.extend(d.pod);
-                    want[s] -= 1;
-                    out.push(d);
-                }
-                None => stuck[s] = true,
-            }
-        }
         let transports: Vec<TaskId> = self
             .queue
             .iter()
             .map(|k| k.2)
             .filter(|t| matches!(self.tasks[t.0 as usize].kind, TaskKind::Transport { .. }))
-            .take(limit.saturating_sub(out.len()))
+            .take(limit.saturating_mul(self.config.transport_window))
             .collect();
         for t in transports {
             let task = &self.tasks[t.0 as usize];
@@ -1405,11 +1497,14 @@ impl Allocator {
             };
             let rest = &errands[task.resume_at..];
             let mut cells = 0u32;
-            for w in rest.windows(2) {
-                cells = cells.saturating_add(costs.cost(w[0].cell, w[1].cell));
+            // The rest of the trip only matters for the energy check.
+            if self.config.battery.is_some() {
+                for w in rest.windows(2) {
+                    cells = cells.saturating_add(costs.cost(w[0].cell, w[1].cell));
+                }
+                let last = rest.last().expect("resume_at < errands").cell;
+                cells = cells.saturating_add(self.to_charger(last));
             }
-            let last = rest.last().expect("resume_at < errands").cell;
-            cells = cells.saturating_add(self.to_charger(last));
             let lifts = rest
                 .iter()
                 .filter(|e| matches!(e.action, ErrandAction::Lift | ErrandAction::Drop))
@@ -1422,6 +1517,25 @@ impl Allocator {
                 rest_cells: cells,
                 lifts,
             });
+        }
+        let mut stuck = vec![false; self.stations.len()];
+        while out.len() < limit {
+            // The station furthest below its target goes next.
+            let Some(s) = (0..self.stations.len())
+                .filter(|&k| want[k] > 0 && !stuck[k])
+                .max_by_key(|&k| (want[k] * 1000 / self.stations[k].target(), Reverse(k)))
+            else {
+                break;
+            };
+            match self.station_demand(StationId(s as u16), free, &claimed, &pods_claimed, costs) {
+                Some(d) => {
+                    claimed.extend(d.tasks.iter().copied());
+                    pods_claimed.extend(d.pod);
+                    want[s] -= 1;
+                    out.push(d);
+                }
+                None => stuck[s] = true,
+            }
         }
         out
     }
@@ -1437,9 +1551,12 @@ impl Allocator {
 
     /// The next pod for station `s`: the first queued task it can serve, the best pod for
     /// it, and other queued lines that pod can serve at the same presentation (pile-on).
+    /// The best pod is the one with the shortest empty trip from a free robot plus the
+    /// loaded trip to the face, less a bonus for the other lines it serves.
     fn station_demand(
         &self,
         s: StationId,
+        free: &[Cell],
         claimed: &BTreeSet<TaskId>,
         pods_claimed: &BTreeSet<PodId>,
         costs: &mut dyn Costs,
@@ -1487,14 +1604,36 @@ impl Allocator {
                 .into_iter()
                 .filter(|&p| free_pod(p))
                 .map(|p| {
-                    let mut score = costs.cost(slot_of(p), face);
-                    if stow && let PodSel::Sku(sku) = sel {
-                        // Spread a SKU over several pods so later picks do not converge.
-                        score = score.saturating_add(20 * self.pod_units(p, *sku).min(1));
+                    let slot = slot_of(p);
+                    let d = costs.cost(slot, face);
+                    let fetch = free.iter().map(|&r| costs.cost(r, slot)).min();
+                    let (Some(fetch), false) = (fetch, d == UNREACHABLE) else {
+                        return (i64::MAX, p);
+                    };
+                    if fetch == UNREACHABLE {
+                        return (i64::MAX, p);
+                    }
+                    let mut score = d as i64 + fetch as i64;
+                    if let PodSel::Sku(sku) = sel {
+                        if stow {
+                            // Spread a SKU over several pods so later picks do not converge.
+                            score += 20 * self.pod_units(p, *sku).min(1) as i64;
+                        } else {
+                            // Prefer pods that also serve other open lines (pile-on): each
+                            // extra line saves a whole pod trip.
+                            let others: u32 = self.pods[p.0 as usize]
+                                .contents
+                                .keys()
+                                .map(|k| self.queued_lines[k.0 as usize])
+                                .sum::<u32>()
+                                .saturating_sub(1);
+                            let cap = self.config.pile_on_max.saturating_sub(1) as u32;
+                            score -= PILE_ON_WEIGHT * others.min(cap) as i64;
+                        }
                     }
                     (score, p)
                 })
-                .filter(|(d, _)| *d != UNREACHABLE)
+                .filter(|(d, _)| *d != i64::MAX)
                 .min();
             let Some((_, pod)) = best else {
                 continue;

@@ -135,6 +135,8 @@ fn config() -> AllocConfig {
         demand_half_life: 100.0,
         slotting: true,
         park_idle: true,
+        transport_window: 4,
+        max_batch: 4096,
     }
 }
 
