@@ -10,6 +10,7 @@
 //! not. It does not depend on drover-gateway: later, simulated robots will speak MQTT as
 //! peers of the gateway, not as mocks inside it.
 
+pub mod alloc_bench;
 pub mod bound;
 pub mod lorr_alloc;
 pub mod output;

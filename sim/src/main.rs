@@ -30,6 +30,31 @@ enum Command {
     /// tasks, simulated associates with their own pace and breaks work the stations, the
     /// allocator and planner run the robots; prints the operations KPIs.
     Shift(ShiftArgs),
+    /// Allocation timings on a floor: Hungarian vs greedy by batch size (the crossover), and
+    /// one full allocator tick with N idle robots and N queued tasks.
+    AllocBench {
+        /// The floor layout.
+        #[arg(long, default_value = "config/floors/fc-large.toml")]
+        floor: PathBuf,
+        /// Batch sizes to time (robots = tasks).
+        #[arg(long, value_delimiter = ',', default_values_t = [25, 50, 100, 150, 200, 300, 500, 1000, 2000])]
+        sizes: Vec<usize>,
+        /// Largest batch solved with the Hungarian method in the sweep.
+        #[arg(long, default_value_t = 1000)]
+        optimal_limit: usize,
+        /// Robots and tasks in the full-tick measurement.
+        #[arg(long, default_value_t = 2000)]
+        tick: usize,
+        /// Times the full tick is repeated (the median is reported).
+        #[arg(long, default_value_t = 7)]
+        repeat: usize,
+        /// Seed for the random cells.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object as the last line.
+        #[arg(long)]
+        json: bool,
+    },
     /// A League of Robot Runners instance (2023 round-robin errands, or 2024 revealed tasks
     /// with a greedy nearest-task scheduler).
     Lorr {
@@ -190,6 +215,49 @@ fn main() -> ExitCode {
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Shift(args) => shift(args)?,
+        Command::AllocBench {
+            floor,
+            sizes,
+            optimal_limit,
+            tick,
+            repeat,
+            seed,
+            json,
+        } => {
+            let text = std::fs::read_to_string(&floor)
+                .with_context(|| format!("reading {}", floor.display()))?;
+            let floor = drover_grid::load::parse_floor(&floor.display().to_string(), &text)?;
+            let rows = drover_sim::alloc_bench::assign_sweep(&floor, &sizes, optimal_limit, seed);
+            let full = drover_sim::alloc_bench::full_tick(&floor, tick, seed, repeat)?;
+            if json {
+                println!("{}", serde_json::json!({ "sweep": rows, "tick": full }));
+            } else {
+                println!(
+                    "{:>6} {:>10} {:>12} {:>10} {:>14}",
+                    "n", "matrix ms", "hungarian ms", "greedy ms", "greedy excess"
+                );
+                for r in &rows {
+                    let opt = r.optimal_ms.map_or("-".into(), |v| format!("{v:.2}"));
+                    let ex = r
+                        .greedy_excess_pct
+                        .map_or("-".into(), |v| format!("{v:.1}%"));
+                    println!(
+                        "{:>6} {:>10.2} {:>12} {:>10.2} {:>14}",
+                        r.n, r.matrix_ms, opt, r.greedy_ms, ex
+                    );
+                }
+                println!(
+                    "full tick: {} idle robots, {} tasks, {} assigned in {:.2} ms median (min {:.2}, max {:.2}; {})",
+                    full.robots,
+                    full.tasks,
+                    full.assigned,
+                    full.tick_ms,
+                    full.tick_ms_min,
+                    full.tick_ms_max,
+                    full.method
+                );
+            }
+        }
         Command::Lorr {
             instance,
             steps,

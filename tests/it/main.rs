@@ -3,6 +3,7 @@
 mod config;
 mod loaders;
 mod scenarios;
+mod shift;
 mod tidy;
 
 use std::path::PathBuf;

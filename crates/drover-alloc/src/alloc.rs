@@ -1406,23 +1406,47 @@ impl Allocator {
         }
         let (rows, cols) = (free.len(), demands.len());
         let mut matrix = vec![FORBIDDEN; rows * cols];
+        let firsts: Vec<Cell> = demands.iter().map(|d| d.first).collect();
+        costs.fill(&cells, &firsts, &mut matrix);
+        // Entry of robot i and job j in whichever layout the costs came in.
+        let tm = costs.target_major();
+        let at = |i: usize, j: usize| if tm { j * rows + i } else { i * cols + j };
+        // UNREACHABLE is FORBIDDEN already; only the energy check and the surcharge for
+        // robots taken off a charger touch the matrix again.
+        let battery = self.config.battery.clone();
         for (i, &(robot, extra)) in free.iter().enumerate() {
+            if battery.is_none() && extra == 0 {
+                continue;
+            }
             let r = &self.robots[robot as usize];
             for (j, d) in demands.iter().enumerate() {
-                let c = costs.cost(r.cell, d.first);
-                if c == UNREACHABLE {
+                let c = &mut matrix[at(i, j)];
+                if *c == FORBIDDEN {
                     continue;
                 }
-                if let Some(b) = &self.config.battery {
-                    let need = b.per_cell * (c + d.rest_cells) as f64 + b.per_lift * d.lifts as f64;
+                if let Some(b) = &battery {
+                    let need =
+                        b.per_cell * (*c + d.rest_cells) as f64 + b.per_lift * d.lifts as f64;
                     if r.battery - need < b.critical {
+                        *c = FORBIDDEN;
                         continue;
                     }
                 }
-                matrix[i * cols + j] = c + extra;
+                *c += extra;
             }
         }
-        let (pairs, method) = assign(rows, cols, &matrix, self.config.optimal_max);
+        let (pairs, method) = if tm {
+            let (by_job, method) = assign(cols, rows, &matrix, self.config.optimal_max);
+            let mut pairs = vec![None; rows];
+            for (j, i) in by_job.into_iter().enumerate() {
+                if let Some(i) = i {
+                    pairs[i] = Some(j);
+                }
+            }
+            (pairs, method)
+        } else {
+            assign(rows, cols, &matrix, self.config.optimal_max)
+        };
         report.batch = Some((rows, cols));
         report.method = Some(method);
         let mut demands: Vec<Option<Demand>> = demands.into_iter().map(Some).collect();

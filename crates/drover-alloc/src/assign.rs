@@ -4,8 +4,9 @@
 use pathfinding::kuhn_munkres::kuhn_munkres_min;
 use pathfinding::matrix::Matrix;
 
-/// Cost meaning "this pair must not be matched" (too far, too little battery).
-pub const FORBIDDEN: u32 = u32::MAX;
+/// Cost meaning "this pair must not be matched" (too far, too little battery). Equal to
+/// [`drover_grid::UNREACHABLE`], so distances can be copied into a matrix unchanged.
+pub const FORBIDDEN: u32 = drover_grid::UNREACHABLE;
 
 /// How a batch was solved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,44 +75,76 @@ pub fn optimal(rows: usize, cols: usize, costs: &[u32]) -> Vec<Option<usize>> {
     out
 }
 
-/// Global greedy: repeatedly match the cheapest remaining pair. Pairs are bucket-sorted by
-/// cost (costs are grid distances, small integers), so this is linear in the matrix size.
+/// Global greedy: repeatedly match the cheapest remaining pair. Only the cheapest few pairs
+/// per row are ever needed, so each round takes the pairs under a cost threshold (found from
+/// a histogram), sorts just those and matches them; rows left over go to the next round with
+/// a doubled threshold. Two sequential scans of the matrix per round, no full sort.
 pub fn greedy(rows: usize, cols: usize, costs: &[u32]) -> Vec<Option<usize>> {
     let mut out = vec![None; rows];
-    // Counting sort of pair indices by cost; very large costs share the last bucket.
-    const BUCKETS: usize = 1 << 16;
-    let bucket = |c: u32| (c as usize).min(BUCKETS - 1);
-    let mut start = vec![0u32; BUCKETS + 1];
-    for &c in costs.iter().filter(|&&c| c != FORBIDDEN) {
-        start[bucket(c) + 1] += 1;
-    }
-    for b in 0..BUCKETS {
-        start[b + 1] += start[b];
-    }
-    let mut order = vec![0u32; start[BUCKETS] as usize];
-    let mut fill = start.clone();
-    for (i, &c) in costs.iter().enumerate() {
-        if c != FORBIDDEN {
-            let b = bucket(c);
-            order[fill[b] as usize] = i as u32;
-            fill[b] += 1;
-        }
-    }
-    // Ties inside the overflow bucket: sort them properly.
-    let tail = start[BUCKETS - 1] as usize;
-    order[tail..].sort_by_key(|&i| costs[i as usize]);
+    let mut row_done = vec![false; rows];
     let mut col_used = vec![false; cols];
     let mut left = rows.min(cols);
-    for i in order {
-        let (r, c) = (i as usize / cols, i as usize % cols);
-        if out[r].is_none() && !col_used[c] {
-            out[r] = Some(c);
-            col_used[c] = true;
-            left -= 1;
-            if left == 0 {
-                break;
+    // Histogram of feasible costs (large costs share the last bucket).
+    const BUCKETS: usize = 1 << 12;
+    // Estimated from a strided sample: the threshold only needs to be roughly right.
+    let stride = (costs.len() / 65_536).max(1);
+    let mut hist = vec![0u64; BUCKETS];
+    for &c in costs.iter().step_by(stride) {
+        if c != FORBIDDEN {
+            hist[(c as usize).min(BUCKETS - 1)] += stride as u64;
+        }
+    }
+    // First threshold: enough pairs for several candidates per row.
+    let want = (left as u64).saturating_mul(8);
+    let mut acc = 0;
+    let mut threshold = BUCKETS as u64 - 1;
+    for (b, &h) in hist.iter().enumerate() {
+        acc += h;
+        if acc >= want {
+            threshold = b as u64;
+            break;
+        }
+    }
+    let mut lower: u64 = 0;
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    while left > 0 {
+        pairs.clear();
+        let last_round = threshold >= BUCKETS as u64 - 1;
+        for r in 0..rows {
+            if row_done[r] {
+                continue;
+            }
+            let row = &costs[r * cols..(r + 1) * cols];
+            for (c, &cost) in row.iter().enumerate() {
+                let k = cost as u64;
+                if cost != FORBIDDEN && !col_used[c] && k >= lower && (k <= threshold || last_round)
+                {
+                    pairs.push((cost, (r * cols + c) as u32));
+                }
             }
         }
+        if pairs.is_empty() && last_round {
+            break;
+        }
+        pairs.sort_unstable();
+        for &(_, i) in &pairs {
+            let (r, c) = (i as usize / cols, i as usize % cols);
+            if !row_done[r] && !col_used[c] {
+                out[r] = Some(c);
+                row_done[r] = true;
+                col_used[c] = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        if last_round {
+            break;
+        }
+        // Pairs at or below the threshold are all matched or blocked now.
+        lower = threshold + 1;
+        threshold = (threshold * 2 + 1).min(BUCKETS as u64 - 1);
     }
     out
 }

@@ -6,6 +6,22 @@ use drover_grid::{Cell, DistTable, Grid, Motion, UNREACHABLE};
 pub trait Costs {
     /// Steps from `from` to `to`.
     fn cost(&mut self, from: Cell, to: Cell) -> u32;
+
+    /// Whether [`Costs::fill`] writes target-major (`to.len() × from.len()`): tables kept
+    /// per target are read fastest one target at a time.
+    fn target_major(&self) -> bool {
+        false
+    }
+
+    /// Fills `out` with every cost: row-major `from.len() × to.len()`, or `to × from` when
+    /// [`Costs::target_major`] says so.
+    fn fill(&mut self, from: &[Cell], to: &[Cell], out: &mut [u32]) {
+        for (i, &f) in from.iter().enumerate() {
+            for (j, &t) in to.iter().enumerate() {
+                out[i * to.len() + j] = self.cost(f, t);
+            }
+        }
+    }
 }
 
 /// Reverse BFS tables, one per target cell (pod slots, station faces, chargers, park cells),
@@ -60,6 +76,51 @@ impl TargetTables {
 }
 
 impl Costs for TargetTables {
+    fn target_major(&self) -> bool {
+        true
+    }
+
+    /// One table per target, read for every source: sequential writes, one table in cache.
+    fn fill(&mut self, from: &[Cell], to: &[Cell], out: &mut [u32]) {
+        let n = from.len();
+        // Free-cell index of each source; a source off the free cells reads the sentinel.
+        let sentinel = self.grid.n_free();
+        let idx: Vec<usize> = from
+            .iter()
+            .map(|&c| self.grid.free_index(c).unwrap_or(sentinel))
+            .collect();
+        // Read each table in address order: neighbouring sources share cache lines, and the
+        // scattered writes stay inside one row.
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_unstable_by_key(|&k| idx[k as usize]);
+        let needs_pad = idx.contains(&sentinel);
+        let mut padded: Vec<u16> = Vec::new();
+        for (j, &t) in to.iter().enumerate() {
+            let row = &mut out[j * n..(j + 1) * n];
+            if !self.grid.is_free(t) {
+                row.fill(UNREACHABLE);
+                continue;
+            }
+            if self.tables[t.index()].is_none() {
+                self.insert(DistTable::compute(&self.grid, t, Motion::Grid4));
+            }
+            let table = self.tables[t.index()].as_deref().expect("just computed");
+            let raw = table.grid4_raw().expect("allocation tables are Grid4");
+            let dist: &[u16] = if needs_pad {
+                padded.clear();
+                padded.extend_from_slice(raw);
+                padded.push(u16::MAX);
+                &padded
+            } else {
+                raw
+            };
+            for &k in &order {
+                let d = dist[idx[k as usize]];
+                row[k as usize] = if d == u16::MAX { UNREACHABLE } else { d as u32 };
+            }
+        }
+    }
+
     fn cost(&mut self, from: Cell, to: Cell) -> u32 {
         if !self.grid.is_free(to) || !self.grid.contains(from) {
             return UNREACHABLE;

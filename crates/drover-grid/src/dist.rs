@@ -160,6 +160,12 @@ impl DistTable {
             .unwrap_or(UNREACHABLE)
     }
 
+    /// The raw distances of a `Grid4` table, indexed by free-cell index (`u16::MAX` =
+    /// unreachable): for callers that read many entries of one table in a tight loop.
+    pub fn grid4_raw(&self) -> Option<&[u16]> {
+        (self.motion == Motion::Grid4).then_some(&self.dist[..])
+    }
+
     /// Heap bytes held by the table.
     pub fn bytes(&self) -> usize {
         self.dist.len() * std::mem::size_of::<u16>()
