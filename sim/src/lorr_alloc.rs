@@ -106,6 +106,7 @@ pub fn lorr_alloc_config() -> AllocConfig {
         park_idle: false,
         transport_window: usize::MAX,
         max_batch: 512,
+        trip_weight: 1,
     }
 }
 

@@ -366,12 +366,19 @@ fn shift(args: ShiftArgs) -> anyhow::Result<()> {
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["peak_rss_mb"] = serde_json::json!(round(rss, 1));
-        println!("{value}");
-        return Ok(());
+        return emit(&format!("{value}\n"));
     }
-    print!("{}", shift_table(&report));
-    println!("peak RSS {rss:.0} MB");
-    Ok(())
+    emit(&format!("{}peak RSS {rss:.0} MB\n", shift_table(&report)))
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of crashing.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// The shift report as a readable table.

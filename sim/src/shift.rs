@@ -60,15 +60,16 @@ pub fn alloc_config() -> AllocConfig {
         park_idle: true,
         transport_window: 4,
         max_batch: 4096,
+        trip_weight: 0,
     }
 }
 
 /// Charge gained per tick on a charger (full in about ten minutes).
 const CHARGE_PER_TICK: f64 = 1.0 / 600.0;
 /// Seconds per unit for an average picker; each associate gets a personal factor.
-const PICK_SECONDS_PER_UNIT: f64 = 7.0;
+const PICK_SECONDS_PER_UNIT: f64 = 8.5;
 /// Seconds per pod presentation on top of the units (scan, confirm, light guidance).
-const PICK_OVERHEAD_SECONDS: f64 = 6.0;
+const PICK_OVERHEAD_SECONDS: f64 = 8.0;
 /// Seconds per unit stowed.
 const STOW_SECONDS_PER_UNIT: f64 = 5.0;
 /// Units picked at a station before a full tote cart goes to a pack station.
@@ -671,7 +672,13 @@ pub fn run_shift(
             st.staffed += 1;
             st.queue_sum += alloc.station_queue(s) as u64;
             st.target_sum += alloc.station_target(s) as u64;
-            let at_face = alloc.presented(s).is_some();
+            // A pod is at the face from the tick its robot stands there (the allocator
+            // registers the presentation at its next tick).
+            let face = floor.stations[s.0 as usize].face;
+            let at_face = alloc.presented(s).is_some()
+                || alloc
+                    .lane_head(s)
+                    .is_some_and(|r| fleet.agents()[r as usize].cell == face);
             let away = a.away_until > now;
             let has_work = match floor.stations[s.0 as usize].kind {
                 StationKind::Pick => pick_work,

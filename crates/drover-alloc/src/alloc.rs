@@ -65,6 +65,9 @@ pub struct AllocConfig {
     /// Most free robots in one batch; the rest wait for the next tick (bounds the matrix
     /// when thousands of robots start at once).
     pub max_batch: usize,
+    /// Weight of a transport's own length (first errand to last) in its cost: above 0 the
+    /// batch prefers short jobs, which finishes more of them per robot-hour.
+    pub trip_weight: u32,
 }
 
 /// What the allocator needs to know about a robot each tick.
@@ -283,6 +286,8 @@ struct Demand {
     first: Cell,
     /// Cells driven after reaching `first`, charger trip included (for the energy check).
     rest_cells: u32,
+    /// Cells from `first` to the last errand (for `trip_weight`).
+    legs: u32,
     lifts: u32,
 }
 
@@ -295,6 +300,8 @@ pub struct Allocator {
     queue: BTreeSet<(Reverse<i32>, u64, TaskId)>,
     /// Queued pick lines per SKU (pile-on aware pod choice).
     queued_lines: Vec<u32>,
+    /// Per task: length of its errand legs from `resume_at`, once computed.
+    legs: Vec<Option<u32>>,
     pods: Vec<Pod>,
     pod_ids: Vec<String>,
     skus: Vec<String>,
@@ -337,6 +344,7 @@ impl Allocator {
             tasks: Vec::new(),
             queue: BTreeSet::new(),
             queued_lines: Vec::new(),
+            legs: Vec::new(),
             slots: Vec::new(),
             storage_cells: Vec::new(),
             slot_of_cell,
@@ -519,6 +527,11 @@ impl Allocator {
     /// Robots physically in the station's lane, face included.
     pub fn station_queue(&self, s: StationId) -> usize {
         self.stations[s.0 as usize].lane.len()
+    }
+
+    /// The first robot in the station's lane (the next to present), if any.
+    pub fn lane_head(&self, s: StationId) -> Option<u32> {
+        self.stations[s.0 as usize].lane.first().copied()
     }
 
     /// The pacing target (pods in the pipeline) a station has now.
@@ -741,6 +754,7 @@ impl Allocator {
 
     fn push_task(&mut self, kind: TaskKind, priority: i32, deadline: Option<u64>) -> TaskId {
         let id = TaskId(self.tasks.len() as u64);
+        self.legs.push(None);
         self.tasks.push(Task {
             id,
             kind,
@@ -988,6 +1002,7 @@ impl Allocator {
             Job::Return { slot, .. } => self.unreserve(slot),
             Job::Transport { task, errand } => {
                 self.tasks[task.0 as usize].resume_at = errand;
+                self.legs[task.0 as usize] = None;
                 self.enqueue(task);
                 events.push(Event::Requeued { task });
             }
@@ -1414,8 +1429,9 @@ impl Allocator {
         // UNREACHABLE is FORBIDDEN already; only the energy check and the surcharge for
         // robots taken off a charger touch the matrix again.
         let battery = self.config.battery.clone();
+        let weight = self.config.trip_weight;
         for (i, &(robot, extra)) in free.iter().enumerate() {
-            if battery.is_none() && extra == 0 {
+            if battery.is_none() && extra == 0 && weight == 0 {
                 continue;
             }
             let r = &self.robots[robot as usize];
@@ -1432,7 +1448,10 @@ impl Allocator {
                         continue;
                     }
                 }
-                *c += extra;
+                *c = c
+                    .saturating_add(extra)
+                    .saturating_add(weight.saturating_mul(d.legs))
+                    .min(FORBIDDEN - 1);
             }
         }
         let (pairs, method) = if tm {
@@ -1520,15 +1539,21 @@ impl Allocator {
                 continue;
             };
             let rest = &errands[task.resume_at..];
-            let mut cells = 0u32;
-            // The rest of the trip only matters for the energy check.
-            if self.config.battery.is_some() {
-                for w in rest.windows(2) {
-                    cells = cells.saturating_add(costs.cost(w[0].cell, w[1].cell));
+            let need_legs = self.config.battery.is_some() || self.config.trip_weight > 0;
+            let legs = match self.legs[t.0 as usize] {
+                Some(l) => l,
+                None if need_legs => {
+                    let mut l = 0u32;
+                    for w in rest.windows(2) {
+                        l = l.saturating_add(costs.cost(w[0].cell, w[1].cell));
+                    }
+                    self.legs[t.0 as usize] = Some(l);
+                    l
                 }
-                let last = rest.last().expect("resume_at < errands").cell;
-                cells = cells.saturating_add(self.to_charger(last));
-            }
+                None => 0,
+            };
+            let last = rest.last().expect("resume_at < errands").cell;
+            let cells = legs.saturating_add(self.to_charger(last));
             let lifts = rest
                 .iter()
                 .filter(|e| matches!(e.action, ErrandAction::Lift | ErrandAction::Drop))
@@ -1539,26 +1564,47 @@ impl Allocator {
                 station: None,
                 first: rest[0].cell,
                 rest_cells: cells,
+                legs,
                 lifts,
             });
         }
-        let mut stuck = vec![false; self.stations.len()];
-        while out.len() < limit {
-            // The station furthest below its target goes next.
-            let Some(s) = (0..self.stations.len())
-                .filter(|&k| want[k] > 0 && !stuck[k])
-                .max_by_key(|&k| (want[k] * 1000 / self.stations[k].target(), Reverse(k)))
-            else {
-                break;
-            };
-            match self.station_demand(StationId(s as u16), free, &claimed, &pods_claimed, costs) {
-                Some(d) => {
-                    claimed.extend(d.tasks.iter().copied());
-                    pods_claimed.extend(d.pod);
-                    want[s] -= 1;
-                    out.push(d);
+        // First up to each station's pacing target; then, only if robots would otherwise
+        // stay idle, up to capacity: a deeper queue costs nothing when robots are spare.
+        let mut sent = vec![0usize; self.stations.len()];
+        for pass in 0..2 {
+            if pass == 1 {
+                for (k, st) in self.stations.iter().enumerate() {
+                    want[k] = if st.staffed.is_some() && st.kind != StationKind::Pack {
+                        st.capacity.saturating_sub(st.tickets.len() + sent[k])
+                    } else {
+                        0
+                    };
                 }
-                None => stuck[s] = true,
+            }
+            let mut stuck = vec![false; self.stations.len()];
+            while out.len() < limit {
+                // The station furthest below its target goes next.
+                let Some(s) = (0..self.stations.len())
+                    .filter(|&k| want[k] > 0 && !stuck[k])
+                    .max_by_key(|&k| {
+                        let st = &self.stations[k];
+                        let of = if pass == 0 { st.target() } else { st.capacity };
+                        (want[k] * 1000 / of.max(1), Reverse(k))
+                    })
+                else {
+                    break;
+                };
+                match self.station_demand(StationId(s as u16), free, &claimed, &pods_claimed, costs)
+                {
+                    Some(d) => {
+                        claimed.extend(d.tasks.iter().copied());
+                        pods_claimed.extend(d.pod);
+                        want[s] -= 1;
+                        sent[s] += 1;
+                        out.push(d);
+                    }
+                    None => stuck[s] = true,
+                }
             }
         }
         out
@@ -1701,6 +1747,7 @@ impl Allocator {
                 rest_cells: there
                     .saturating_add(back)
                     .saturating_add(self.to_charger(slot)),
+                legs: there,
                 lifts: 2,
             });
         }

@@ -137,6 +137,7 @@ fn config() -> AllocConfig {
         park_idle: true,
         transport_window: 4,
         max_batch: 4096,
+        trip_weight: 0,
     }
 }
 

@@ -321,6 +321,13 @@ fn broken_floor_layouts_are_rejected_with_a_position() {
                 "queue = [[1, 2], [1, 3]]\ncapacity = 4",
             ),
         )),
+        err(load::parse_floor(
+            "f.toml",
+            &FLOOR.replace(
+                "queue = [[1, 2], [1, 3]]",
+                "queue = [[1, 2], [1, 3]]\nexit = [3, 3]",
+            ),
+        )),
     ];
     insta::assert_snapshot!(errors.join("\n"));
 }

@@ -35,6 +35,9 @@ pub struct Station {
     /// Most robots with pods this station takes at once (face plus queue); at most
     /// `queue.len() + 1`, which is the default.
     pub capacity: usize,
+    /// The only cell a robot may leave the face to, when given (straight ahead lets the
+    /// next pod follow in the same tick).
+    pub exit: Option<Cell>,
 }
 
 /// A storage pod as the floor file places it.
@@ -102,6 +105,7 @@ struct RawStation {
     face: [u32; 2],
     queue: Vec<[u32; 2]>,
     capacity: Option<usize>,
+    exit: Option<[u32; 2]>,
 }
 
 #[derive(serde::Deserialize)]
@@ -300,12 +304,32 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
                 )),
             ));
         }
+        let exit = match s.exit {
+            None => None,
+            Some(pos) => {
+                let cell = cell_of(pos, span.clone(), "exit cell")?;
+                let next_to_face = grid
+                    .heading_between(face, cell)
+                    .is_some_and(|h| grid.has_edge(face, h));
+                if !next_to_face || queue.contains(&cell) {
+                    return Err(at(
+                        span,
+                        LoadErrorKind::Invalid(format!(
+                            "station {:?}: exit {pos:?} is not a free cell next to the face",
+                            s.name
+                        )),
+                    ));
+                }
+                Some(cell)
+            }
+        };
         stations.push(Station {
             name: s.name.clone(),
             kind: s.kind,
             face,
             queue,
             capacity,
+            exit,
         });
     }
     let mut chargers = Vec::new();
@@ -419,8 +443,11 @@ fn close_lane(grid: &mut Grid, station: &Station) {
             let Some(n) = grid.raw_neighbor(cell, h) else {
                 continue;
             };
-            // Leaving a lane cell: only to the next lane cell.
+            // Leaving a lane cell: only to the next lane cell; the face only to its exit.
             if k + 1 < path.len() && Some(n) != next {
+                grid.set_edge(cell, h, false);
+            }
+            if k + 1 == path.len() && station.exit.is_some_and(|e| e != n) {
                 grid.set_edge(cell, h, false);
             }
             // Entering: only the first lane cell from outside, the rest from the cell before.
