@@ -90,7 +90,7 @@ pub struct RevealAlloc {
 }
 
 /// Allocator settings for LoRR: no batteries, no parking, the whole pool offered.
-pub fn lorr_alloc_config() -> AllocConfig {
+pub fn lorr_alloc_config(trip_weight: u32) -> AllocConfig {
     AllocConfig {
         optimal_max: 64,
         battery: None,
@@ -106,7 +106,7 @@ pub fn lorr_alloc_config() -> AllocConfig {
         park_idle: false,
         transport_window: usize::MAX,
         max_batch: 512,
-        trip_weight: 1,
+        trip_weight,
     }
 }
 
@@ -117,6 +117,7 @@ impl RevealAlloc {
         tasks: Vec<Vec<Cell>>,
         pool: u64,
         starts: &[AgentState],
+        trip_weight: u32,
     ) -> RevealAlloc {
         let floor = Floor {
             name: "lorr".into(),
@@ -133,7 +134,7 @@ impl RevealAlloc {
         let mut me = RevealAlloc {
             tasks,
             next_reveal: 0,
-            alloc: Allocator::new(&floor, &cells, lorr_alloc_config()),
+            alloc: Allocator::new(&floor, &cells, lorr_alloc_config(trip_weight)),
             costs: RobotTables::new(grid, 4096),
             lorr_id: Vec::new(),
             seen: vec![None; starts.len()],
@@ -182,7 +183,7 @@ impl RevealAlloc {
             .alloc
             .free_robots()
             .into_iter()
-            .take(lorr_alloc_config().max_batch)
+            .take(lorr_alloc_config(0).max_batch)
             .map(|r| agents[r as usize].cell)
             .collect();
         self.costs.prefetch(&free);

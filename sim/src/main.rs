@@ -73,6 +73,10 @@ enum Command {
         /// greedy nearest-first.
         #[arg(long, value_enum, default_value_t = SchedulerArg::Alloc)]
         scheduler: SchedulerArg,
+        /// With the allocator: weight of a task's own length (first to last errand) in its
+        /// cost; higher prefers short tasks, 0 looks only at the distance to the first errand.
+        #[arg(long, default_value_t = 1)]
+        trip_weight: u32,
         #[command(flatten)]
         common: Common,
     },
@@ -264,11 +268,12 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             model,
             output,
             scheduler,
+            trip_weight,
             common,
         } => {
             let files = scenario::load_lorr(&instance)?;
             let scheduler = match scheduler {
-                SchedulerArg::Alloc => scenario::Scheduler::Alloc,
+                SchedulerArg::Alloc => scenario::Scheduler::Alloc { trip_weight },
                 SchedulerArg::Greedy => scenario::Scheduler::Greedy,
             };
             let steps = steps.or(files.default_steps).unwrap_or(1000);

@@ -100,8 +100,12 @@ fn check_distinct(starts: &[AgentState]) -> anyhow::Result<()> {
 /// Who hands out LoRR 2024's revealed tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheduler {
-    /// drover's allocator: batched minimum-cost matching of free robots to the pool.
-    Alloc,
+    /// drover's allocator: batched minimum-cost matching of free robots to the pool; the
+    /// cost adds the task's own length times the weight (0: distance to the first errand).
+    Alloc {
+        /// Weight of the task's length in its cost.
+        trip_weight: u32,
+    },
     /// Each free robot takes the pool task whose first errand is nearest (Manhattan).
     Greedy,
 }
@@ -145,12 +149,13 @@ pub fn lorr_scenario(
                     width: files.grid.width(),
                     tasks: files.tasks,
                 },
-                Scheduler::Alloc => {
+                Scheduler::Alloc { trip_weight } => {
                     TaskSource::Allocated(Box::new(crate::lorr_alloc::RevealAlloc::new(
                         &files.grid,
                         files.tasks,
                         pool_size,
                         &starts,
+                        trip_weight,
                     )))
                 }
             };

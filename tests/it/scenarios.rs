@@ -96,7 +96,8 @@ fn lorr_run(
 ) -> (Report, serde_json::Value, Grid, Vec<Vec<Cell>>) {
     let files = scenario::load_lorr(&small_warehouse(agents)).unwrap();
     let tasks = files.tasks.clone();
-    let scenario = scenario::lorr_scenario(files, motion, steps, Scheduler::Alloc).unwrap();
+    let scenario =
+        scenario::lorr_scenario(files, motion, steps, Scheduler::Alloc { trip_weight: 1 }).unwrap();
     // The instance's own floor: the run plans on a copy with traffic rules applied.
     let grid = scenario.grid.clone();
     let report = run(scenario, &options(motion, steps, true), &mut |_, _| {});
@@ -141,7 +142,7 @@ fn the_chain_bound_matches_the_published_figures() {
                 scenario::load_lorr(&small_warehouse(agents)).unwrap(),
                 motion,
                 1000,
-                Scheduler::Alloc,
+                Scheduler::Alloc { trip_weight: 1 },
             )
             .unwrap();
             assert_eq!(
@@ -244,7 +245,7 @@ fn lorr_2024_revealed_tasks_are_finished_in_order_under_both_schedulers() {
     // The main-round instances are 10,000 agents; run a short slice to check the semantics.
     let path = crate::bench_dir().join("lorr2024/main-round/warehouse.domain/WAREHOUSE.json");
     let mut counts = Vec::new();
-    for scheduler in [Scheduler::Alloc, Scheduler::Greedy] {
+    for scheduler in [Scheduler::Alloc { trip_weight: 1 }, Scheduler::Greedy] {
         let mut files = scenario::load_lorr(&path).unwrap();
         files.starts.truncate(200);
         files.tasks.truncate(400);
