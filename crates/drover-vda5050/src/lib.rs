@@ -1,0 +1,21 @@
+//! VDA 5050 2.1.0, the robot protocol: typed messages ([`Order`], [`InstantActions`],
+//! [`State`], [`Connection`], [`Factsheet`], [`Visualization`]), topic names ([`TopicPath`])
+//! with their QoS and retain rules, per-topic header ids ([`HeaderIds`]), spec timestamps
+//! ([`Timestamp`]), and a strict [`Inbox`] for what robots send.
+//!
+//! This is the only crate with serialisable robot messages. It does no IO and reads no
+//! clock: callers pass timestamps in. The internal model stays close to 3.0.0 where the
+//! names allow; 3.0 on the wire is a later step.
+
+mod inbox;
+mod messages;
+mod time;
+mod topic;
+
+pub use inbox::{Inbound, Inbox, Received, Reject};
+pub use messages::*;
+pub use time::Timestamp;
+pub use topic::{HeaderIds, MAJOR, Topic, TopicPath};
+
+#[cfg(test)]
+mod tests;
