@@ -26,6 +26,10 @@
 //! assert_eq!(arrivals, 1);
 //! ```
 
+pub mod exec;
+#[cfg(test)]
+mod exec_tests;
+
 use drover_grid::{Cell, DistTable, DistanceOracle, Grid};
 use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner};
 

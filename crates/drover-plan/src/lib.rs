@@ -76,6 +76,8 @@ pub enum WaitReason {
     },
     /// It yields: every cell it could take is reserved or would block a higher-priority agent.
     Blocked,
+    /// The executor holds it: its robot lags behind the plan.
+    Held,
 }
 
 /// Planner settings. No `Default`: the caller picks them.

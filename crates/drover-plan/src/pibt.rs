@@ -108,6 +108,39 @@ impl Planner {
         oracle: &mut DistanceOracle,
         agents: &[AgentState],
         goals: &[Option<Cell>],
+        budget: &dyn Budget,
+    ) -> StepPlan {
+        self.plan(grid, oracle, agents, goals, &[], false, budget)
+    }
+
+    /// Plans one step for execution on real robots: agents with `held[i]` set wait (their
+    /// robot lags behind the plan), and no group of agents rotates in a cycle. A robot may
+    /// enter a cell only after its occupant has left, which never happens in a cycle, so the
+    /// step must not contain one: every agent in or behind a cycle waits instead.
+    ///
+    /// # Panics
+    /// As [`Planner::step`], and if `held` is not one flag per agent.
+    pub fn step_for_execution(
+        &mut self,
+        grid: &Grid,
+        oracle: &mut DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        held: &[bool],
+        budget: &dyn Budget,
+    ) -> StepPlan {
+        assert_eq!(held.len(), agents.len(), "one hold flag per agent");
+        self.plan(grid, oracle, agents, goals, held, true, budget)
+    }
+
+    fn plan(
+        &mut self,
+        grid: &Grid,
+        oracle: &mut DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        held: &[bool],
+        acyclic: bool,
         _budget: &dyn Budget,
     ) -> StepPlan {
         assert_eq!(agents.len(), goals.len(), "one goal slot per agent");
@@ -135,6 +168,12 @@ impl Planner {
             *slot = i as u32;
             self.next_cell[i] = NONE;
         }
+        for (i, a) in agents.iter().enumerate() {
+            if held.get(i).copied().unwrap_or(false) {
+                self.occupied_next[a.cell.index()] = i as u32;
+                self.next_cell[i] = a.cell.0;
+            }
+        }
         self.order.clear();
         self.order.extend(0..n as u32);
         let priority = &self.priority;
@@ -150,10 +189,18 @@ impl Planner {
         // Anytime improvements will go here, checking `_budget`; the PIBT step above is the
         // guaranteed fallback and is never skipped.
 
-        let moves = match self.motion {
+        let mut moves = match self.motion {
             Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
             Motion::Rotate => self.rotate_moves(grid, oracle, agents, goals),
         };
+        for (i, mv) in moves.iter_mut().enumerate() {
+            if held.get(i).copied().unwrap_or(false) {
+                *mv = Move::Wait(WaitReason::Held);
+            }
+        }
+        if acyclic {
+            self.break_cycles(grid, agents, &mut moves);
+        }
 
         for (i, a) in agents.iter().enumerate() {
             self.occupied_now[a.cell.index()] = NONE;
@@ -350,6 +397,60 @@ impl Planner {
             }
         }
         moves
+    }
+
+    /// Makes every agent that moves into a cycle (or behind one) wait. `occupied_now` is
+    /// still filled; `next_cell` is updated for the reservation cleanup.
+    fn break_cycles(&mut self, grid: &Grid, agents: &[AgentState], moves: &mut [Move]) {
+        let n = agents.len();
+        let target = |i: usize, mv: Move| -> Option<Cell> {
+            match mv {
+                Move::Go(h) => grid.neighbor(agents[i].cell, h),
+                Move::Forward => grid.neighbor(agents[i].cell, agents[i].heading),
+                _ => None,
+            }
+        };
+        // 0 unknown, 1 on the current walk, 2 moves, 3 waits.
+        self.check.iter_mut().for_each(|c| *c = 0);
+        let mut chain: Vec<usize> = Vec::new();
+        for start in 0..n {
+            chain.clear();
+            let mut cur = start;
+            let verdict = loop {
+                match self.check[cur] {
+                    1 | 3 => break false,
+                    2 => break true,
+                    _ => {}
+                }
+                let Some(ahead) = target(cur, moves[cur]) else {
+                    break true; // `start` does not move: nothing to decide
+                };
+                self.check[cur] = 1;
+                chain.push(cur);
+                let occupant = self.occupied_now[ahead.index()];
+                if occupant == NONE {
+                    break true;
+                }
+                cur = occupant as usize;
+                if target(cur, moves[cur]).is_none() {
+                    // Moving into the cell of an agent that stays: never planned, but safe.
+                    break false;
+                }
+            };
+            for &a in &chain {
+                self.check[a] = if verdict { 2 } else { 3 };
+            }
+        }
+        for i in 0..n {
+            if self.check[i] == 3 {
+                moves[i] = Move::Wait(WaitReason::Blocked);
+                let own = agents[i].cell.0;
+                if self.next_cell[i] != own && self.next_cell[i] != NONE {
+                    self.occupied_next[self.next_cell[i] as usize] = NONE;
+                }
+                self.next_cell[i] = own;
+            }
+        }
     }
 
     /// The turn that brings agent `i` closer to its goal without moving, if any.
