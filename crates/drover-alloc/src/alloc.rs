@@ -90,6 +90,17 @@ pub enum PodLoc {
     Stranded(Cell),
 }
 
+/// The action a robot runs on reaching its goal (see [`Allocator::goal_action`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoalAction {
+    /// Lift a pod (`None`: a load that is not a pod, such as a tote cart).
+    Lift(Option<PodId>),
+    /// Set a load down.
+    Drop(Option<PodId>),
+    /// Charge.
+    Charge,
+}
+
 /// What a robot is doing, for the KPI time split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Activity {
@@ -641,6 +652,30 @@ impl Allocator {
     pub fn return_slot(&self, robot: u32) -> Option<Cell> {
         match self.robots[robot as usize].job {
             Job::Return { slot, .. } => Some(slot),
+            _ => None,
+        }
+    }
+
+    /// What the robot must do on reaching its current goal, for robot orders: lift the
+    /// pod it is sent to, set down the pod it carries, run a transport errand's action, or
+    /// charge. `None` for plain moves (queue lanes, the face, parking).
+    pub fn goal_action(&self, robot: u32) -> Option<GoalAction> {
+        let r = &self.robots[robot as usize];
+        if !r.in_service {
+            return None;
+        }
+        match &r.job {
+            Job::Visit(v) if !v.lifted => Some(GoalAction::Lift(Some(v.pod))),
+            Job::Return { pod, .. } => Some(GoalAction::Drop(Some(*pod))),
+            Job::Transport { task, errand } => match &self.tasks[task.0 as usize].kind {
+                TaskKind::Transport { errands } => match errands.get(*errand)?.action {
+                    ErrandAction::Lift => Some(GoalAction::Lift(None)),
+                    ErrandAction::Drop => Some(GoalAction::Drop(None)),
+                    ErrandAction::Visit | ErrandAction::Dwell(_) => None,
+                },
+                _ => None,
+            },
+            Job::Charge { .. } => Some(GoalAction::Charge),
             _ => None,
         }
     }

@@ -26,9 +26,11 @@
 //! assert_eq!(arrivals, 1);
 //! ```
 
+pub mod coord;
 pub mod exec;
 #[cfg(test)]
 mod exec_tests;
+pub mod orders;
 
 use drover_grid::{Cell, DistTable, DistanceOracle, Grid};
 use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner};

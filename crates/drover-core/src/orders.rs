@@ -1,0 +1,336 @@
+//! From executor tracks to VDA 5050 orders: one order per robot, extended by order updates
+//! that keep the stitching rule, resent until the robot's state echoes them.
+//!
+//! Node = cell (`nodeId` = cell id, position in metres from the floor's cell size, `theta`
+//! from the heading); edge = the move between two consecutive entries. The base is what the
+//! executor released, the horizon the planned entries after it. An update starts at the
+//! previous update's decision point (same `nodeId`, `sequenceId` and content) and is sent
+//! only once the previous one was echoed, so a lost update is resent, never skipped.
+//! Headers (`headerId`, `timestamp`) are left at zero: the gateway stamps them on sending.
+
+use drover_grid::{Cell, Grid, Heading};
+use drover_vda5050::{
+    Action, ActionParameter, BlockingType, Edge, Node, NodePosition, Order, State, Timestamp,
+    VERSION,
+};
+
+use crate::exec::{Entry, Executor, NodeAction};
+
+/// Where the floor sits in the robot's map.
+#[derive(Clone, Debug)]
+pub struct MapFrame {
+    /// The map id robots know the floor by.
+    pub map_id: String,
+    /// Cell edge length in metres.
+    pub cell_size_m: f64,
+    /// Grid height, to put row 0 at the top (y grows northwards).
+    pub height: u32,
+    /// Grid width.
+    pub width: u32,
+}
+
+impl MapFrame {
+    /// The frame of `grid` with cells of `cell_size_m`.
+    pub fn new(map_id: &str, grid: &Grid, cell_size_m: f64) -> MapFrame {
+        MapFrame {
+            map_id: map_id.to_string(),
+            cell_size_m,
+            height: grid.height(),
+            width: grid.width(),
+        }
+    }
+
+    /// Centre of `cell` in metres (x east, y north).
+    pub fn position(&self, cell: Cell) -> (f64, f64) {
+        let (row, col) = (cell.0 / self.width, cell.0 % self.width);
+        let s = self.cell_size_m;
+        (
+            (f64::from(col) + 0.5) * s,
+            (f64::from(self.height - 1 - row) + 0.5) * s,
+        )
+    }
+
+    /// The cell whose square contains (x, y), if any.
+    pub fn cell_at(&self, x: f64, y: f64) -> Option<Cell> {
+        let col = (x / self.cell_size_m).floor();
+        let row_up = (y / self.cell_size_m).floor();
+        if col < 0.0
+            || row_up < 0.0
+            || col >= f64::from(self.width)
+            || row_up >= f64::from(self.height)
+        {
+            return None;
+        }
+        let row = self.height - 1 - row_up as u32;
+        Some(Cell(row * self.width + col as u32))
+    }
+}
+
+/// Heading as VDA 5050 theta (radians, counter-clockwise from east).
+pub fn theta(heading: Heading) -> f64 {
+    use std::f64::consts::{FRAC_PI_2, PI};
+    match heading {
+        Heading::East => 0.0,
+        Heading::North => FRAC_PI_2,
+        Heading::West => PI,
+        Heading::South => -FRAC_PI_2,
+    }
+}
+
+/// The heading closest to theta.
+pub fn heading_of(theta: f64) -> Heading {
+    let q = (theta / std::f64::consts::FRAC_PI_2).round() as i64;
+    match q.rem_euclid(4) {
+        0 => Heading::East,
+        1 => Heading::North,
+        2 => Heading::West,
+        _ => Heading::South,
+    }
+}
+
+/// One robot's order as the coordinator last sent it.
+#[derive(Clone, Debug)]
+pub struct OrderTrack {
+    serial: String,
+    manufacturer: String,
+    /// Orders started so far (the order id counter).
+    orders: u32,
+    /// The current order, if any.
+    order_id: Option<String>,
+    update_id: u32,
+    /// Global entry index of sequence id 0.
+    start: u64,
+    /// Global index of the last sent decision point.
+    sent_released: u64,
+    /// The last sent message, not yet echoed, with when it was (re)sent and how often.
+    pending: Option<(Order, u64, u32)>,
+}
+
+/// What [`OrderTrack::on_state`] learnt from a state message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// The entry the robot stands on, if the state refers to the current order.
+    pub reached: Option<u64>,
+    /// The robot echoed the pending order or update.
+    pub echoed: bool,
+    /// The robot runs no order of ours and is idle (a restart, or it rejected the order).
+    pub foreign: bool,
+}
+
+impl OrderTrack {
+    /// A robot with no order yet.
+    pub fn new(manufacturer: &str, serial: &str) -> OrderTrack {
+        OrderTrack {
+            serial: serial.to_string(),
+            manufacturer: manufacturer.to_string(),
+            orders: 0,
+            order_id: None,
+            update_id: 0,
+            start: 0,
+            sent_released: 0,
+            pending: None,
+        }
+    }
+
+    /// The current order id.
+    pub fn order_id(&self) -> Option<&str> {
+        self.order_id.as_deref()
+    }
+
+    /// Whether a sent message waits for its echo.
+    pub fn awaiting_echo(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// How often the pending message was sent.
+    pub fn pending_sends(&self) -> u32 {
+        self.pending.as_ref().map_or(0, |p| p.2)
+    }
+
+    /// Reads a state: progress along the current order and echoes.
+    pub fn on_state(&mut self, state: &State) -> Progress {
+        let mut progress = Progress {
+            reached: None,
+            echoed: false,
+            foreign: false,
+        };
+        match &self.order_id {
+            Some(id) if *id == state.order_id => {
+                progress.reached = Some(self.start + u64::from(state.last_node_sequence_id / 2));
+                if let Some((order, _, _)) = &self.pending
+                    && state.order_update_id >= order.order_update_id
+                {
+                    self.pending = None;
+                    progress.echoed = true;
+                }
+            }
+            _ => {
+                let idle = state.node_states.is_empty()
+                    && state.edge_states.is_empty()
+                    && state.action_states.iter().all(|a| {
+                        matches!(
+                            a.action_status,
+                            drover_vda5050::ActionStatus::Finished
+                                | drover_vda5050::ActionStatus::Failed
+                        )
+                    });
+                progress.foreign = idle;
+            }
+        }
+        progress
+    }
+
+    /// Forgets the current order: the next message starts a new one where the robot stands.
+    pub fn restart(&mut self) {
+        self.order_id = None;
+        self.pending = None;
+    }
+
+    /// The message to send now, if any: a resend of the pending one after `resend_ticks`, or
+    /// an update when the executor released more entries to `robot`.
+    pub fn poll(
+        &mut self,
+        robot: u32,
+        exec: &Executor,
+        frame: &MapFrame,
+        now: u64,
+        resend_ticks: u64,
+    ) -> Option<Order> {
+        if let Some((order, sent, count)) = &mut self.pending {
+            if now >= *sent + resend_ticks {
+                *sent = now;
+                *count += 1;
+                return Some(order.clone());
+            }
+            return None;
+        }
+        let released = exec.released(robot);
+        let (from, update_id) = match &self.order_id {
+            Some(_) if released > self.sent_released => (self.sent_released, self.update_id + 1),
+            Some(_) => return None,
+            None => {
+                self.orders += 1;
+                self.order_id = Some(format!("{}-{}", self.serial, self.orders));
+                self.start = exec.first(robot);
+                (self.start, 0)
+            }
+        };
+        let order_id = self.order_id.clone().expect("set above");
+        let last = exec.last(robot);
+        let mut nodes = Vec::new();
+        let mut edges = Vec::new();
+        let mut prev: Option<Cell> = None;
+        for index in from..=last {
+            let Some(entry) = exec.entry(robot, index) else {
+                // The robot reported past what we sent (it ran an older order): start over.
+                self.restart();
+                return None;
+            };
+            let seq = (2 * (index - self.start)) as u32;
+            let released_node = index <= released;
+            if let Some(pc) = prev {
+                edges.push(edge(pc, entry, seq - 1, released_node, frame));
+            }
+            nodes.push(node(&order_id, entry, seq, released_node, frame));
+            prev = Some(entry.cell);
+        }
+        let order = Order {
+            header_id: 0,
+            timestamp: Timestamp(0),
+            version: VERSION.to_string(),
+            manufacturer: self.manufacturer.clone(),
+            serial_number: self.serial.clone(),
+            order_id,
+            order_update_id: update_id,
+            zone_set_id: None,
+            nodes,
+            edges,
+        };
+        self.update_id = update_id;
+        self.sent_released = released;
+        self.pending = Some((order.clone(), now, 1));
+        Some(order)
+    }
+}
+
+fn node(order_id: &str, entry: &Entry, seq: u32, released: bool, frame: &MapFrame) -> Node {
+    let (x, y) = frame.position(entry.cell);
+    Node {
+        node_id: entry.cell.0.to_string(),
+        sequence_id: seq,
+        node_description: None,
+        released,
+        node_position: Some(NodePosition {
+            x,
+            y,
+            theta: Some(theta(entry.heading)),
+            allowed_deviation_x_y: Some(frame.cell_size_m / 10.0),
+            allowed_deviation_theta: None,
+            map_id: frame.map_id.clone(),
+            map_description: None,
+        }),
+        actions: entry
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(k, a)| action(order_id, seq, k, a))
+            .collect(),
+    }
+}
+
+fn edge(from: Cell, to: &Entry, seq: u32, released: bool, frame: &MapFrame) -> Edge {
+    Edge {
+        edge_id: format!("{}-{}", from.0, to.cell.0),
+        sequence_id: seq,
+        edge_description: None,
+        released,
+        start_node_id: from.0.to_string(),
+        end_node_id: to.cell.0.to_string(),
+        max_speed: None,
+        orientation: None,
+        rotation_allowed: None,
+        length: Some(if from == to.cell {
+            0.0
+        } else {
+            frame.cell_size_m
+        }),
+        actions: Vec::new(),
+    }
+}
+
+fn action(order_id: &str, seq: u32, k: usize, a: &NodeAction) -> Action {
+    let param = |key: &str, value: &str| ActionParameter {
+        key: key.to_string(),
+        value: serde_json::Value::String(value.to_string()),
+    };
+    let (action_type, params) = match a {
+        NodeAction::Pick { pod } => (
+            "pick",
+            vec![
+                param("stationType", "floor"),
+                param("loadType", "pod"),
+                param("loadId", pod),
+            ],
+        ),
+        NodeAction::Drop { pod } => (
+            "drop",
+            vec![
+                param("stationType", "floor"),
+                param("loadType", "pod"),
+                param("loadId", pod),
+            ],
+        ),
+        NodeAction::Charge => ("startCharging", Vec::new()),
+    };
+    Action {
+        action_type: action_type.to_string(),
+        action_id: format!("{order_id}-{seq}-{k}-{action_type}"),
+        action_description: None,
+        blocking_type: BlockingType::Hard,
+        action_parameters: if params.is_empty() {
+            None
+        } else {
+            Some(params)
+        },
+    }
+}
