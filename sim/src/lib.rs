@@ -12,12 +12,14 @@
 
 pub mod alloc_bench;
 pub mod bound;
+pub mod fleet;
 pub mod lorr_alloc;
 pub mod output;
 pub mod runner;
 pub mod scenario;
 pub mod shift;
 pub mod tasks;
+pub mod unit;
 
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
 pub fn peak_rss_mb() -> Option<f64> {

@@ -266,7 +266,7 @@ fn uniform(rng: &mut SimRng) -> f64 {
 }
 
 /// Where robots start: park cells, then chargers, then plain travel cells.
-fn start_cells(floor: &Floor, n: usize) -> anyhow::Result<Vec<Cell>> {
+pub fn start_cells(floor: &Floor, n: usize) -> anyhow::Result<Vec<Cell>> {
     let grid = &floor.grid;
     let mut cells: Vec<Cell> = floor.park.clone();
     cells.extend(floor.chargers.iter().map(|c| c.1));

@@ -1,6 +1,7 @@
 //! drover-tests: one integration binary for whole-stack tests (linking dominates on 2 cores).
 
 mod config;
+mod fleet;
 mod loaders;
 mod scenarios;
 mod shift;

@@ -344,16 +344,16 @@ impl Coordinator {
         self.exec.push_step(&self.planned);
 
         // Actions where planned robots reach goals with something to do.
-        for i in 0..self.robots.len() {
+        for (i, goal) in goals.iter().enumerate() {
             let robot = i as u32;
-            let current = match (goals[i], self.alloc.goal_action(robot)) {
+            let current = match (*goal, self.alloc.goal_action(robot)) {
                 (Some(g), Some(a)) => Some((g, a)),
                 _ => None,
             };
             if current == self.robots[i].attached {
                 continue;
             }
-            let Some((goal, action)) = current.filter(|(g, _)| self.planned[i].cell == *g) else {
+            let Some((_, action)) = current.filter(|(g, _)| self.planned[i].cell == *g) else {
                 self.robots[i].attached = None;
                 continue;
             };
@@ -367,7 +367,6 @@ impl Coordinator {
                 GoalAction::Drop(p) => NodeAction::Drop { pod: pod(p) },
                 GoalAction::Charge => NodeAction::Charge,
             };
-            let _ = goal;
             self.exec.add_action(robot, node_action);
         }
 

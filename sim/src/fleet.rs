@@ -1,0 +1,438 @@
+//! A simulated floor of VDA 5050 drive units: the physical world (a collision detector that
+//! knows nothing of the coordinator), simulated associates, seeded fault injection, and an
+//! in-process runner that drives the coordinator and the units tick by tick through the JSON
+//! wire format, without sleeping.
+//!
+//! The MQTT runner ([`crate::mqtt`]) reuses [`World`], [`Associates`] and [`Faults`]; only the
+//! transport differs.
+
+use drover_alloc::{PodSel, StationId, TaskKind, TaskState};
+use drover_core::coord::{CoordEvent, Coordinator, Outbound};
+use drover_grid::Cell;
+use drover_grid::load::{Floor, StationKind};
+use drover_vda5050::{Inbound, Inbox, Timestamp};
+use serde::Serialize;
+
+use crate::unit::DriveUnit;
+
+const FREE: u32 = u32::MAX;
+
+/// The physical floor: which unit occupies which cell, counted independently of the
+/// coordinator. A unit occupies the cell it stands on and, while driving, the cell it
+/// drives into; two units in one cell (or swapping cells) is a collision.
+pub struct World {
+    owner: Vec<u32>,
+    held: Vec<(Cell, Option<Cell>)>,
+    /// Collisions seen so far: (unit, other unit, cell).
+    pub collisions: Vec<(u32, u32, Cell)>,
+}
+
+impl World {
+    /// A floor of `n_cells` with units standing at `starts`.
+    pub fn new(n_cells: usize, starts: &[Cell]) -> World {
+        let mut world = World {
+            owner: vec![FREE; n_cells],
+            held: Vec::new(),
+            collisions: Vec::new(),
+        };
+        for (u, &c) in starts.iter().enumerate() {
+            world.held.push((c, None));
+            world.claim(u as u32, c);
+        }
+        world
+    }
+
+    fn claim(&mut self, unit: u32, cell: Cell) {
+        let o = &mut self.owner[cell.index()];
+        if *o != FREE && *o != unit {
+            self.collisions.push((unit, *o, cell));
+        } else {
+            *o = unit;
+        }
+    }
+
+    fn free(&mut self, unit: u32, cell: Cell) {
+        if self.owner[cell.index()] == unit {
+            self.owner[cell.index()] = FREE;
+        }
+    }
+
+    /// Unit `unit` now occupies `cells` (standing cell, cell driven into).
+    pub fn update(&mut self, unit: u32, cells: (Cell, Option<Cell>)) {
+        let old = self.held[unit as usize];
+        if old == cells {
+            return;
+        }
+        for c in [Some(old.0), old.1].into_iter().flatten() {
+            if c != cells.0 && Some(c) != cells.1 {
+                self.free(unit, c);
+            }
+        }
+        for c in [Some(cells.0), cells.1].into_iter().flatten() {
+            if c != old.0 && Some(c) != old.1 {
+                self.claim(unit, c);
+            }
+        }
+        self.held[unit as usize] = cells;
+    }
+}
+
+/// Simulated associates: every staffed station releases its presented pod after a pick
+/// time (milliseconds), optionally scaled per station.
+pub struct Associates {
+    /// Milliseconds per presented pod.
+    pub pick_ms: u64,
+    since: Vec<Option<(u32, u64)>>,
+}
+
+impl Associates {
+    /// Staffs every pick and stow station of the coordinator's floor.
+    pub fn staff_all(coord: &mut Coordinator, pick_ms: u64) -> Associates {
+        let alloc = coord.allocator();
+        let n = alloc.n_stations();
+        for s in 0..n {
+            let s = StationId(s as u16);
+            if alloc.station_kind(s) != StationKind::Pack {
+                alloc.staff(s, &format!("associate-{}", s.0 + 1));
+            }
+        }
+        Associates {
+            pick_ms,
+            since: vec![None; n],
+        }
+    }
+
+    /// Releases pods whose pick time is over.
+    pub fn step(&mut self, coord: &mut Coordinator, now_ms: u64) -> Vec<CoordEvent> {
+        let tick = coord.now();
+        let alloc = coord.allocator();
+        let mut events = Vec::new();
+        for (s, since) in self.since.iter_mut().enumerate() {
+            let station = StationId(s as u16);
+            match (alloc.presented(station), *since) {
+                (Some(p), Some((robot, t))) if p.robot == robot => {
+                    if now_ms >= t + self.pick_ms {
+                        if let Ok(e) = alloc.release(station, tick) {
+                            events.extend(e.into_iter().map(CoordEvent::Alloc));
+                        }
+                        *since = None;
+                    }
+                }
+                (Some(p), _) => *since = Some((p.robot, now_ms)),
+                (None, _) => *since = None,
+            }
+        }
+        events
+    }
+}
+
+/// Seeded fault injection.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    /// Probability that a unit stops on reaching a node.
+    pub delay_prob: f64,
+    /// How long it stops, milliseconds (uniform in this range).
+    pub delay_ms: (u64, u64),
+    /// Probability that any one message (either way) is lost.
+    pub drop_prob: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Faults {
+    /// No faults.
+    pub fn none() -> Faults {
+        Faults {
+            delay_prob: 0.0,
+            delay_ms: (0, 0),
+            drop_prob: 0.0,
+            seed: 0,
+        }
+    }
+}
+
+/// A small seeded generator for fault decisions (SplitMix64).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Next value in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in [lo, hi].
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + (self.unit() * (hi - lo + 1) as f64) as u64
+    }
+}
+
+/// Submits `n` pick tasks for SKUs the floor's pods hold (round robin over SKUs), one unit each.
+pub fn submit_picks(coord: &mut Coordinator, n: usize) -> Vec<drover_alloc::TaskId> {
+    let alloc = coord.allocator();
+    let skus = alloc.sku_names().len();
+    let mut ids = Vec::new();
+    let mut k = 0;
+    while ids.len() < n && k < n * 4 + 16 {
+        let sku = drover_alloc::SkuId((k % skus.max(1)) as u32);
+        k += 1;
+        let kind = TaskKind::Pick {
+            pod: PodSel::Sku(sku),
+            station: None,
+            units: 1,
+        };
+        if let Ok(id) = alloc.submit(kind, 0, None) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Counts of the given tasks by outcome: (done, failed or cancelled, still open).
+pub fn task_outcomes(coord: &Coordinator, ids: &[drover_alloc::TaskId]) -> (usize, usize, usize) {
+    let mut out = (0, 0, 0);
+    for id in ids {
+        match coord.alloc().task(*id).map(|t| &t.state) {
+            Some(TaskState::Done { .. }) => out.0 += 1,
+            Some(TaskState::Failed { .. } | TaskState::Cancelled) => out.1 += 1,
+            _ => out.2 += 1,
+        }
+    }
+    out
+}
+
+/// What an in-process run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetReport {
+    /// Units on the floor.
+    pub units: usize,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Simulated seconds.
+    pub seconds: f64,
+    /// Pick tasks done / submitted.
+    pub done: usize,
+    /// Submitted.
+    pub submitted: usize,
+    /// Tasks failed or cancelled.
+    pub failed: usize,
+    /// Physical collisions.
+    pub collisions: usize,
+    /// Messages lost by fault injection.
+    pub dropped: u64,
+    /// Progress reports the coordinator refused (a unit off its released base).
+    pub bad_progress: usize,
+    /// Orders restarted because a unit ran none of ours.
+    pub restarts: usize,
+}
+
+/// Settings of an in-process run.
+#[derive(Clone, Debug)]
+pub struct FleetRun {
+    /// Milliseconds per coordinator tick.
+    pub tick_ms: u64,
+    /// Milliseconds between unit steps within a tick.
+    pub unit_step_ms: u64,
+    /// Pick tasks to submit at the start.
+    pub tasks: usize,
+    /// Associate time per pod, ms.
+    pub pick_ms: u64,
+    /// Give up after this many ticks.
+    pub max_ticks: u64,
+    /// Faults.
+    pub faults: Faults,
+}
+
+/// Runs coordinator and units in one thread until every submitted task is done (or
+/// `max_ticks`). Every message crosses as JSON and goes through the strict [`Inbox`].
+pub fn run_in_process(
+    floor: &Floor,
+    coord: &mut Coordinator,
+    units: &mut [DriveUnit],
+    run: &FleetRun,
+) -> FleetReport {
+    let manufacturer = "drover-sim";
+    let mut inbox = Inbox::new();
+    for u in units.iter() {
+        inbox.register(manufacturer, u.serial());
+    }
+    let starts: Vec<Cell> = units.iter().map(|u| u.occupied().0).collect();
+    let mut world = World::new(floor.grid.n_cells(), &starts);
+    let mut associates = Associates::staff_all(coord, run.pick_ms);
+    let ids = submit_picks(coord, run.tasks);
+    let mut rng = Rng(run.faults.seed);
+    let mut dropped = 0u64;
+    let (mut bad_progress, mut restarts) = (0, 0);
+    let epoch: i64 = 1_790_000_000_000;
+    let mut last_state_ms = vec![0u64; units.len()];
+    let mut ticks = 0;
+    let index_of = |serial: &str| units_index(serial);
+    for t in 0..run.max_ticks {
+        ticks = t + 1;
+        let now_ms = t * run.tick_ms;
+        // Units drive between ticks and report.
+        let mut ms = now_ms.saturating_sub(run.tick_ms) + run.unit_step_ms;
+        while ms <= now_ms {
+            for (u, unit) in units.iter_mut().enumerate() {
+                unit.advance(ms);
+                world.update(u as u32, unit.occupied());
+                let dirty = unit.take_dirty();
+                if dirty && run.faults.delay_prob > 0.0 && rng.unit() < run.faults.delay_prob {
+                    let (lo, hi) = run.faults.delay_ms;
+                    unit.stop_until(ms + rng.range(lo, hi));
+                }
+                if dirty || ms >= last_state_ms[u] + 1000 {
+                    last_state_ms[u] = ms;
+                    let state = unit.state(ms, epoch);
+                    if rng.unit() < run.faults.drop_prob {
+                        dropped += 1;
+                        continue;
+                    }
+                    let topic = format!("uagv/v2/{manufacturer}/{}/state", unit.serial());
+                    let payload = serde_json::to_vec(&state).expect("states serialise");
+                    if let Ok(r) = inbox.receive(&topic, &payload)
+                        && let Inbound::State(s) = r.message
+                    {
+                        coord.on_state(index_of(&r.serial), &s);
+                    }
+                }
+            }
+            ms += run.unit_step_ms;
+        }
+        for e in associates.step(coord, now_ms) {
+            let _ = e;
+        }
+        let tick = coord.tick();
+        for e in &tick.events {
+            match e {
+                CoordEvent::BadProgress(_) => bad_progress += 1,
+                CoordEvent::OrderRestarted { .. } => restarts += 1,
+                _ => {}
+            }
+        }
+        for (robot, message) in tick.outbound {
+            if rng.unit() < run.faults.drop_prob {
+                dropped += 1;
+                continue;
+            }
+            let unit = &mut units[robot as usize];
+            match message {
+                Outbound::Order(mut o) => {
+                    o.timestamp = Timestamp(epoch + now_ms as i64);
+                    let json = serde_json::to_vec(&o).expect("orders serialise");
+                    let o = serde_json::from_slice(&json).expect("orders parse back");
+                    unit.on_order(o, now_ms);
+                }
+                Outbound::InstantActions(mut a) => {
+                    a.timestamp = Timestamp(epoch + now_ms as i64);
+                    let json = serde_json::to_vec(&a).expect("instant actions serialise");
+                    let a = serde_json::from_slice(&json).expect("instant actions parse back");
+                    unit.on_instant(a, now_ms);
+                }
+            }
+        }
+        let (done, failed, open) = task_outcomes(coord, &ids);
+        if open == 0 {
+            let _ = (done, failed);
+            break;
+        }
+    }
+    let (done, failed, _) = task_outcomes(coord, &ids);
+    FleetReport {
+        units: units.len(),
+        ticks,
+        seconds: (ticks * run.tick_ms) as f64 / 1000.0,
+        done,
+        submitted: ids.len(),
+        failed,
+        collisions: world.collisions.len(),
+        dropped,
+        bad_progress,
+        restarts,
+    }
+}
+
+/// Unit index from a serial `du-NNNN`.
+fn units_index(serial: &str) -> u32 {
+    serial
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u32>().ok())
+        .map_or(0, |n| n.saturating_sub(1))
+}
+
+/// The serial of unit `k` (0-based).
+pub fn serial(k: usize) -> String {
+    format!("du-{:04}", k + 1)
+}
+
+/// Coordinator settings for simulated floors (droverd's defaults in `config/droverd.toml`).
+pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
+    let mut alloc = crate::shift::alloc_config();
+    // Lifts and set-downs are the unit's own `pick`/`drop` actions, which hold it in place.
+    alloc.lift_ticks = 0;
+    alloc.drop_ticks = 0;
+    alloc.optimal_max = 64;
+    drover_core::coord::CoordConfig {
+        alloc,
+        seed,
+        table_cache_bytes: 256 << 20,
+        base_ahead: 2,
+        max_lag: 3,
+        resend_ticks: 10,
+        silent_ticks: 100,
+        map_id: "floor".into(),
+        manufacturer: "drover-sim".into(),
+    }
+}
+
+/// A floor ready for a simulated shift: pods without contents get SKUs (seeded).
+pub fn stocked(mut floor: Floor, seed: u64) -> Floor {
+    let mut rng = crate::tasks::SimRng::new(seed);
+    let n_skus = (floor.pods.len() * 4).max(10);
+    crate::shift::stock_floor(&mut floor, n_skus, &mut rng);
+    floor
+}
+
+/// A coordinator and `n` units standing on the floor's park cells (then chargers, then
+/// travel cells), facing east.
+pub fn spawn(
+    floor: &Floor,
+    n: usize,
+    config: drover_core::coord::CoordConfig,
+    unit: &crate::unit::UnitConfig,
+) -> anyhow::Result<(Coordinator, Vec<DriveUnit>)> {
+    use drover_core::coord::RobotSpec;
+    use drover_plan::AgentState;
+    let cells = crate::shift::start_cells(floor, n)?;
+    let frame = drover_core::orders::MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
+    let specs: Vec<RobotSpec> = cells
+        .iter()
+        .enumerate()
+        .map(|(k, &cell)| RobotSpec {
+            serial: serial(k),
+            start: AgentState {
+                cell,
+                heading: drover_grid::Heading::East,
+            },
+        })
+        .collect();
+    let units = specs
+        .iter()
+        .map(|s| {
+            DriveUnit::new(
+                &config.manufacturer,
+                &s.serial,
+                frame.clone(),
+                s.start.cell,
+                s.start.heading,
+                unit.clone(),
+            )
+        })
+        .collect();
+    Ok((Coordinator::new(floor, &specs, config), units))
+}
