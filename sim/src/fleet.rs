@@ -421,11 +421,22 @@ pub fn spawn(
             },
         })
         .collect();
-    let units = specs
+    let units = units_at(&specs, &config.manufacturer, &frame, unit);
+    Ok((Coordinator::new(floor, &specs, config), units))
+}
+
+/// Drive units for `specs` in `frame`.
+pub fn units_at(
+    specs: &[drover_core::coord::RobotSpec],
+    manufacturer: &str,
+    frame: &drover_core::orders::MapFrame,
+    unit: &crate::unit::UnitConfig,
+) -> Vec<DriveUnit> {
+    specs
         .iter()
         .map(|s| {
             DriveUnit::new(
-                &config.manufacturer,
+                manufacturer,
                 &s.serial,
                 frame.clone(),
                 s.start.cell,
@@ -433,6 +444,21 @@ pub fn spawn(
                 unit.clone(),
             )
         })
-        .collect();
-    Ok((Coordinator::new(floor, &specs, config), units))
+        .collect()
+}
+
+/// `n` robots on the floor's park cells (then chargers, then travel cells), facing east,
+/// with serials `du-0001`...
+pub fn robot_specs(floor: &Floor, n: usize) -> anyhow::Result<Vec<drover_core::coord::RobotSpec>> {
+    Ok(crate::shift::start_cells(floor, n)?
+        .into_iter()
+        .enumerate()
+        .map(|(k, cell)| drover_core::coord::RobotSpec {
+            serial: serial(k),
+            start: drover_plan::AgentState {
+                cell,
+                heading: drover_grid::Heading::East,
+            },
+        })
+        .collect())
 }

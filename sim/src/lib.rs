@@ -14,6 +14,7 @@ pub mod alloc_bench;
 pub mod bound;
 pub mod fleet;
 pub mod lorr_alloc;
+pub mod mqtt;
 pub mod output;
 pub mod runner;
 pub mod scenario;

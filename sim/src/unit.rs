@@ -153,6 +153,11 @@ impl DriveUnit {
         }
     }
 
+    /// Manufacturer (topic level).
+    pub fn manufacturer(&self) -> &str {
+        &self.manufacturer
+    }
+
     /// Serial number.
     pub fn serial(&self) -> &str {
         &self.serial

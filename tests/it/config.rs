@@ -62,3 +62,30 @@ fn fc_large_is_a_kiva_sized_floor() {
     );
     assert!(floor.park.len() >= 120);
 }
+
+#[test]
+fn droverd_toml_parses_and_documents_every_key() {
+    let path = crate::workspace_dir().join("config/droverd.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let config = droverd::config::Config::parse(&text).unwrap();
+    assert_eq!(config.serials().len(), config.robots.count);
+    assert_eq!(config.coord_config().resend_ticks, 10);
+    // Every key line is preceded by a comment line (documented).
+    let mut prev_comment = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.contains('=') && !t.starts_with('#') {
+            assert!(prev_comment, "undocumented key: {t}");
+        }
+        prev_comment =
+            t.starts_with('#') || (prev_comment && t.contains('=') && !t.starts_with('['));
+    }
+    // Unknown keys are errors, with the key named.
+    let bad = text.replace("tick_ms = 100", "tick_ms = 100\ntik_ms = 5");
+    let err = droverd::config::Config::parse(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tik_ms"), "{err}");
+    let bad = text.replace("tick_ms = 100", "tick_ms = 0");
+    assert!(droverd::config::Config::parse(&bad).is_err());
+}

@@ -43,7 +43,7 @@ fn delays_and_lost_messages_lose_nothing() {
         drop_prob: 0.01,
         seed: 7,
     };
-    let report = run(20, 60, faults);
+    let report = run(50, 200, faults);
     eprintln!("{report:?}");
     assert!(report.dropped > 0, "faults were injected: {report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");

@@ -6,6 +6,7 @@ mod loaders;
 mod scenarios;
 mod shift;
 mod tidy;
+mod wire;
 
 use std::path::PathBuf;
 

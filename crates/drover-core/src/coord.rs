@@ -147,7 +147,8 @@ impl Coordinator {
                 .map(|r| Robot {
                     serial: r.serial.clone(),
                     battery: 1.0,
-                    last_state: None,
+                    // Robots are known from their first state.
+                    last_state: Some(0),
                     online: true,
                     silent: false,
                     order: OrderTrack::new(&config.manufacturer, &r.serial),
@@ -189,6 +190,11 @@ impl Coordinator {
     /// The map frame orders use.
     pub fn frame(&self) -> &MapFrame {
         &self.frame
+    }
+
+    /// The manufacturer level of the robots' topics.
+    pub fn manufacturer(&self) -> &str {
+        &self.config.manufacturer
     }
 
     /// Ticks so far.

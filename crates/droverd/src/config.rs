@@ -1,0 +1,177 @@
+//! droverd's configuration: `config/droverd.toml` documents every key; environment
+//! variables and command-line flags override the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// MQTT broker.
+    pub broker: BrokerConfig,
+    /// VDA 5050 naming.
+    pub vda5050: VdaConfig,
+    /// The floor layout.
+    pub floor: FloorConfig,
+    /// The robots driven.
+    pub robots: RobotsConfig,
+    /// Coordinator timing and planning.
+    pub coordinator: CoordinatorConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[broker]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// `embedded` (rumqttd in-process on `listen`) or `external` (connect to `url`).
+    pub mode: BrokerMode,
+    /// Address the embedded broker listens on.
+    pub listen: String,
+    /// External broker, `mqtt://[user[:password]@]host:port`.
+    pub url: String,
+    /// Login for the external broker (overrides the URL's).
+    pub username: Option<String>,
+    /// Password for the external broker.
+    pub password: Option<String>,
+    /// MQTT client id of the coordinator.
+    pub client_id: String,
+    /// Keep-alive in seconds.
+    pub keep_alive_s: u64,
+}
+
+/// Embedded or external broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerMode {
+    /// rumqttd inside droverd.
+    Embedded,
+    /// Another broker (mosquitto, EMQX, ...).
+    External,
+}
+
+/// `[vda5050]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VdaConfig {
+    /// First topic level.
+    pub interface: String,
+    /// Manufacturer level of the robots' topics.
+    pub manufacturer: String,
+    /// Map id in orders.
+    pub map_id: String,
+}
+
+/// `[floor]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloorConfig {
+    /// Floor layout file (relative paths are relative to the config file's folder's parent).
+    pub path: PathBuf,
+}
+
+/// `[robots]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotsConfig {
+    /// Serial numbers; empty means `du-0001` .. `du-{count}`.
+    pub serials: Vec<String>,
+    /// Number of robots when `serials` is empty.
+    pub count: usize,
+    /// Seconds to wait at startup for every robot's first state.
+    pub startup_timeout_s: u64,
+}
+
+/// `[coordinator]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinatorConfig {
+    /// Milliseconds per tick.
+    pub tick_ms: u64,
+    /// Cells released past a robot's reported position.
+    pub base_ahead: u32,
+    /// Planned cells a robot may lag before the planner holds it.
+    pub max_lag: usize,
+    /// Milliseconds before an unechoed order is resent.
+    pub resend_ms: u64,
+    /// Milliseconds without a state before a robot counts as silent.
+    pub silent_ms: u64,
+    /// Planner seed.
+    pub seed: u64,
+    /// Memory cap for the planner's distance tables, MB.
+    pub table_cache_mb: usize,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `droverd=debug,info`.
+    pub level: String,
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        anyhow::ensure!(
+            config.coordinator.tick_ms > 0,
+            "coordinator.tick_ms must be positive"
+        );
+        anyhow::ensure!(
+            config.coordinator.base_ahead > 0,
+            "coordinator.base_ahead must be at least 1"
+        );
+        anyhow::ensure!(
+            config.coordinator.max_lag > 0,
+            "coordinator.max_lag must be at least 1"
+        );
+        anyhow::ensure!(
+            config.robots.count > 0 || !config.robots.serials.is_empty(),
+            "robots: give serials or a count"
+        );
+        anyhow::ensure!(
+            ["pretty", "json"].contains(&config.log.format.as_str()),
+            "log.format must be \"pretty\" or \"json\", not {:?}",
+            config.log.format
+        );
+        Ok(config)
+    }
+
+    /// The robots' serial numbers.
+    pub fn serials(&self) -> Vec<String> {
+        if self.robots.serials.is_empty() {
+            (0..self.robots.count)
+                .map(drover_sim::fleet::serial)
+                .collect()
+        } else {
+            self.robots.serials.clone()
+        }
+    }
+
+    /// The coordinator settings this file describes.
+    pub fn coord_config(&self) -> drover_core::coord::CoordConfig {
+        let c = &self.coordinator;
+        let mut base = drover_sim::fleet::coord_config(c.seed);
+        base.base_ahead = c.base_ahead;
+        base.max_lag = c.max_lag;
+        base.resend_ticks = c.resend_ms.div_ceil(c.tick_ms).max(1);
+        base.silent_ticks = c.silent_ms.div_ceil(c.tick_ms).max(1);
+        base.table_cache_bytes = c.table_cache_mb << 20;
+        base.map_id = self.vda5050.map_id.clone();
+        base.manufacturer = self.vda5050.manufacturer.clone();
+        base
+    }
+}

@@ -1,0 +1,177 @@
+//! `droverd demo`: a broker (embedded or external), the coordinator, and a simulated floor of
+//! VDA 5050 drive units and associates, all in one process. Tests use the same entry point.
+
+use std::time::Duration;
+
+use drover_gateway::{BrokerAddr, MqttLink, Session, SessionConfig, fleet_subscriptions};
+use drover_grid::load::{Floor, parse_floor};
+use drover_sim::fleet::{Faults, World, robot_specs, stocked, units_at};
+use drover_sim::mqtt::{UnitFleet, UnitFleetConfig};
+use drover_sim::unit::UnitConfig;
+use tokio::sync::watch;
+
+use crate::{Control, Summary, run_coordinator};
+
+/// Everything a demo run needs.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// The floor file.
+    pub floor: std::path::PathBuf,
+    /// Simulated units.
+    pub robots: usize,
+    /// The broker the coordinator and units connect to (already running).
+    pub broker: BrokerAddr,
+    /// Coordinator settings.
+    pub coord: drover_core::coord::CoordConfig,
+    /// Coordinator tick.
+    pub tick: Duration,
+    /// Unit behaviour (speed, action times).
+    pub unit: UnitConfig,
+    /// Unit step and state interval, ms.
+    pub unit_step_ms: u64,
+    /// Faults injected into the units.
+    pub faults: Faults,
+    /// Loop control (tasks, associates, stop condition).
+    pub control: Control,
+    /// VDA interface name.
+    pub interface: String,
+    /// Seed for stocking the floor.
+    pub seed: u64,
+}
+
+/// What a demo run measured.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DemoReport {
+    /// The coordinator's summary.
+    pub coordinator: Summary,
+    /// Physical collisions seen by the simulator.
+    pub collisions: usize,
+    /// Messages the fault injection dropped.
+    pub dropped: u64,
+    /// One-way command latency p50, ms.
+    pub command_ms_p50: u64,
+    /// p99.
+    pub command_ms_p99: u64,
+    /// Commands the units received.
+    pub commands: u64,
+    /// States the units published.
+    pub states: u64,
+    /// Unit reconnects.
+    pub unit_reconnects: u64,
+    /// Coordinator session reconnects.
+    pub coordinator_reconnects: u64,
+}
+
+/// Loads and stocks a floor file.
+pub fn load_floor(path: &std::path::Path, seed: u64) -> anyhow::Result<Floor> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read floor {}: {e}", path.display()))?;
+    let floor = parse_floor(&path.display().to_string(), &text)?;
+    Ok(stocked(floor, seed))
+}
+
+/// A handle to the units of a running demo (for fault scenarios in tests).
+pub type UnitsHandle = std::sync::Arc<tokio::sync::Mutex<Option<UnitFleet>>>;
+
+/// Runs a demo until the control's stop condition or `shutdown`.
+pub async fn run_demo(
+    options: DemoOptions,
+    shutdown: watch::Receiver<bool>,
+    units_handle: Option<UnitsHandle>,
+) -> anyhow::Result<DemoReport> {
+    let floor = load_floor(&options.floor, options.seed)?;
+    let specs = robot_specs(&floor, options.robots)?;
+    let frame =
+        drover_core::orders::MapFrame::new(&options.coord.map_id, &floor.grid, floor.cell_size_m);
+    // The coordinator's session first, so it sees every unit's first state.
+    let mut session_config = SessionConfig::new("droverd");
+    session_config.subscriptions = fleet_subscriptions(&options.interface);
+    session_config.queue = 64 * 1024;
+    let (session, mut rx) = Session::start(&options.broker, session_config);
+    let stats = session.stats().clone();
+    wait_connected(&mut rx).await?;
+
+    let units = units_at(&specs, &options.coord.manufacturer, &frame, &options.unit);
+    let starts: Vec<_> = specs.iter().map(|s| s.start.cell).collect();
+    let world = World::new(floor.grid.n_cells(), &starts);
+    let fleet = UnitFleet::start(
+        units,
+        world,
+        &UnitFleetConfig {
+            host: options.broker.host.clone(),
+            port: options.broker.port,
+            interface: options.interface.clone(),
+            step_ms: options.unit_step_ms,
+            state_every_ms: 1000,
+            keep_alive: Duration::from_secs(5),
+            faults: options.faults.clone(),
+        },
+    );
+    let unit_stats = fleet.stats.clone();
+    let world = fleet.world.clone();
+    let handle = units_handle.unwrap_or_default();
+    *handle.lock().await = Some(fleet);
+
+    let mut link = MqttLink {
+        session,
+        interface: options.interface.clone(),
+    };
+    let serials = specs.iter().map(|s| s.serial.clone()).collect();
+    let summary = run_coordinator(
+        floor,
+        serials,
+        options.coord.clone(),
+        options.tick,
+        Duration::from_secs(30),
+        &mut link,
+        &mut rx,
+        options.control.clone(),
+        shutdown,
+    )
+    .await;
+    if let Some(fleet) = handle.lock().await.take() {
+        fleet.stop().await;
+    }
+    link.session.disconnect().await;
+    let summary = summary?;
+    let mut latencies = unit_stats
+        .latencies_ms
+        .lock()
+        .expect("latency lock")
+        .clone();
+    latencies.sort_unstable();
+    let pick = |p: f64| {
+        latencies
+            .get(((latencies.len().saturating_sub(1)) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    use std::sync::atomic::Ordering::Relaxed;
+    Ok(DemoReport {
+        coordinator: summary,
+        collisions: world.lock().expect("world lock").collisions.len(),
+        dropped: unit_stats.dropped.load(Relaxed),
+        command_ms_p50: pick(0.5),
+        command_ms_p99: pick(0.99),
+        commands: unit_stats.commands.load(Relaxed),
+        states: unit_stats.states.load(Relaxed),
+        unit_reconnects: unit_stats.reconnects.load(Relaxed),
+        coordinator_reconnects: stats.reconnects.load(Relaxed),
+    })
+}
+
+async fn wait_connected(
+    rx: &mut tokio::sync::mpsc::Receiver<drover_gateway::Incoming>,
+) -> anyhow::Result<()> {
+    let wait = async {
+        while let Some(m) = rx.recv().await {
+            if m == drover_gateway::Incoming::Connected {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("the MQTT session closed before connecting")
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .map_err(|_| anyhow::anyhow!("could not connect to the MQTT broker within 10 s"))?
+}

@@ -1,0 +1,363 @@
+//! droverd: runs the coordinator against robots over MQTT (`run`), or a whole simulated floor
+//! with the embedded broker, virtual drive units and associates (`demo`).
+//!
+//! [`run_coordinator`] is the loop: it learns where every configured robot stands from its
+//! first state, then ticks the pure [`Coordinator`] at a fixed rate, feeding it what the
+//! strict [`Inbox`] accepts and publishing its orders through a [`RobotLink`] with per-topic
+//! header ids and timestamps. It never panics on robot input: rejects are counted and logged.
+
+pub mod config;
+pub mod demo;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use drover_alloc::TaskState;
+use drover_core::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, RobotSpec};
+use drover_core::orders::{MapFrame, heading_of};
+use drover_gateway::{Incoming, RobotLink};
+use drover_grid::Cell;
+use drover_grid::load::Floor;
+use drover_plan::AgentState;
+use drover_sim::fleet::Associates;
+use drover_vda5050::{HeaderIds, Inbound, Inbox, Reject, Timestamp, Topic};
+use tokio::sync::{mpsc, watch};
+
+/// What the loop does besides coordinating.
+#[derive(Clone, Debug)]
+pub struct Control {
+    /// Simulated associates release presented pods after this many ms (demo, tests).
+    pub associates_pick_ms: Option<u64>,
+    /// Pick tasks submitted once all robots are known.
+    pub submit_picks: usize,
+    /// Keep at least this many pick tasks queued (demo's endless order stream); 0: off.
+    pub keep_queued: usize,
+    /// Return once every submitted task is done.
+    pub stop_when_done: bool,
+    /// Seconds between progress log lines.
+    pub progress_every: Duration,
+}
+
+/// What a run of the loop measured.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Robots driven.
+    pub robots: usize,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Tasks submitted / done / failed or cancelled / still open.
+    pub submitted: usize,
+    /// Done.
+    pub done: usize,
+    /// Failed or cancelled.
+    pub failed: usize,
+    /// Open.
+    pub open: usize,
+    /// Tick duration percentiles, ms.
+    pub tick_ms_p50: f64,
+    /// p99.
+    pub tick_ms_p99: f64,
+    /// Max.
+    pub tick_ms_max: f64,
+    /// Messages in (accepted by the inbox).
+    pub messages_in: u64,
+    /// Messages rejected by the inbox.
+    pub rejected: u64,
+    /// Messages published.
+    pub messages_out: u64,
+    /// Publishes that failed (queue full).
+    pub publish_failures: u64,
+    /// Robots that went silent at some point.
+    pub silent_events: u64,
+    /// Progress reports the executor refused.
+    pub bad_progress: u64,
+}
+
+/// Wall-clock ms since the Unix epoch.
+pub fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Waits for every robot's first state and returns where each stands. Robots that do not
+/// report within `timeout` are left out (logged); the others must stand on distinct free
+/// cells.
+async fn discover(
+    floor: &Floor,
+    frame: &MapFrame,
+    serials: &[String],
+    inbox: &mut Inbox,
+    rx: &mut mpsc::Receiver<Incoming>,
+    timeout: Duration,
+) -> anyhow::Result<Vec<RobotSpec>> {
+    let mut found: HashMap<String, AgentState> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while found.len() < serials.len() {
+        let message = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => anyhow::bail!("the MQTT session closed during startup"),
+            Err(_) => break,
+        };
+        let Incoming::Message { topic, payload } = message else {
+            continue;
+        };
+        let Ok(received) = inbox.receive(&topic, &payload) else {
+            continue;
+        };
+        if let Inbound::State(s) = received.message {
+            let cell = s
+                .agv_position
+                .as_ref()
+                .and_then(|p| frame.cell_at(p.x, p.y))
+                .or_else(|| s.last_node_id.parse().ok().map(Cell));
+            let heading = s
+                .agv_position
+                .as_ref()
+                .map_or(drover_grid::Heading::East, |p| heading_of(p.theta));
+            match cell {
+                Some(cell) if floor.grid.contains(cell) && floor.grid.is_free(cell) => {
+                    found.insert(received.serial, AgentState { cell, heading });
+                }
+                _ => {
+                    tracing::warn!(robot = %received.serial, "state without a position on the floor")
+                }
+            }
+        }
+    }
+    let mut specs = Vec::new();
+    let mut taken: HashMap<Cell, String> = HashMap::new();
+    for serial in serials {
+        match found.get(serial) {
+            Some(start) => {
+                if let Some(other) = taken.get(&start.cell) {
+                    tracing::error!(robot = %serial, other = %other, cell = start.cell.0, "two robots report one cell; leaving the second out");
+                    continue;
+                }
+                taken.insert(start.cell, serial.clone());
+                specs.push(RobotSpec {
+                    serial: serial.clone(),
+                    start: *start,
+                });
+            }
+            None => {
+                tracing::warn!(robot = %serial, "no state within the startup timeout; not driven")
+            }
+        }
+    }
+    anyhow::ensure!(
+        !specs.is_empty(),
+        "no robot reported a state within {timeout:?}"
+    );
+    Ok(specs)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let k = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[k.min(sorted.len() - 1)]
+}
+
+/// Runs the coordinator until shutdown (or, with `stop_when_done`, until every submitted
+/// task is done). On shutdown every robot is told to pause.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the loop's inputs are all distinct"
+)]
+pub async fn run_coordinator(
+    floor: Floor,
+    serials: Vec<String>,
+    config: CoordConfig,
+    tick: Duration,
+    startup_timeout: Duration,
+    link: &mut dyn RobotLink,
+    rx: &mut mpsc::Receiver<Incoming>,
+    control: Control,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Summary> {
+    let frame = MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
+    let manufacturer = config.manufacturer.clone();
+    let mut inbox = Inbox::new();
+    for s in &serials {
+        inbox.register(&manufacturer, s);
+    }
+    tracing::info!(
+        robots = serials.len(),
+        "waiting for the robots' first states"
+    );
+    let specs = discover(&floor, &frame, &serials, &mut inbox, rx, startup_timeout).await?;
+    let index: HashMap<String, u32> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.serial.clone(), i as u32))
+        .collect();
+    tracing::info!(robots = specs.len(), "all robots located; coordinating");
+    let mut coord = Coordinator::new(&floor, &specs, config);
+    let mut headers: Vec<HeaderIds> = vec![HeaderIds::default(); specs.len()];
+    let mut associates = control
+        .associates_pick_ms
+        .map(|ms| Associates::staff_all(&mut coord, ms));
+    let mut tasks = drover_sim::fleet::submit_picks(&mut coord, control.submit_picks);
+    let mut summary = Summary {
+        robots: specs.len(),
+        ..Summary::default()
+    };
+    let mut durations: Vec<f64> = Vec::new();
+    let start = Instant::now();
+    let mut last_progress = Instant::now();
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.changed() => {
+                tracing::info!("shutting down: pausing every robot");
+                for (robot, message) in coord.pause_all() {
+                    publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                break;
+            }
+        }
+        // Everything that arrived since the last tick.
+        while let Ok(message) = rx.try_recv() {
+            let Incoming::Message { topic, payload } = message else {
+                continue;
+            };
+            match inbox.receive(&topic, &payload) {
+                Ok(received) => {
+                    summary.messages_in += 1;
+                    let Some(&robot) = index.get(&received.serial) else {
+                        continue;
+                    };
+                    match received.message {
+                        Inbound::State(s) => coord.on_state(robot, &s),
+                        Inbound::Connection(c) => coord.on_connection(robot, c.connection_state),
+                        Inbound::Factsheet(_) | Inbound::Visualization(_) => {}
+                    }
+                }
+                Err(reject) => {
+                    summary.rejected += 1;
+                    match reject {
+                        Reject::Duplicate { .. } | Reject::Stale { .. } => {
+                            tracing::debug!(%reject, "robot message dropped")
+                        }
+                        _ => tracing::warn!(%reject, "robot message rejected"),
+                    }
+                }
+            }
+        }
+        let now_ms = start.elapsed().as_millis() as u64;
+        if let Some(a) = associates.as_mut() {
+            a.step(&mut coord, now_ms);
+        }
+        if control.keep_queued > 0 && coord.alloc().queued() < control.keep_queued {
+            let more = control.keep_queued - coord.alloc().queued();
+            tasks.extend(drover_sim::fleet::submit_picks(&mut coord, more));
+        }
+        let t0 = Instant::now();
+        let out = coord.tick();
+        durations.push(t0.elapsed().as_secs_f64() * 1000.0);
+        summary.ticks += 1;
+        for e in &out.events {
+            match e {
+                CoordEvent::Silent { robot } => {
+                    summary.silent_events += 1;
+                    tracing::warn!(robot = %coord.serial(*robot), "robot silent: its task goes back to the queue, its cells stay blocked");
+                }
+                CoordEvent::Back { robot } => {
+                    tracing::info!(robot = %coord.serial(*robot), "robot reports again")
+                }
+                CoordEvent::BadProgress(e) => {
+                    summary.bad_progress += 1;
+                    tracing::error!(error = %e, "progress report refused");
+                }
+                CoordEvent::OrderRestarted { robot } => {
+                    tracing::info!(robot = %coord.serial(*robot), "robot runs no order of ours: new order")
+                }
+                CoordEvent::Alloc(e) => tracing::debug!(event = ?e, "allocator"),
+            }
+        }
+        for (robot, message) in out.outbound {
+            publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+        }
+        let (done, failed, open) = outcomes(&coord, &tasks);
+        if last_progress.elapsed() >= control.progress_every {
+            last_progress = Instant::now();
+            let silent = (0..coord.n_robots() as u32)
+                .filter(|r| coord.is_silent(*r))
+                .count();
+            tracing::info!(
+                done,
+                open,
+                failed,
+                silent,
+                ticks = summary.ticks,
+                "progress"
+            );
+        }
+        if control.stop_when_done && open == 0 {
+            break;
+        }
+    }
+    let (done, failed, open) = outcomes(&coord, &tasks);
+    summary.submitted = tasks.len();
+    summary.done = done;
+    summary.failed = failed;
+    summary.open = open;
+    durations.sort_by(f64::total_cmp);
+    summary.tick_ms_p50 = percentile(&durations, 0.5);
+    summary.tick_ms_p99 = percentile(&durations, 0.99);
+    summary.tick_ms_max = durations.last().copied().unwrap_or(0.0);
+    Ok(summary)
+}
+
+fn outcomes(coord: &Coordinator, tasks: &[drover_alloc::TaskId]) -> (usize, usize, usize) {
+    let mut out = (0, 0, 0);
+    for id in tasks {
+        match coord.alloc().task(*id).map(|t| &t.state) {
+            Some(TaskState::Done { .. }) => out.0 += 1,
+            Some(TaskState::Failed { .. } | TaskState::Cancelled) => out.1 += 1,
+            _ => out.2 += 1,
+        }
+    }
+    out
+}
+
+fn publish(
+    coord: &mut Coordinator,
+    headers: &mut [HeaderIds],
+    link: &mut dyn RobotLink,
+    summary: &mut Summary,
+    robot: u32,
+    message: Outbound,
+) {
+    let serial = coord.serial(robot).to_string();
+    let now = Timestamp(epoch_ms());
+    let h = &mut headers[robot as usize];
+    let (topic, payload) = match message {
+        Outbound::Order(mut o) => {
+            o.header_id = h.next(Topic::Order);
+            o.timestamp = now;
+            (Topic::Order, serde_json::to_vec(&o))
+        }
+        Outbound::InstantActions(mut a) => {
+            a.header_id = h.next(Topic::InstantActions);
+            a.timestamp = now;
+            (Topic::InstantActions, serde_json::to_vec(&a))
+        }
+    };
+    let Ok(payload) = payload else {
+        tracing::error!(robot = %serial, "message did not serialise");
+        return;
+    };
+    match link.send(coord.manufacturer(), &serial, topic, payload) {
+        Ok(()) => summary.messages_out += 1,
+        Err(e) => {
+            summary.publish_failures += 1;
+            tracing::warn!(robot = %serial, error = %e, "publish failed; the order book resends");
+        }
+    }
+}

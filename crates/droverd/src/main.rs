@@ -1,0 +1,255 @@
+//! The droverd binary: `droverd demo` runs a whole simulated floor, `droverd run` the
+//! coordinator against real robots.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use drover_gateway::{BrokerAddr, MqttLink, Session, SessionConfig, fleet_subscriptions};
+use drover_sim::fleet::Faults;
+use drover_sim::unit::UnitConfig;
+use droverd::config::{BrokerMode, Config};
+use droverd::demo::{DemoOptions, load_floor, run_demo};
+use droverd::{Control, run_coordinator};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(
+    name = "droverd",
+    version,
+    about = "drover's fleet coordinator: VDA 5050 robots over MQTT",
+    long_about = "drover's fleet coordinator. `droverd demo` starts the embedded MQTT broker, the \
+                  coordinator and a simulated floor (virtual VDA 5050 drive units and associates) \
+                  and keeps a shift running. `droverd run` drives real robots through the broker \
+                  named in the config file."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Embedded broker + coordinator + simulated floor, running until Ctrl-C.
+    Demo {
+        /// Config file (broker, coordinator timing, log format).
+        #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
+        config: PathBuf,
+        /// Simulated drive units (default: the config's robot count).
+        #[arg(long, env = "DROVERD_ROBOTS")]
+        robots: Option<usize>,
+        /// Floor layout (default: the config's floor).
+        #[arg(long)]
+        floor: Option<PathBuf>,
+        /// Speed-up of the simulated units and associates (1 = real time).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Pick tasks kept queued (the order stream).
+        #[arg(long, default_value_t = 20)]
+        queued: usize,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Probability that a unit stops for a while on reaching a node (fault injection).
+        #[arg(long, default_value_t = 0.0)]
+        delay_prob: f64,
+        /// Probability that a message is lost (fault injection).
+        #[arg(long, default_value_t = 0.0)]
+        drop_prob: f64,
+        /// Print a JSON summary as the last line of stdout at the end.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Coordinator only, against the configured broker and real robots.
+    Run {
+        /// Config file; every key is documented in config/droverd.toml.
+        #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
+        config: PathBuf,
+        /// Broker URL, overriding the config (`mqtt://user:pass@host:port`); implies external.
+        #[arg(long, env = "DROVERD_BROKER_URL")]
+        broker_url: Option<String>,
+    },
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DROVERD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves the broker: starts the embedded one if configured, else parses the URL.
+fn broker(config: &Config, url_override: Option<&str>) -> anyhow::Result<BrokerAddr> {
+    if let Some(url) = url_override {
+        return BrokerAddr::parse(url).map_err(anyhow::Error::msg);
+    }
+    match config.broker.mode {
+        BrokerMode::Embedded => {
+            #[cfg(feature = "embedded-broker")]
+            {
+                let listen: std::net::SocketAddr = config
+                    .broker
+                    .listen
+                    .parse()
+                    .with_context(|| format!("broker.listen {:?}", config.broker.listen))?;
+                drover_gateway::start_embedded_broker(listen, 20_000)?;
+                tracing::info!(%listen, "embedded MQTT broker listening");
+                Ok(BrokerAddr::local(listen.port()))
+            }
+            #[cfg(not(feature = "embedded-broker"))]
+            anyhow::bail!("built without the embedded broker: set broker.mode = \"external\"")
+        }
+        BrokerMode::External => {
+            let mut addr = BrokerAddr::parse(&config.broker.url).map_err(anyhow::Error::msg)?;
+            if config.broker.username.is_some() {
+                addr.username = config.broker.username.clone();
+                addr.password = config.broker.password.clone();
+            }
+            Ok(addr)
+        }
+    }
+}
+
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo {
+            config,
+            robots,
+            floor,
+            speed,
+            queued,
+            seconds,
+            delay_prob,
+            drop_prob,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            init_logs(&config);
+            anyhow::ensure!(speed > 0.0, "--speed must be positive");
+            let addr = broker(&config, None)?;
+            let mut shutdown = shutdown_signal();
+            if let Some(s) = seconds {
+                let (tx, rx) = watch::channel(false);
+                let mut outer = shutdown.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(s)) => {}
+                        _ = outer.changed() => {}
+                    }
+                    let _ = tx.send(true);
+                });
+                shutdown = rx;
+            }
+            let floor = floor.unwrap_or_else(|| config.floor.path.clone());
+            let robots = robots.unwrap_or(config.robots.count);
+            eprintln!(
+                "droverd demo: {robots} simulated units on {} via mqtt://{}:{} (subscribe to uagv/v2/# to watch); Ctrl-C stops",
+                floor.display(),
+                addr.host,
+                addr.port
+            );
+            let options = DemoOptions {
+                floor,
+                robots,
+                broker: addr,
+                coord: config.coord_config(),
+                tick: Duration::from_millis(config.coordinator.tick_ms),
+                unit: UnitConfig::standard().scaled(speed),
+                unit_step_ms: 50,
+                faults: Faults {
+                    delay_prob,
+                    delay_ms: (500, 3000),
+                    drop_prob,
+                    seed: config.coordinator.seed,
+                },
+                control: Control {
+                    associates_pick_ms: Some((8000.0 / speed) as u64),
+                    submit_picks: 0,
+                    keep_queued: queued,
+                    stop_when_done: false,
+                    progress_every: Duration::from_secs(10),
+                },
+                interface: config.vda5050.interface.clone(),
+                seed: config.coordinator.seed,
+            };
+            let report = run_demo(options, shutdown, None).await?;
+            tracing::info!(
+                done = report.coordinator.done,
+                collisions = report.collisions,
+                tick_ms_p99 = report.coordinator.tick_ms_p99,
+                command_ms_p99 = report.command_ms_p99,
+                "demo stopped"
+            );
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+        }
+        Command::Run { config, broker_url } => {
+            let path = config;
+            let config = Config::load(&path)?;
+            init_logs(&config);
+            let addr = broker(&config, broker_url.as_deref())?;
+            let floor = load_floor(&config.floor.path, config.coordinator.seed)?;
+            let mut session_config = SessionConfig::new(&config.broker.client_id);
+            session_config.keep_alive = Duration::from_secs(config.broker.keep_alive_s);
+            session_config.subscriptions = fleet_subscriptions(&config.vda5050.interface);
+            let (session, mut rx) = Session::start(&addr, session_config);
+            let mut link = MqttLink {
+                session,
+                interface: config.vda5050.interface.clone(),
+            };
+            tracing::info!(broker = %format!("{}:{}", addr.host, addr.port), config = %path.display(), "droverd running");
+            let summary = run_coordinator(
+                floor,
+                config.serials(),
+                config.coord_config(),
+                Duration::from_millis(config.coordinator.tick_ms),
+                Duration::from_secs(config.robots.startup_timeout_s),
+                &mut link,
+                &mut rx,
+                Control {
+                    associates_pick_ms: None,
+                    submit_picks: 0,
+                    keep_queued: 0,
+                    stop_when_done: false,
+                    progress_every: Duration::from_secs(30),
+                },
+                shutdown_signal(),
+            )
+            .await?;
+            link.session.disconnect().await;
+            tracing::info!(ticks = summary.ticks, "droverd stopped");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! End to end over MQTT: droverd's coordinator and simulated VDA 5050 units through the
+//! embedded broker, with delays and lost messages.
+
+use std::time::Duration;
+
+use drover_gateway::{BrokerAddr, free_port, start_embedded_broker};
+use drover_sim::fleet::Faults;
+use drover_sim::unit::UnitConfig;
+use droverd::Control;
+use droverd::demo::{DemoOptions, DemoReport, run_demo};
+
+pub(crate) fn options(
+    broker: BrokerAddr,
+    robots: usize,
+    tasks: usize,
+    faults: Faults,
+) -> DemoOptions {
+    let mut coord = drover_sim::fleet::coord_config(1);
+    // 50 ms ticks: resend after 0.5 s, silent after 3 s without a state.
+    coord.resend_ticks = 10;
+    coord.silent_ticks = 60;
+    DemoOptions {
+        floor: crate::workspace_dir().join("config/floors/demo.toml"),
+        robots,
+        broker,
+        coord,
+        tick: Duration::from_millis(50),
+        // Four times a real unit's speed keeps the test short; timing ratios stay the same.
+        unit: UnitConfig::standard().scaled(4.0),
+        unit_step_ms: 20,
+        faults,
+        control: Control {
+            associates_pick_ms: Some(400),
+            submit_picks: tasks,
+            keep_queued: 0,
+            stop_when_done: true,
+            progress_every: Duration::from_secs(5),
+        },
+        interface: "uagv".into(),
+        seed: 1,
+    }
+}
+
+pub(crate) fn faults() -> Faults {
+    Faults {
+        delay_prob: 0.1,
+        delay_ms: (200, 1500),
+        drop_prob: 0.01,
+        seed: 11,
+    }
+}
+
+pub(crate) fn check(report: &DemoReport, tasks: usize) {
+    let c = &report.coordinator;
+    assert_eq!(report.collisions, 0, "physical collisions: {report:#?}");
+    assert_eq!(c.submitted, tasks, "{report:#?}");
+    assert_eq!(c.done, tasks, "every task done, none lost: {report:#?}");
+    assert_eq!(c.failed, 0, "{report:#?}");
+    assert_eq!(c.bad_progress, 0, "{report:#?}");
+}
+
+pub(crate) async fn run_with_deadline(options: DemoOptions, deadline: Duration) -> DemoReport {
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    tokio::time::timeout(deadline, run_demo(options, rx, None))
+        .await
+        .expect("no deadlock: the run finishes in time")
+        .expect("the demo runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_units_complete_200_picks_over_the_embedded_broker() {
+    let port = free_port().unwrap();
+    start_embedded_broker(format!("127.0.0.1:{port}").parse().unwrap(), 100).unwrap();
+    let report = run_with_deadline(
+        options(BrokerAddr::local(port), 50, 200, faults()),
+        Duration::from_secs(240),
+    )
+    .await;
+    eprintln!("{}", serde_json::to_string(&report).unwrap());
+    check(&report, 200);
+    assert!(report.dropped > 0, "faults were injected: {report:#?}");
+}
