@@ -3,6 +3,7 @@
 mod config;
 mod fleet;
 mod loaders;
+mod mosquitto;
 mod scenarios;
 mod shift;
 mod tidy;
