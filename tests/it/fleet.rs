@@ -60,3 +60,90 @@ fn the_collision_detector_sees_units_meet() {
     world.update(1, (Cell(2), Some(Cell(1))));
     assert_eq!(world.collisions, vec![(1, 0, Cell(1))]);
 }
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = crate::workspace_dir().join(format!("../shared/vda5050/v2.1.0/{name}.schema"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, name: &str, message: &impl serde::Serialize) {
+    let value = serde_json::to_value(message).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name} invalid:\n{}\n{value:#}",
+        errors.join("\n")
+    );
+}
+
+/// Every order the coordinator sends and every state, connection and factsheet the units
+/// send validates against the official 2.1.0 schemas; the first pick order is snapshotted.
+#[test]
+fn coordinator_and_unit_messages_validate_against_the_schemas() {
+    use drover_core::coord::Outbound;
+    use drover_sim::fleet::{Associates, submit_picks};
+    use drover_vda5050::{ConnectionState, Timestamp};
+    let floor = demo();
+    let (mut coord, mut units) =
+        spawn(&floor, 4, coord_config(1), &UnitConfig::standard()).unwrap();
+    let mut associates = Associates::staff_all(&mut coord, 2000);
+    submit_picks(&mut coord, 4);
+    let (order_schema, state_schema) = (schema("order"), schema("state"));
+    let (connection_schema, factsheet_schema) = (schema("connection"), schema("factsheet"));
+    let epoch = 1_790_000_000_000i64;
+    for u in units.iter_mut() {
+        assert_valid(
+            &connection_schema,
+            "connection",
+            &u.connection(ConnectionState::Online, 0, epoch),
+        );
+        assert_valid(
+            &connection_schema,
+            "connection",
+            &u.connection(ConnectionState::Connectionbroken, 0, epoch),
+        );
+        assert_valid(&factsheet_schema, "factsheet", &u.factsheet(0, epoch));
+    }
+    let (mut orders, mut picks, mut loaded) = (0, 0, 0);
+    let mut first_pick: Option<drover_vda5050::Order> = None;
+    for t in 0..1200u64 {
+        let now = t * 250;
+        for (i, u) in units.iter_mut().enumerate() {
+            u.advance(now);
+            let state = u.state(now, epoch);
+            if state.loads.as_ref().is_some_and(|l| !l.is_empty()) {
+                loaded += 1;
+            }
+            if t % 20 == 0 || u.take_dirty() {
+                assert_valid(&state_schema, "state", &state);
+            }
+            coord.on_state(i as u32, &state);
+        }
+        associates.step(&mut coord, now);
+        for (robot, message) in coord.tick().outbound {
+            if let Outbound::Order(mut o) = message {
+                o.timestamp = Timestamp(epoch + now as i64);
+                assert_valid(&order_schema, "order", &o);
+                orders += 1;
+                if o.nodes
+                    .iter()
+                    .any(|n| n.actions.iter().any(|a| a.action_type == "pick"))
+                {
+                    picks += 1;
+                    first_pick.get_or_insert_with(|| o.clone());
+                }
+                units[robot as usize].on_order(o, now);
+            }
+        }
+    }
+    assert!(
+        orders > 20 && picks > 0 && loaded > 0,
+        "orders {orders}, with pick {picks}, loaded states {loaded}"
+    );
+    insta::assert_json_snapshot!("first_pick_order", first_pick.unwrap());
+}
