@@ -40,8 +40,9 @@ pub struct UnitFleetConfig {
 /// Counters shared by all units.
 #[derive(Debug, Default)]
 pub struct UnitStats {
-    /// One-way command latency (order or instant action timestamp to receipt), ms.
-    pub latencies_ms: Mutex<Vec<u64>>,
+    /// One-way command latency (order or instant action timestamp to receipt): (ms since the
+    /// fleet started, latency ms).
+    pub latencies_ms: Mutex<Vec<(u64, u64)>>,
     /// Messages lost by fault injection.
     pub dropped: AtomicU64,
     /// States published.
@@ -252,7 +253,7 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
                     if p.topic == order_topic {
                         match serde_json::from_slice::<Order>(&p.payload) {
                             Ok(order) => {
-                                record_latency(&ctx.stats, received - order.timestamp.0);
+                                record_latency(&ctx.stats, now_ms(), received - order.timestamp.0);
                                 unit.on_order(order, now_ms());
                             }
                             Err(_) => { ctx.stats.malformed.fetch_add(1, Ordering::Relaxed); }
@@ -260,7 +261,7 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
                     } else if p.topic == instant_topic {
                         match serde_json::from_slice::<InstantActions>(&p.payload) {
                             Ok(actions) => {
-                                record_latency(&ctx.stats, received - actions.timestamp.0);
+                                record_latency(&ctx.stats, now_ms(), received - actions.timestamp.0);
                                 unit.on_instant(actions, now_ms());
                             }
                             Err(_) => { ctx.stats.malformed.fetch_add(1, Ordering::Relaxed); }
@@ -297,10 +298,10 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
     }
 }
 
-fn record_latency(stats: &UnitStats, ms: i64) {
+fn record_latency(stats: &UnitStats, at: u64, ms: i64) {
     stats
         .latencies_ms
         .lock()
         .expect("latency lock")
-        .push(ms.max(0) as u64);
+        .push((at, ms.max(0) as u64));
 }

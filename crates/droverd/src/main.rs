@@ -61,6 +61,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scale benchmark: N simulated units over the embedded broker, for each N in --robots;
+    /// reports coordinator tick p99 and one-way command latency p99.
+    Scale {
+        /// Config file (coordinator timing).
+        #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
+        config: PathBuf,
+        /// Floor layout.
+        #[arg(long, default_value = "config/floors/fc-large.toml")]
+        floor: PathBuf,
+        /// Fleet sizes to run, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "100,500,1000")]
+        robots: Vec<usize>,
+        /// Seconds per size, after all units are located.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Print one JSON line per size.
+        #[arg(long)]
+        json: bool,
+    },
     /// Coordinator only, against the configured broker and real robots.
     Run {
         /// Config file; every key is documented in config/droverd.toml.
@@ -212,6 +231,68 @@ async fn main() -> anyhow::Result<()> {
             );
             if json {
                 println!("{}", serde_json::to_string(&report)?);
+            }
+        }
+        Command::Scale {
+            config,
+            floor,
+            robots,
+            seconds,
+            json,
+        } => {
+            let config = Config::load(&config)?;
+            init_logs(&config);
+            let addr = broker(&config, None)?;
+            if !json {
+                println!(
+                    "| units | tick p50 ms | tick p99 ms | tick max ms | command p50 ms | command p99 ms | command p99 after 10 s | states/s | orders/s | picks done | collisions |"
+                );
+                println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            }
+            for n in robots {
+                let (tx, rx) = watch::channel(false);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(seconds)).await;
+                    let _ = tx.send(true);
+                });
+                let options = DemoOptions {
+                    floor: floor.clone(),
+                    robots: n,
+                    broker: addr.clone(),
+                    coord: config.coord_config(),
+                    tick: Duration::from_millis(config.coordinator.tick_ms),
+                    unit: UnitConfig::standard(),
+                    unit_step_ms: 50,
+                    faults: Faults::none(),
+                    control: Control {
+                        associates_pick_ms: Some(8000),
+                        submit_picks: 0,
+                        keep_queued: n / 2,
+                        stop_when_done: false,
+                        progress_every: Duration::from_secs(10),
+                    },
+                    interface: config.vda5050.interface.clone(),
+                    seed: config.coordinator.seed,
+                };
+                let r = run_demo(options, rx, None).await?;
+                let secs = r.coordinator.ticks as f64 * config.coordinator.tick_ms as f64 / 1000.0;
+                if json {
+                    println!("{}", serde_json::json!({"units": n, "report": r}));
+                } else {
+                    println!(
+                        "| {n} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {:.0} | {:.0} | {} | {} |",
+                        r.coordinator.tick_ms_p50,
+                        r.coordinator.tick_ms_p99,
+                        r.coordinator.tick_ms_max,
+                        r.command_ms_p50,
+                        r.command_ms_p99,
+                        r.command_ms_p99_steady,
+                        r.states as f64 / secs.max(1e-9),
+                        r.coordinator.messages_out as f64 / secs.max(1e-9),
+                        r.coordinator.done,
+                        r.collisions
+                    );
+                }
             }
         }
         Command::Run { config, broker_url } => {
