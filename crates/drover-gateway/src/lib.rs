@@ -149,6 +149,8 @@ pub struct Stats {
     pub dropped_out: AtomicU64,
     /// Successful connects after the first.
     pub reconnects: AtomicU64,
+    /// Set once `disconnect` was called: a lost connection is then expected.
+    pub closing: std::sync::atomic::AtomicBool,
 }
 
 /// Why a publish did not go out.
@@ -228,7 +230,7 @@ impl Session {
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            if up {
+                            if up && !stats.closing.load(Ordering::Relaxed) {
                                 tracing::warn!(client = %config.client_id, error = %e, "MQTT connection lost");
                                 let _ = tx.try_send(Incoming::Disconnected);
                             }
@@ -275,6 +277,7 @@ impl Session {
 
     /// Disconnects cleanly (no last will) and stops the session.
     pub async fn disconnect(self) {
+        self.stats.closing.store(true, Ordering::Relaxed);
         let _ = self.client.disconnect().await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.task.abort();
