@@ -6,7 +6,7 @@ use std::time::Instant;
 use drover_alloc::assign::{greedy, optimal, total};
 use drover_alloc::{Allocator, Costs, Errand, ErrandAction, RobotView, TargetTables, TaskKind};
 use drover_grid::load::Floor;
-use drover_grid::{Cell, CellKind, DistTable, Motion};
+use drover_grid::{Cell, DistTable, Motion};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -78,13 +78,7 @@ pub fn assign_sweep(
     seed: u64,
 ) -> Vec<AssignRow> {
     let mut rng = SimRng::new(seed);
-    let travel: Vec<Cell> = floor
-        .grid
-        .free_cells()
-        .iter()
-        .copied()
-        .filter(|&c| floor.grid.kind(c) == CellKind::Travel)
-        .collect();
+    let travel = crate::shift::travel_cells(floor);
     let max = sizes.iter().copied().max().unwrap_or(0);
     let targets = sample(&floor.storage, max, &mut rng);
     let mut costs = tables_for(floor, &targets);
@@ -128,13 +122,7 @@ pub fn assign_sweep(
 /// times on fresh allocators.
 pub fn full_tick(floor: &Floor, n: usize, seed: u64, repeat: usize) -> anyhow::Result<TickRow> {
     let mut rng = SimRng::new(seed ^ 0xA11C);
-    let travel: Vec<Cell> = floor
-        .grid
-        .free_cells()
-        .iter()
-        .copied()
-        .filter(|&c| floor.grid.kind(c) == CellKind::Travel)
-        .collect();
+    let travel = crate::shift::travel_cells(floor);
     anyhow::ensure!(
         travel.len() >= n,
         "{n} robots do not fit on the floor's travel cells"

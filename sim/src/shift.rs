@@ -265,17 +265,21 @@ fn uniform(rng: &mut SimRng) -> f64 {
     rng.below(1 << 30) as f64 / (1u64 << 30) as f64
 }
 
+/// The floor's plain travel cells (no storage, lanes, chargers or park cells).
+pub fn travel_cells(floor: &Floor) -> Vec<Cell> {
+    let grid = &floor.grid;
+    grid.free_cells()
+        .iter()
+        .copied()
+        .filter(|&c| grid.kind(c) == CellKind::Travel)
+        .collect()
+}
+
 /// Where robots start: park cells, then chargers, then plain travel cells.
 pub fn start_cells(floor: &Floor, n: usize) -> anyhow::Result<Vec<Cell>> {
-    let grid = &floor.grid;
     let mut cells: Vec<Cell> = floor.park.clone();
     cells.extend(floor.chargers.iter().map(|c| c.1));
-    cells.extend(
-        grid.free_cells()
-            .iter()
-            .copied()
-            .filter(|&c| grid.kind(c) == CellKind::Travel),
-    );
+    cells.extend(travel_cells(floor));
     anyhow::ensure!(
         cells.len() >= n,
         "the floor has room for {} robots off storage and lanes, not {n}",
@@ -716,26 +720,12 @@ pub fn run_shift(
             };
             StationKpi {
                 name: alloc.station_name(s).to_string(),
-                kind: kind_name(floor.stations[s.0 as usize].kind).into(),
+                kind: floor.stations[s.0 as usize].kind.name().into(),
                 staffed_hours: round(hours, 3),
                 units: st.units,
-                uph: round(
-                    if hours > 0.0 {
-                        st.units as f64 / hours
-                    } else {
-                        0.0
-                    },
-                    1,
-                ),
+                uph: round(per_hour(st.units as f64, hours), 1),
                 pods: st.pods,
-                pods_per_hour: round(
-                    if hours > 0.0 {
-                        st.pods as f64 / hours
-                    } else {
-                        0.0
-                    },
-                    1,
-                ),
+                pods_per_hour: round(per_hour(st.pods as f64, hours), 1),
                 starvation_pct: round(per(st.starved), 2),
                 absent_pct: round(per(st.absent), 2),
                 no_work_pct: round(per(st.no_work), 2),
@@ -827,19 +817,16 @@ pub fn run_shift(
     })
 }
 
+/// A count per hour, 0 over no time.
+fn per_hour(count: f64, hours: f64) -> f64 {
+    if hours > 0.0 { count / hours } else { 0.0 }
+}
+
 fn station_kind(kind: &TaskKind) -> Option<StationKind> {
     match kind {
         TaskKind::Pick { .. } => Some(StationKind::Pick),
         TaskKind::Stow { .. } => Some(StationKind::Stow),
         _ => None,
-    }
-}
-
-fn kind_name(kind: StationKind) -> &'static str {
-    match kind {
-        StationKind::Pick => "pick",
-        StationKind::Stow => "stow",
-        StationKind::Pack => "pack",
     }
 }
 

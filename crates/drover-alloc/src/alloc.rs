@@ -757,12 +757,12 @@ impl Allocator {
                     Some(s) if self.stations[s.0 as usize].kind != want => {
                         return Err(SubmitError::WrongStationKind {
                             station: *s,
-                            actual: kind_name(self.stations[s.0 as usize].kind),
-                            wanted: kind_name(want),
+                            actual: self.stations[s.0 as usize].kind.name(),
+                            wanted: want.name(),
                         });
                     }
                     None if !self.stations.iter().any(|s| s.kind == want) => {
-                        return Err(SubmitError::NoStationOfKind(kind_name(want)));
+                        return Err(SubmitError::NoStationOfKind(want.name()));
                     }
                     _ => {}
                 }
@@ -1160,14 +1160,6 @@ fn station_of(kind: &TaskKind) -> Option<StationId> {
     match kind {
         TaskKind::Pick { station, .. } | TaskKind::Stow { station, .. } => *station,
         _ => None,
-    }
-}
-
-fn kind_name(kind: StationKind) -> &'static str {
-    match kind {
-        StationKind::Pick => "pick",
-        StationKind::Stow => "stow",
-        StationKind::Pack => "pack",
     }
 }
 

@@ -21,6 +21,17 @@ pub enum StationKind {
     Pack,
 }
 
+impl StationKind {
+    /// The kind as written in floor files: `pick`, `stow`, `pack`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StationKind::Pick => "pick",
+            StationKind::Stow => "stow",
+            StationKind::Pack => "pack",
+        }
+    }
+}
+
 /// A station: where the associate works, and the lane robots queue in to get there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Station {
