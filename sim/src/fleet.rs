@@ -270,7 +270,11 @@ pub fn run_in_process(
     let epoch: i64 = 1_790_000_000_000;
     let mut last_state_ms = vec![0u64; units.len()];
     let mut ticks = 0;
-    let index_of = |serial: &str| units_index(serial);
+    let index: std::collections::HashMap<String, u32> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.serial().to_string(), i as u32))
+        .collect();
     for t in 0..run.max_ticks {
         ticks = t + 1;
         let now_ms = t * run.tick_ms;
@@ -296,16 +300,15 @@ pub fn run_in_process(
                     let payload = serde_json::to_vec(&state).expect("states serialise");
                     if let Ok(r) = inbox.receive(&topic, &payload)
                         && let Inbound::State(s) = r.message
+                        && let Some(&robot) = index.get(&r.serial)
                     {
-                        coord.on_state(index_of(&r.serial), &s);
+                        coord.on_state(robot, &s);
                     }
                 }
             }
             ms += run.unit_step_ms;
         }
-        for e in associates.step(coord, now_ms) {
-            let _ = e;
-        }
+        associates.step(coord, now_ms);
         let tick = coord.tick();
         for e in &tick.events {
             match e {
@@ -335,9 +338,7 @@ pub fn run_in_process(
                 }
             }
         }
-        let (done, failed, open) = task_outcomes(coord, &ids);
-        if open == 0 {
-            let _ = (done, failed);
+        if task_outcomes(coord, &ids).2 == 0 {
             break;
         }
     }
@@ -354,15 +355,6 @@ pub fn run_in_process(
         bad_progress,
         restarts,
     }
-}
-
-/// Unit index from a serial `du-NNNN`.
-fn units_index(serial: &str) -> u32 {
-    serial
-        .rsplit('-')
-        .next()
-        .and_then(|n| n.parse::<u32>().ok())
-        .map_or(0, |n| n.saturating_sub(1))
 }
 
 /// The serial of unit `k` (0-based).
@@ -406,21 +398,8 @@ pub fn spawn(
     config: drover_core::coord::CoordConfig,
     unit: &crate::unit::UnitConfig,
 ) -> anyhow::Result<(Coordinator, Vec<DriveUnit>)> {
-    use drover_core::coord::RobotSpec;
-    use drover_plan::AgentState;
-    let cells = crate::shift::start_cells(floor, n)?;
+    let specs = robot_specs(floor, n)?;
     let frame = drover_core::orders::MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
-    let specs: Vec<RobotSpec> = cells
-        .iter()
-        .enumerate()
-        .map(|(k, &cell)| RobotSpec {
-            serial: serial(k),
-            start: AgentState {
-                cell,
-                heading: drover_grid::Heading::East,
-            },
-        })
-        .collect();
     let units = units_at(&specs, &config.manufacturer, &frame, unit);
     Ok((Coordinator::new(floor, &specs, config), units))
 }

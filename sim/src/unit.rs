@@ -322,7 +322,7 @@ impl DriveUnit {
                 "startPause" => self.paused = true,
                 "stopPause" => self.paused = false,
                 "cancelOrder" => {
-                    self.nodes.retain(|_| false);
+                    self.nodes.clear();
                     self.edges.clear();
                     self.to_run.clear();
                     for (_, s) in &mut self.actions {

@@ -61,7 +61,7 @@ pub(crate) fn check(report: &DemoReport, tasks: usize) {
 
 pub(crate) async fn run_with_deadline(options: DemoOptions, deadline: Duration) -> DemoReport {
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    tokio::time::timeout(deadline, run_demo(options, rx, None))
+    tokio::time::timeout(deadline, run_demo(options, rx))
         .await
         .expect("no deadlock: the run finishes in time")
         .expect("the demo runs")

@@ -99,7 +99,8 @@ pub struct Tick {
 struct Robot {
     serial: String,
     battery: f64,
-    last_state: Option<u64>,
+    /// Tick of the last state message (robots are known from their first state: 0).
+    last_state: u64,
     online: bool,
     silent: bool,
     order: OrderTrack,
@@ -122,7 +123,6 @@ pub struct Coordinator {
     planned: Vec<AgentState>,
     exec: Executor,
     now: u64,
-    pod_names: Vec<String>,
     events: Vec<CoordEvent>,
 }
 
@@ -137,9 +137,6 @@ impl Coordinator {
         let starts: Vec<AgentState> = robots.iter().map(|r| r.start).collect();
         let cells: Vec<Cell> = starts.iter().map(|s| s.cell).collect();
         let alloc = Allocator::new(floor, &cells, config.alloc.clone());
-        let pod_names = (0..alloc.n_pods())
-            .map(|p| alloc.pod_name(drover_alloc::PodId(p as u32)).to_string())
-            .collect();
         Coordinator {
             frame: MapFrame::new(&config.map_id, &grid, floor.cell_size_m),
             robots: robots
@@ -147,8 +144,7 @@ impl Coordinator {
                 .map(|r| Robot {
                     serial: r.serial.clone(),
                     battery: 1.0,
-                    // Robots are known from their first state.
-                    last_state: Some(0),
+                    last_state: 0,
                     online: true,
                     silent: false,
                     order: OrderTrack::new(&config.manufacturer, &r.serial),
@@ -171,7 +167,6 @@ impl Coordinator {
             planned: starts,
             grid,
             now: 0,
-            pod_names,
             events: Vec::new(),
             config,
         }
@@ -225,7 +220,7 @@ impl Coordinator {
     /// Reads a robot's state: progress, echoes, battery.
     pub fn on_state(&mut self, robot: u32, state: &State) {
         let r = &mut self.robots[robot as usize];
-        r.last_state = Some(self.now);
+        r.last_state = self.now;
         r.battery = (state.battery_state.battery_charge / 100.0).clamp(0.0, 1.0);
         if let Some((sent, _)) = &r.instant
             && sent.actions.iter().all(|a| {
@@ -296,9 +291,7 @@ impl Coordinator {
         let mut rewind = false;
         for i in 0..self.robots.len() {
             let r = &self.robots[i];
-            let fresh = r
-                .last_state
-                .is_some_and(|t| now.saturating_sub(t) <= self.config.silent_ticks);
+            let fresh = now.saturating_sub(r.last_state) <= self.config.silent_ticks;
             let alive = r.online && fresh;
             if r.silent == alive {
                 self.robots[i].silent = !alive;
@@ -365,7 +358,7 @@ impl Coordinator {
             };
             self.robots[i].attached = current;
             let pod = |p: Option<drover_alloc::PodId>| match p {
-                Some(p) => self.pod_names[p.0 as usize].clone(),
+                Some(p) => self.alloc.pod_name(p).to_string(),
                 None => "cart".to_string(),
             };
             let node_action = match action {
@@ -380,9 +373,6 @@ impl Coordinator {
         self.exec.release();
         for i in 0..self.robots.len() {
             let robot = i as u32;
-            if self.robots[i].silent && self.robots[i].last_state.is_none() {
-                continue;
-            }
             if let Some(order) = self.robots[i].order.poll(
                 robot,
                 &self.exec,

@@ -73,14 +73,10 @@ pub fn load_floor(path: &std::path::Path, seed: u64) -> anyhow::Result<Floor> {
     Ok(stocked(floor, seed))
 }
 
-/// A handle to the units of a running demo (for fault scenarios in tests).
-pub type UnitsHandle = std::sync::Arc<tokio::sync::Mutex<Option<UnitFleet>>>;
-
 /// Runs a demo until the control's stop condition or `shutdown`.
 pub async fn run_demo(
     options: DemoOptions,
     shutdown: watch::Receiver<bool>,
-    units_handle: Option<UnitsHandle>,
 ) -> anyhow::Result<DemoReport> {
     let floor = load_floor(&options.floor, options.seed)?;
     let specs = robot_specs(&floor, options.robots)?;
@@ -112,8 +108,6 @@ pub async fn run_demo(
     );
     let unit_stats = fleet.stats.clone();
     let world = fleet.world.clone();
-    let handle = units_handle.unwrap_or_default();
-    *handle.lock().await = Some(fleet);
 
     let mut link = MqttLink {
         session,
@@ -132,9 +126,7 @@ pub async fn run_demo(
         shutdown,
     )
     .await;
-    if let Some(fleet) = handle.lock().await.take() {
-        fleet.stop().await;
-    }
+    fleet.stop().await;
     link.session.disconnect().await;
     let summary = summary?;
     let samples = unit_stats
@@ -142,18 +134,16 @@ pub async fn run_demo(
         .lock()
         .expect("latency lock")
         .clone();
-    let quantile = |mut v: Vec<u64>, p: f64| {
-        v.sort_unstable();
-        v.get(((v.len().saturating_sub(1)) as f64 * p).round() as usize)
-            .copied()
-            .unwrap_or(0)
+    let quantile = |mut v: Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        crate::percentile(&v, p) as u64
     };
-    let all: Vec<u64> = samples.iter().map(|s| s.1).collect();
+    let all: Vec<f64> = samples.iter().map(|s| s.1 as f64).collect();
     let warm = samples.first().map_or(0, |s| s.0) + 10_000;
-    let steady: Vec<u64> = samples
+    let steady: Vec<f64> = samples
         .iter()
         .filter(|s| s.0 >= warm)
-        .map(|s| s.1)
+        .map(|s| s.1 as f64)
         .collect();
     use std::sync::atomic::Ordering::Relaxed;
     Ok(DemoReport {

@@ -12,14 +12,14 @@ pub mod demo;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use drover_alloc::TaskState;
 use drover_core::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, RobotSpec};
 use drover_core::orders::{MapFrame, heading_of};
 use drover_gateway::{Incoming, RobotLink};
 use drover_grid::Cell;
 use drover_grid::load::Floor;
 use drover_plan::AgentState;
-use drover_sim::fleet::Associates;
+use drover_sim::fleet::{Associates, task_outcomes};
+use drover_sim::mqtt::epoch_ms;
 use drover_vda5050::{HeaderIds, Inbound, Inbox, Reject, Timestamp, Topic};
 use tokio::sync::{mpsc, watch};
 
@@ -71,13 +71,6 @@ pub struct Summary {
     pub silent_events: u64,
     /// Progress reports the executor refused.
     pub bad_progress: u64,
-}
-
-/// Wall-clock ms since the Unix epoch.
-pub fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Waits for every robot's first state and returns where each stands. Robots that do not
@@ -152,7 +145,8 @@ async fn discover(
     Ok(specs)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0..=1) of sorted values, 0 for none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -283,8 +277,13 @@ pub async fn run_coordinator(
         for (robot, message) in out.outbound {
             publish(&mut coord, &mut headers, link, &mut summary, robot, message);
         }
-        let (done, failed, open) = outcomes(&coord, &tasks);
-        if last_progress.elapsed() >= control.progress_every {
+        // Task outcomes scan every task: only when a log line or the stop rule needs them.
+        let progress_due = last_progress.elapsed() >= control.progress_every;
+        if !progress_due && !control.stop_when_done {
+            continue;
+        }
+        let (done, failed, open) = task_outcomes(&coord, &tasks);
+        if progress_due {
             last_progress = Instant::now();
             let silent = (0..coord.n_robots() as u32)
                 .filter(|r| coord.is_silent(*r))
@@ -302,7 +301,7 @@ pub async fn run_coordinator(
             break;
         }
     }
-    let (done, failed, open) = outcomes(&coord, &tasks);
+    let (done, failed, open) = task_outcomes(&coord, &tasks);
     summary.submitted = tasks.len();
     summary.done = done;
     summary.failed = failed;
@@ -312,18 +311,6 @@ pub async fn run_coordinator(
     summary.tick_ms_p99 = percentile(&durations, 0.99);
     summary.tick_ms_max = durations.last().copied().unwrap_or(0.0);
     Ok(summary)
-}
-
-fn outcomes(coord: &Coordinator, tasks: &[drover_alloc::TaskId]) -> (usize, usize, usize) {
-    let mut out = (0, 0, 0);
-    for id in tasks {
-        match coord.alloc().task(*id).map(|t| &t.state) {
-            Some(TaskState::Done { .. }) => out.0 += 1,
-            Some(TaskState::Failed { .. } | TaskState::Cancelled) => out.1 += 1,
-            _ => out.2 += 1,
-        }
-    }
-    out
 }
 
 fn publish(

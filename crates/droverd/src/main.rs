@@ -157,6 +157,51 @@ fn shutdown_signal() -> watch::Receiver<bool> {
     rx
 }
 
+/// A shutdown signal that fires after `after`, or earlier when `outer` fires.
+fn stop_after(after: Duration, mut outer: watch::Receiver<bool>) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(after) => {}
+            _ = outer.changed() => {}
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// A simulated floor driven by the config's coordinator settings; `speed` scales units and
+/// associates (8 s per pod at 1.0), `queued` pick tasks are kept waiting.
+fn demo_options(
+    config: &Config,
+    floor: PathBuf,
+    robots: usize,
+    broker: BrokerAddr,
+    speed: f64,
+    faults: Faults,
+    queued: usize,
+) -> DemoOptions {
+    DemoOptions {
+        floor,
+        robots,
+        broker,
+        coord: config.coord_config(),
+        tick: Duration::from_millis(config.coordinator.tick_ms),
+        unit: UnitConfig::standard().scaled(speed),
+        unit_step_ms: 50,
+        faults,
+        control: Control {
+            associates_pick_ms: Some((8000.0 / speed) as u64),
+            submit_picks: 0,
+            keep_queued: queued,
+            stop_when_done: false,
+            progress_every: Duration::from_secs(10),
+        },
+        interface: config.vda5050.interface.clone(),
+        seed: config.coordinator.seed,
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -178,16 +223,7 @@ async fn main() -> anyhow::Result<()> {
             let addr = broker(&config, None)?;
             let mut shutdown = shutdown_signal();
             if let Some(s) = seconds {
-                let (tx, rx) = watch::channel(false);
-                let mut outer = shutdown.clone();
-                tokio::spawn(async move {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(s)) => {}
-                        _ = outer.changed() => {}
-                    }
-                    let _ = tx.send(true);
-                });
-                shutdown = rx;
+                shutdown = stop_after(Duration::from_secs(s), shutdown);
             }
             let floor = floor.unwrap_or_else(|| config.floor.path.clone());
             let robots = robots.unwrap_or(config.robots.count);
@@ -197,31 +233,14 @@ async fn main() -> anyhow::Result<()> {
                 addr.host,
                 addr.port
             );
-            let options = DemoOptions {
-                floor,
-                robots,
-                broker: addr,
-                coord: config.coord_config(),
-                tick: Duration::from_millis(config.coordinator.tick_ms),
-                unit: UnitConfig::standard().scaled(speed),
-                unit_step_ms: 50,
-                faults: Faults {
-                    delay_prob,
-                    delay_ms: (500, 3000),
-                    drop_prob,
-                    seed: config.coordinator.seed,
-                },
-                control: Control {
-                    associates_pick_ms: Some((8000.0 / speed) as u64),
-                    submit_picks: 0,
-                    keep_queued: queued,
-                    stop_when_done: false,
-                    progress_every: Duration::from_secs(10),
-                },
-                interface: config.vda5050.interface.clone(),
+            let faults = Faults {
+                delay_prob,
+                delay_ms: (500, 3000),
+                drop_prob,
                 seed: config.coordinator.seed,
             };
-            let report = run_demo(options, shutdown, None).await?;
+            let options = demo_options(&config, floor, robots, addr, speed, faults, queued);
+            let report = run_demo(options, shutdown).await?;
             tracing::info!(
                 done = report.coordinator.done,
                 collisions = report.collisions,
@@ -250,31 +269,17 @@ async fn main() -> anyhow::Result<()> {
                 println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             }
             for n in robots {
-                let (tx, rx) = watch::channel(false);
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(seconds)).await;
-                    let _ = tx.send(true);
-                });
-                let options = DemoOptions {
-                    floor: floor.clone(),
-                    robots: n,
-                    broker: addr.clone(),
-                    coord: config.coord_config(),
-                    tick: Duration::from_millis(config.coordinator.tick_ms),
-                    unit: UnitConfig::standard(),
-                    unit_step_ms: 50,
-                    faults: Faults::none(),
-                    control: Control {
-                        associates_pick_ms: Some(8000),
-                        submit_picks: 0,
-                        keep_queued: n / 2,
-                        stop_when_done: false,
-                        progress_every: Duration::from_secs(10),
-                    },
-                    interface: config.vda5050.interface.clone(),
-                    seed: config.coordinator.seed,
-                };
-                let r = run_demo(options, rx, None).await?;
+                let rx = stop_after(Duration::from_secs(seconds), shutdown_signal());
+                let options = demo_options(
+                    &config,
+                    floor.clone(),
+                    n,
+                    addr.clone(),
+                    1.0,
+                    Faults::none(),
+                    n / 2,
+                );
+                let r = run_demo(options, rx).await?;
                 let secs = r.coordinator.ticks as f64 * config.coordinator.tick_ms as f64 / 1000.0;
                 if json {
                     println!("{}", serde_json::json!({"units": n, "report": r}));
