@@ -150,27 +150,23 @@ pub fn run(
             for (agent, goal) in goals.into_iter().enumerate() {
                 fleet.set_goal(agent, goal);
             }
-            step_ms.push(started.elapsed().as_secs_f64() * 1e3);
-            if options.record {
-                moves.push(out.moves);
-            } else {
-                events.clear();
+        } else {
+            for agent in &out.arrived {
+                let agent = agent.0 as usize;
+                finished += scenario.source.arrive(agent, t + 1, &mut events);
+                fleet.set_goal(agent, None);
             }
-            progress(t + 1, finished);
-            continue;
-        }
-        for agent in &out.arrived {
-            let agent = agent.0 as usize;
-            finished += scenario.source.arrive(agent, t + 1, &mut events);
-            fleet.set_goal(agent, None);
-        }
-        for agent in 0..n {
-            if fleet.goals()[agent].is_none() {
-                let goal =
-                    scenario
-                        .source
-                        .assign(grid, agent, fleet.agents()[agent], t + 1, &mut events);
-                fleet.set_goal(agent, goal);
+            for agent in 0..n {
+                if fleet.goals()[agent].is_none() {
+                    let goal = scenario.source.assign(
+                        grid,
+                        agent,
+                        fleet.agents()[agent],
+                        t + 1,
+                        &mut events,
+                    );
+                    fleet.set_goal(agent, goal);
+                }
             }
         }
         step_ms.push(started.elapsed().as_secs_f64() * 1e3);

@@ -41,25 +41,24 @@ fn parse_action(motion: Motion, letter: &str) -> Move {
     }
 }
 
-/// Replays a LoRR output file from its start states with the independent checker and
-/// recounts finished errands under the round-robin rule; returns that count.
-fn replay(doc: &serde_json::Value, grid: &Grid, tasks: &[Vec<Cell>], motion: Motion) -> u64 {
-    let mut agents: Vec<AgentState> = doc["start"]
+/// The start states and per-agent action lists of a LoRR output file.
+fn starts_and_paths(
+    doc: &serde_json::Value,
+    grid: &Grid,
+    motion: Motion,
+) -> (Vec<AgentState>, Vec<Vec<Move>>) {
+    let agents = doc["start"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| {
-            let cell = grid
+        .map(|s| AgentState {
+            cell: grid
                 .cell_at(s[0].as_i64().unwrap(), s[1].as_i64().unwrap())
-                .unwrap();
-            assert_eq!(s[2], "E", "LoRR robots start facing east");
-            AgentState {
-                cell,
-                heading: Heading::East,
-            }
+                .unwrap(),
+            heading: Heading::East,
         })
         .collect();
-    let paths: Vec<Vec<Move>> = doc["actualPaths"]
+    let paths = doc["actualPaths"]
         .as_array()
         .unwrap()
         .iter()
@@ -71,6 +70,16 @@ fn replay(doc: &serde_json::Value, grid: &Grid, tasks: &[Vec<Cell>], motion: Mot
                 .collect()
         })
         .collect();
+    (agents, paths)
+}
+
+/// Replays a LoRR output file from its start states with the independent checker and
+/// recounts finished errands under the round-robin rule; returns that count.
+fn replay(doc: &serde_json::Value, grid: &Grid, tasks: &[Vec<Cell>], motion: Motion) -> u64 {
+    let (mut agents, paths) = starts_and_paths(doc, grid, motion);
+    for start in doc["start"].as_array().unwrap() {
+        assert_eq!(start[2], "E", "LoRR robots start facing east");
+    }
     let n = agents.len();
     let tasks: Vec<Cell> = tasks.iter().map(|t| t[0]).collect();
     let mut count = vec![0u64; n];
@@ -207,29 +216,7 @@ fn a_movingai_scenario_takes_its_starts_from_the_scen_file() {
 /// Positions of every agent at every time (index 0 = the starts), replayed from a LoRR
 /// output with the independent checker.
 fn positions(doc: &serde_json::Value, grid: &Grid, motion: Motion) -> Vec<Vec<Cell>> {
-    let mut agents: Vec<AgentState> = doc["start"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| AgentState {
-            cell: grid
-                .cell_at(s[0].as_i64().unwrap(), s[1].as_i64().unwrap())
-                .unwrap(),
-            heading: Heading::East,
-        })
-        .collect();
-    let paths: Vec<Vec<Move>> = doc["actualPaths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            p.as_str()
-                .unwrap()
-                .split(',')
-                .map(|a| parse_action(motion, a))
-                .collect()
-        })
-        .collect();
+    let (mut agents, paths) = starts_and_paths(doc, grid, motion);
     let mut out = vec![agents.iter().map(|a| a.cell).collect::<Vec<_>>()];
     for t in 0..paths[0].len() {
         let moves: Vec<Move> = paths.iter().map(|p| p[t]).collect();
