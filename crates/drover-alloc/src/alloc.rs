@@ -287,6 +287,8 @@ struct Robot {
     hold_until: u64,
     cell: Cell,
     battery: f64,
+    /// An operator asked for a charge: the robot goes to a charger once it is free.
+    charge_requested: bool,
 }
 
 /// A job offered to the free robots this tick.
@@ -398,6 +400,7 @@ impl Allocator {
                     hold_until: 0,
                     cell,
                     battery: 1.0,
+                    charge_requested: false,
                 })
                 .collect(),
             goals: vec![None; robots.len()],
@@ -1002,6 +1005,33 @@ impl Allocator {
         Ok(events)
     }
 
+    /// An operator sends a robot to charge: it goes to a free charger as soon as it has no
+    /// client work (a task under way is finished first).
+    pub fn request_charge(&mut self, robot: u32) -> Result<(), String> {
+        if self.config.battery.is_none() {
+            return Err("battery management is off in this configuration".into());
+        }
+        if self.chargers.is_empty() {
+            return Err("this floor has no chargers".into());
+        }
+        let r = self
+            .robots
+            .get_mut(robot as usize)
+            .ok_or_else(|| format!("no robot {robot}"))?;
+        r.charge_requested = true;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// A pod's contents, SKU -> units, for the store.
+    pub fn pod_contents(&self, pod: PodId) -> Vec<(SkuId, u32)> {
+        self.pods[pod.0 as usize]
+            .contents
+            .iter()
+            .map(|(s, q)| (*s, *q))
+            .collect()
+    }
+
     /// Takes a robot out of service (fault, manual) or puts it back. Its tasks go back to the
     /// queue; a pod it carries is stranded where it stands and goes home when the robot
     /// returns. Nothing is lost and nothing is done twice.
@@ -1357,7 +1387,7 @@ impl Allocator {
                 robot.in_service
                     && robot.hold_until <= self.now
                     && matches!(robot.job, Job::None | Job::Park { .. })
-                    && robot.battery < level
+                    && (robot.battery < level || (robot.charge_requested && !opportunistic))
             })
             .collect();
         // The emptiest first: chargers are scarce.
@@ -1381,6 +1411,7 @@ impl Allocator {
                 break;
             };
             self.release_internal(robot);
+            self.robots[robot as usize].charge_requested = false;
             self.charger_owner[charger] = Some(robot);
             let task = self.push_task(TaskKind::Charge { charger }, 0, None);
             self.tasks[task.0 as usize].state = TaskState::Assigned { robot };

@@ -103,6 +103,8 @@ struct Robot {
     last_state: u64,
     online: bool,
     silent: bool,
+    /// Taken out of service by an operator.
+    manual_out: bool,
     order: OrderTrack,
     /// The goal and action last attached to the plan, so each is attached once.
     attached: Option<(Cell, GoalAction)>,
@@ -147,6 +149,7 @@ impl Coordinator {
                     last_state: 0,
                     online: true,
                     silent: false,
+                    manual_out: false,
                     order: OrderTrack::new(&config.manufacturer, &r.serial),
                     attached: None,
                     instant: None,
@@ -252,6 +255,38 @@ impl Coordinator {
         self.robots[robot as usize].online = state == ConnectionState::Online;
     }
 
+    /// Battery state of charge robot `robot` last reported, 0..=1.
+    pub fn battery(&self, robot: u32) -> f64 {
+        self.robots[robot as usize].battery
+    }
+
+    /// Whether the robot reports its connection ONLINE.
+    pub fn is_online(&self, robot: u32) -> bool {
+        self.robots[robot as usize].online
+    }
+
+    /// Whether an operator took the robot out of service.
+    pub fn is_out_of_service(&self, robot: u32) -> bool {
+        self.robots[robot as usize].manual_out
+    }
+
+    /// An operator takes a robot out of service (its task goes back to the queue, a carried
+    /// pod stays with it and goes home when it returns) or puts it back.
+    pub fn set_out_of_service(&mut self, robot: u32, out: bool) -> Vec<Event> {
+        let r = &mut self.robots[robot as usize];
+        r.manual_out = out;
+        let in_service = !out && !r.silent;
+        self.alloc.set_in_service(robot, in_service)
+    }
+
+    /// `startPause` (or `stopPause`) for one robot, resent until echoed. A paused robot
+    /// holds its released cells; robots planned behind it wait for it (the executor's
+    /// release rule), so pausing is always safe.
+    pub fn pause(&mut self, robot: u32, paused: bool) -> Outbound {
+        let action = if paused { "startPause" } else { "stopPause" };
+        Outbound::InstantActions(self.instant(robot, action))
+    }
+
     /// Sends every robot `startPause` (on shutdown) until each echoes it.
     pub fn pause_all(&mut self) -> Vec<(u32, Outbound)> {
         (0..self.robots.len() as u32)
@@ -295,7 +330,8 @@ impl Coordinator {
             let alive = r.online && fresh;
             if r.silent == alive {
                 self.robots[i].silent = !alive;
-                for e in self.alloc.set_in_service(i as u32, alive) {
+                let in_service = alive && !self.robots[i].manual_out;
+                for e in self.alloc.set_in_service(i as u32, in_service) {
                     out.events.push(CoordEvent::Alloc(e));
                 }
                 out.events.push(if alive {
