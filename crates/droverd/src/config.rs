@@ -19,8 +19,32 @@ pub struct Config {
     pub robots: RobotsConfig,
     /// Coordinator timing and planning.
     pub coordinator: CoordinatorConfig,
+    /// HTTP API and dashboard.
+    pub api: ApiConfig,
+    /// Durable store.
+    pub store: StoreConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// `[api]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address the HTTP API and dashboard listen on.
+    pub listen: String,
+    /// Bearer token for writes; empty: writes are open.
+    pub write_token: String,
+    /// Reads need the token too.
+    pub read_token_required: bool,
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Folder of the SQLite database.
+    pub data_dir: PathBuf,
 }
 
 /// `[broker]`.
@@ -147,7 +171,38 @@ impl Config {
             "log.format must be \"pretty\" or \"json\", not {:?}",
             config.log.format
         );
+        anyhow::ensure!(
+            !(config.api.read_token_required && config.api.write_token.is_empty()),
+            "api.read_token_required needs api.write_token"
+        );
+        config
+            .api
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| anyhow::anyhow!("api.listen {:?}: {e}", config.api.listen))?;
         Ok(config)
+    }
+
+    /// The API options this file describes; `listen` and `data_dir` override the file.
+    pub fn api_options(
+        &self,
+        listen: Option<std::net::SocketAddr>,
+        data_dir: Option<PathBuf>,
+    ) -> crate::api::ApiOptions {
+        crate::api::ApiOptions {
+            listen: listen.unwrap_or_else(|| {
+                self.api
+                    .listen
+                    .parse()
+                    .expect("validated when the config was parsed")
+            }),
+            auth: crate::api::Auth {
+                write_token: (!self.api.write_token.is_empty())
+                    .then(|| self.api.write_token.clone()),
+                read_token_required: self.api.read_token_required,
+            },
+            data_dir: data_dir.unwrap_or_else(|| self.store.data_dir.clone()),
+        }
     }
 
     /// The robots' serial numbers.

@@ -37,6 +37,8 @@ pub struct DemoOptions {
     pub interface: String,
     /// Seed for stocking the floor.
     pub seed: u64,
+    /// HTTP API, dashboard and durable store (`None`: tasks live in memory only).
+    pub api: Option<crate::api::ApiOptions>,
 }
 
 /// What a demo run measured.
@@ -78,7 +80,13 @@ pub async fn run_demo(
     options: DemoOptions,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<DemoReport> {
-    let floor = load_floor(&options.floor, options.seed)?;
+    let mut floor = load_floor(&options.floor, options.seed)?;
+    let mut served = match &options.api {
+        Some(api) => {
+            Some(crate::api::serve(&mut floor, api, options.tick.as_millis() as u64).await?)
+        }
+        None => None,
+    };
     let specs = robot_specs(&floor, options.robots)?;
     let frame =
         drover_core::orders::MapFrame::new(&options.coord.map_id, &floor.grid, floor.cell_size_m);
@@ -124,8 +132,12 @@ pub async fn run_demo(
         &mut rx,
         options.control.clone(),
         shutdown,
+        served.as_mut().map(|s| &mut s.ops),
     )
     .await;
+    if let Some(s) = served {
+        s.server.abort();
+    }
     fleet.stop().await;
     link.session.disconnect().await;
     let summary = summary?;

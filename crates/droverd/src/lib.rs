@@ -6,8 +6,10 @@
 //! strict [`Inbox`] accepts and publishing its orders through a [`RobotLink`] with per-topic
 //! header ids and timestamps. It never panics on robot input: rejects are counted and logged.
 
+pub mod api;
 pub mod config;
 pub mod demo;
+pub mod ops;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,6 +24,8 @@ use drover_sim::fleet::{Associates, task_outcomes};
 use drover_sim::mqtt::epoch_ms;
 use drover_vda5050::{HeaderIds, Inbound, Inbox, Reject, Timestamp, Topic};
 use tokio::sync::{mpsc, watch};
+
+use crate::ops::{Command, OpsLoop};
 
 /// What the loop does besides coordinating.
 #[derive(Clone, Debug)]
@@ -170,6 +174,7 @@ pub async fn run_coordinator(
     rx: &mut mpsc::Receiver<Incoming>,
     control: Control,
     mut shutdown: watch::Receiver<bool>,
+    mut ops: Option<&mut OpsLoop>,
 ) -> anyhow::Result<Summary> {
     let frame = MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
     let manufacturer = config.manufacturer.clone();
@@ -193,7 +198,16 @@ pub async fn run_coordinator(
     let mut associates = control
         .associates_pick_ms
         .map(|ms| Associates::staff_all(&mut coord, ms));
-    let mut tasks = drover_sim::fleet::submit_picks(&mut coord, control.submit_picks);
+    let mut tasks = Vec::new();
+    let mut stream_k = 0;
+    match ops.as_deref_mut() {
+        Some(o) => {
+            o.restore(&mut coord).await?;
+            o.top_up(&mut coord, control.submit_picks, &mut stream_k)
+                .await;
+        }
+        None => tasks = drover_sim::fleet::submit_picks(&mut coord, control.submit_picks),
+    }
     let mut summary = Summary {
         robots: specs.len(),
         ..Summary::default()
@@ -204,8 +218,10 @@ pub async fn run_coordinator(
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        let mut command = None;
         tokio::select! {
             _ = interval.tick() => {}
+            c = next_command(&mut ops) => command = Some(c),
             _ = shutdown.changed() => {
                 tracing::info!("shutting down: pausing every robot");
                 for (robot, message) in coord.pause_all() {
@@ -215,6 +231,13 @@ pub async fn run_coordinator(
                 break;
             }
         }
+        if let (Some(c), Some(o)) = (command, ops.as_deref_mut()) {
+            // Operator commands run between ticks, at once (their commits are awaited).
+            for (robot, message) in o.handle(&mut coord, c).await {
+                publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+            }
+            continue;
+        }
         // Everything that arrived since the last tick.
         while let Ok(message) = rx.try_recv() {
             let Incoming::Message { topic, payload } = message else {
@@ -223,17 +246,24 @@ pub async fn run_coordinator(
             match inbox.receive(&topic, &payload) {
                 Ok(received) => {
                     summary.messages_in += 1;
+                    metrics::counter!("drover_mqtt_messages_in_total").increment(1);
                     let Some(&robot) = index.get(&received.serial) else {
                         continue;
                     };
                     match received.message {
-                        Inbound::State(s) => coord.on_state(robot, &s),
+                        Inbound::State(s) => {
+                            if let Some(o) = ops.as_deref_mut() {
+                                o.on_state(robot, &s);
+                            }
+                            coord.on_state(robot, &s)
+                        }
                         Inbound::Connection(c) => coord.on_connection(robot, c.connection_state),
                         Inbound::Factsheet(_) | Inbound::Visualization(_) => {}
                     }
                 }
                 Err(reject) => {
                     summary.rejected += 1;
+                    metrics::counter!("drover_mqtt_rejected_total").increment(1);
                     match reject {
                         Reject::Duplicate { .. } | Reject::Stale { .. } => {
                             tracing::debug!(%reject, "robot message dropped")
@@ -249,11 +279,16 @@ pub async fn run_coordinator(
         }
         if control.keep_queued > 0 && coord.alloc().queued() < control.keep_queued {
             let more = control.keep_queued - coord.alloc().queued();
-            tasks.extend(drover_sim::fleet::submit_picks(&mut coord, more));
+            match ops.as_deref_mut() {
+                Some(o) => o.top_up(&mut coord, more, &mut stream_k).await,
+                None => tasks.extend(drover_sim::fleet::submit_picks(&mut coord, more)),
+            }
         }
         let t0 = Instant::now();
         let out = coord.tick();
-        durations.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let tick_s = t0.elapsed().as_secs_f64();
+        durations.push(tick_s * 1000.0);
+        metrics::histogram!("drover_tick_seconds").record(tick_s);
         summary.ticks += 1;
         for e in &out.events {
             match e {
@@ -274,15 +309,25 @@ pub async fn run_coordinator(
                 CoordEvent::Alloc(e) => tracing::debug!(event = ?e, "allocator"),
             }
         }
+        if let Some(o) = ops.as_deref_mut() {
+            // Transitions are durable before the orders that follow them go out.
+            o.after_tick(&coord, &out.events, tick_s * 1000.0).await;
+        }
         for (robot, message) in out.outbound {
             publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+        }
+        if let Some(o) = ops.as_deref_mut() {
+            o.publish(&coord, start.elapsed().as_secs_f64());
         }
         // Task outcomes scan every task: only when a log line or the stop rule needs them.
         let progress_due = last_progress.elapsed() >= control.progress_every;
         if !progress_due && !control.stop_when_done {
             continue;
         }
-        let (done, failed, open) = task_outcomes(&coord, &tasks);
+        let (done, failed, mut open) = task_outcomes(&coord, &tasks);
+        if let Some(o) = ops.as_deref() {
+            open += o.open_tasks();
+        }
         if progress_due {
             last_progress = Instant::now();
             let silent = (0..coord.n_robots() as u32)
@@ -313,6 +358,16 @@ pub async fn run_coordinator(
     Ok(summary)
 }
 
+/// The next operator command; never resolves without an API (or once every handle is gone).
+async fn next_command(ops: &mut Option<&mut OpsLoop>) -> Command {
+    if let Some(o) = ops.as_deref_mut()
+        && let Some(c) = o.next_command().await
+    {
+        return c;
+    }
+    std::future::pending().await
+}
+
 fn publish(
     coord: &mut Coordinator,
     headers: &mut [HeaderIds],
@@ -341,9 +396,13 @@ fn publish(
         return;
     };
     match link.send(coord.manufacturer(), &serial, topic, payload) {
-        Ok(()) => summary.messages_out += 1,
+        Ok(()) => {
+            summary.messages_out += 1;
+            metrics::counter!("drover_mqtt_messages_out_total").increment(1);
+        }
         Err(e) => {
             summary.publish_failures += 1;
+            metrics::counter!("drover_mqtt_publish_failures_total").increment(1);
             tracing::warn!(robot = %serial, error = %e, "publish failed; the order book resends");
         }
     }

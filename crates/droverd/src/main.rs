@@ -60,6 +60,15 @@ enum Command {
         /// Print a JSON summary as the last line of stdout at the end.
         #[arg(long)]
         json: bool,
+        /// HTTP API and dashboard address (default: the config's api.listen).
+        #[arg(long, env = "DROVERD_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Folder of the durable store (default: the config's store.data_dir).
+        #[arg(long, env = "DROVERD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Seed of the simulated floor's stock and faults (default: the config's seed).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Scale benchmark: N simulated units over the embedded broker, for each N in --robots;
     /// reports coordinator tick p99 and one-way command latency p99.
@@ -88,6 +97,12 @@ enum Command {
         /// Broker URL, overriding the config (`mqtt://user:pass@host:port`); implies external.
         #[arg(long, env = "DROVERD_BROKER_URL")]
         broker_url: Option<String>,
+        /// HTTP API and dashboard address (default: the config's api.listen).
+        #[arg(long, env = "DROVERD_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+        /// Folder of the durable store (default: the config's store.data_dir).
+        #[arg(long, env = "DROVERD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -180,6 +195,7 @@ fn demo_options(
     speed: f64,
     faults: Faults,
     queued: usize,
+    api: Option<droverd::api::ApiOptions>,
 ) -> DemoOptions {
     DemoOptions {
         floor,
@@ -199,7 +215,23 @@ fn demo_options(
         },
         interface: config.vda5050.interface.clone(),
         seed: config.coordinator.seed,
+        api,
     }
+}
+
+/// The config's API options with flag and environment overrides.
+fn api_options(
+    config: &Config,
+    listen: Option<std::net::SocketAddr>,
+    data_dir: Option<PathBuf>,
+) -> droverd::api::ApiOptions {
+    let mut options = config.api_options(listen, data_dir);
+    if let Ok(token) = std::env::var("DROVERD_WRITE_TOKEN")
+        && !token.is_empty()
+    {
+        options.auth.write_token = Some(token);
+    }
+    options
 }
 
 #[tokio::main]
@@ -216,8 +248,14 @@ async fn main() -> anyhow::Result<()> {
             delay_prob,
             drop_prob,
             json,
+            listen,
+            data_dir,
+            seed,
         } => {
-            let config = Config::load(&config)?;
+            let mut config = Config::load(&config)?;
+            if let Some(seed) = seed {
+                config.coordinator.seed = seed;
+            }
             init_logs(&config);
             anyhow::ensure!(speed > 0.0, "--speed must be positive");
             let addr = broker(&config, None)?;
@@ -239,7 +277,21 @@ async fn main() -> anyhow::Result<()> {
                 drop_prob,
                 seed: config.coordinator.seed,
             };
-            let options = demo_options(&config, floor, robots, addr, speed, faults, queued);
+            let api = api_options(&config, listen, data_dir);
+            eprintln!(
+                "droverd demo: dashboard at http://{}/ , API docs at http://{}/swagger-ui/",
+                api.listen, api.listen
+            );
+            let options = demo_options(
+                &config,
+                floor,
+                robots,
+                addr,
+                speed,
+                faults,
+                queued,
+                Some(api),
+            );
             let report = run_demo(options, shutdown).await?;
             tracing::info!(
                 done = report.coordinator.done,
@@ -278,6 +330,7 @@ async fn main() -> anyhow::Result<()> {
                     1.0,
                     Faults::none(),
                     n / 2,
+                    None,
                 );
                 let r = run_demo(options, rx).await?;
                 let secs = r.coordinator.ticks as f64 * config.coordinator.tick_ms as f64 / 1000.0;
@@ -300,12 +353,23 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Run { config, broker_url } => {
+        Command::Run {
+            config,
+            broker_url,
+            listen,
+            data_dir,
+        } => {
             let path = config;
             let config = Config::load(&path)?;
             init_logs(&config);
             let addr = broker(&config, broker_url.as_deref())?;
-            let floor = load_floor(&config.floor.path, config.coordinator.seed)?;
+            let mut floor = load_floor(&config.floor.path, config.coordinator.seed)?;
+            let mut served = droverd::api::serve(
+                &mut floor,
+                &api_options(&config, listen, data_dir),
+                config.coordinator.tick_ms,
+            )
+            .await?;
             let mut session_config = SessionConfig::new(&config.broker.client_id);
             session_config.keep_alive = Duration::from_secs(config.broker.keep_alive_s);
             session_config.subscriptions = fleet_subscriptions(&config.vda5050.interface);
@@ -331,8 +395,10 @@ async fn main() -> anyhow::Result<()> {
                     progress_every: Duration::from_secs(30),
                 },
                 shutdown_signal(),
+                Some(&mut served.ops),
             )
             .await?;
+            served.server.abort();
             link.session.disconnect().await;
             tracing::info!(ticks = summary.ticks, "droverd stopped");
         }

@@ -1,0 +1,1135 @@
+//! The HTTP API (axum, OpenAPI from code with utoipa, Swagger UI served offline), the live
+//! dashboard's assets, the SSE event stream and Prometheus `/metrics`.
+//!
+//! Writes need `Authorization: Bearer <token>` when the config sets a write token; reads
+//! need it too when `read_token_required` is set (browsers' `EventSource` cannot send
+//! headers, so `?access_token=` is accepted as well). Every client error is a 4xx with a
+//! JSON body `{"error": code, "message": text}`: handlers return [`ApiError`], and a last
+//! layer turns axum's own plain-text rejections (bad paths, 404, 405, 413) into JSON.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use drover_grid::load::Floor;
+use drover_store::{
+    ErrandKind, ErrandSpec, Outcome, PodChoice, SpecKind, TaskQuery, TaskRow, TaskSpec, TaskStatus,
+    Write, ZoneSpec,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::ops::{
+    ApiError, Command, Kpis, Live, OpsHandle, RobotOp, RobotOut, StationOp, StationOut, ZoneOut,
+};
+
+/// Largest request body (a batch of 10,000 tasks fits).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Most tasks in one batch.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Who may do what.
+#[derive(Clone, Debug, Default)]
+pub struct Auth {
+    /// Bearer token for writes (`None`: writes are open; only for demos and tests).
+    pub write_token: Option<String>,
+    /// Reads need the token too.
+    pub read_token_required: bool,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct App {
+    ops: OpsHandle,
+    floor: Arc<FloorOut>,
+    auth: Arc<Auth>,
+    metrics: PrometheusHandle,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(self)).into_response()
+    }
+}
+
+/// A task as clients submit it.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    /// `pick`, `stow` or `transport`.
+    pub kind: TaskKindName,
+    /// Pick/stow: this pod (give `pod` or `sku`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// Pick/stow: any pod holding this SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Pick/stow: this station (default: the best one of the kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
+    /// Pick/stow: units (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u32>,
+    /// Transport: stops in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errands: Option<Vec<ErrandIn>>,
+    /// Higher goes first (default 0).
+    #[serde(default)]
+    pub priority: i32,
+    /// Deadline, Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    /// Idempotency key: submitting the same key again returns the first task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// Task kinds clients may submit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKindName {
+    /// Bring a pod to a pick station.
+    Pick,
+    /// Bring a pod to a stow station.
+    Stow,
+    /// Errands in order.
+    Transport,
+}
+
+/// One transport stop.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrandIn {
+    /// Cell id (`row * width + col`).
+    pub cell: u32,
+    /// `visit`, `lift`, `drop` or `dwell`.
+    pub action: ErrandActionName,
+    /// Dwell: ticks to stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks: Option<u32>,
+}
+
+/// What happens at a stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrandActionName {
+    /// Reach it.
+    Visit,
+    /// Lift the load.
+    Lift,
+    /// Set it down.
+    Drop,
+    /// Stay a while.
+    Dwell,
+}
+
+/// A stored task.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct TaskOut {
+    /// Id.
+    pub id: u64,
+    /// Status: queued, assigned, in_progress, done, failed, cancelled.
+    pub status: String,
+    /// The robot holding it (or that last held it).
+    pub robot: Option<String>,
+    /// Why it failed or was cancelled.
+    pub reason: Option<String>,
+    /// Accepted at, Unix ms.
+    pub created_ms: u64,
+    /// Last change, Unix ms.
+    pub updated_ms: u64,
+    /// What was asked.
+    pub task: NewTask,
+}
+
+/// A batch of tasks.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Up to 10,000 tasks.
+    pub tasks: Vec<serde_json::Value>,
+}
+
+/// Per-task result of a batch, in order.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchItem {
+    /// HTTP status the task would have had alone (201, 200 for a repeated key, 4xx).
+    pub status: u16,
+    /// The task's id, when stored.
+    pub id: Option<u64>,
+    /// What was wrong.
+    pub error: Option<ApiError>,
+}
+
+/// Batch answer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchOut {
+    /// One per submitted task.
+    pub results: Vec<BatchItem>,
+}
+
+/// Task list filters.
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFilter {
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    /// Only ids above this (paging).
+    pub after: Option<u64>,
+    /// At most this many (default 100, at most 10,000).
+    pub limit: Option<usize>,
+    /// Accepted for `EventSource`-style clients.
+    pub access_token: Option<String>,
+}
+
+/// Staffing request.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffIn {
+    /// Associate id.
+    pub associate: String,
+}
+
+/// A zone request: cells or a rectangle.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneIn {
+    /// Name for people.
+    pub name: String,
+    /// `blocked` or `slow`.
+    pub mode: String,
+    /// Cell ids.
+    #[serde(default)]
+    pub cells: Vec<u32>,
+    /// Or a rectangle.
+    #[serde(default)]
+    pub rect: Option<RectIn>,
+    /// Slow: speed limit, m/s.
+    #[serde(default)]
+    pub max_speed: Option<f32>,
+}
+
+/// A rectangle of cells.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RectIn {
+    /// Left column.
+    pub col: u32,
+    /// Top row.
+    pub row: u32,
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+}
+
+/// The floor, for drawing.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FloorOut {
+    /// Floor name.
+    pub name: String,
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// Cell edge, metres.
+    pub cell_size_m: f64,
+    /// One string per row: `@` obstacle, `.` travel, `s` storage, `f` face, `q` queue,
+    /// `c` charger, `p` park.
+    pub rows: Vec<String>,
+    /// Stations.
+    pub stations: Vec<FloorStation>,
+    /// Pods on the floor.
+    pub pods: usize,
+}
+
+/// A station on the floor.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FloorStation {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Face cell.
+    pub face: u32,
+    /// Queue lane cells.
+    pub queue: Vec<u32>,
+}
+
+/// Acknowledgement.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Ack {
+    /// Always true.
+    pub ok: bool,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "drover",
+        description = "Fleet coordinator for sortable fulfillment centres: tasks, robots, stations, zones, KPIs."
+    ),
+    components(schemas(ApiError))
+)]
+struct ApiDoc;
+
+/// The metrics recorder, installed once per process.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+                    &[
+                        0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    ],
+                )
+                .expect("static buckets are valid");
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// The floor as the API draws it.
+pub fn floor_out(floor: &Floor) -> FloorOut {
+    let rows = floor.grid.render().lines().map(str::to_string).collect();
+    FloorOut {
+        name: floor.name.clone(),
+        width: floor.grid.width(),
+        height: floor.grid.height(),
+        cell_size_m: floor.cell_size_m,
+        rows,
+        stations: floor
+            .stations
+            .iter()
+            .map(|s| FloorStation {
+                name: s.name.clone(),
+                kind: s.kind.name().into(),
+                face: s.face.0,
+                queue: s.queue.iter().map(|c| c.0).collect(),
+            })
+            .collect(),
+        pods: floor.pods.len(),
+    }
+}
+
+/// The whole router: API, OpenAPI JSON, Swagger UI, SSE, metrics, dashboard.
+pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth) -> Router {
+    let app = App {
+        ops,
+        floor: Arc::new(floor_out(floor)),
+        auth: Arc::new(auth),
+        metrics: metrics_handle(),
+    };
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(submit_task, list_tasks))
+        .routes(routes!(submit_batch))
+        .routes(routes!(get_task))
+        .routes(routes!(cancel_task))
+        .routes(routes!(list_robots))
+        .routes(routes!(get_robot))
+        .routes(routes!(robot_action))
+        .routes(routes!(list_stations))
+        .routes(routes!(staff_station))
+        .routes(routes!(unstaff_station))
+        .routes(routes!(release_station))
+        .routes(routes!(list_zones, create_zone))
+        .routes(routes!(delete_zone))
+        .routes(routes!(get_floor))
+        .routes(routes!(get_kpis))
+        .routes(routes!(get_live))
+        .routes(routes!(events))
+        .split_for_parts();
+    let api = api
+        .route("/metrics", axum::routing::get(render_metrics))
+        .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .with_state(app);
+    Router::new()
+        .merge(api)
+        .merge(SwaggerUi::new("/swagger-ui").url("/api/openapi.json", openapi))
+        .route("/", axum::routing::get(dashboard_page))
+        .route("/app.js", axum::routing::get(dashboard_js))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(json_errors))
+}
+
+/// Turns axum's plain-text client errors into the JSON shape every other error has.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "invalid",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status.as_u16(), code, message).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+fn bearer(headers: &HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION)
+        && let Ok(v) = v.to_str()
+        && let Some(token) = v.strip_prefix("Bearer ")
+    {
+        return Some(token.trim().to_string());
+    }
+    uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("access_token="))
+            .map(str::to_string)
+    })
+}
+
+async fn authorize(State(app): State<App>, request: Request, next: Next) -> Response {
+    let write = !matches!(*request.method(), Method::GET | Method::HEAD);
+    if let Some(token) = &app.auth.write_token
+        && (write || app.auth.read_token_required)
+        && bearer(request.headers(), request.uri()).as_deref() != Some(token.as_str())
+    {
+        let mut r = ApiError::new(
+            401,
+            "unauthorized",
+            "this endpoint needs `Authorization: Bearer <token>` (see api.write_token in the config)",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    }
+    next.run(request).await
+}
+
+fn parse_json<T: for<'a> Deserialize<'a>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("body: {e}")))
+}
+
+/// A submitted task -> the stored spec, checked against the floor.
+fn to_spec(app: &App, t: &NewTask) -> Result<TaskSpec, ApiError> {
+    if let Some(k) = &t.key
+        && (k.is_empty() || k.len() > 200)
+    {
+        return Err(ApiError::invalid("key must be 1 to 200 bytes"));
+    }
+    let kind = match t.kind {
+        TaskKindName::Pick | TaskKindName::Stow => {
+            if t.errands.is_some() {
+                return Err(ApiError::invalid("errands belong to transport tasks"));
+            }
+            let pod = match (&t.pod, &t.sku) {
+                (Some(p), None) => PodChoice::Pod(p.clone()),
+                (None, Some(s)) => PodChoice::Sku(s.clone()),
+                _ => return Err(ApiError::invalid("give exactly one of pod or sku")),
+            };
+            let units = t.units.unwrap_or(1);
+            if t.kind == TaskKindName::Pick {
+                SpecKind::Pick {
+                    pod,
+                    station: t.station.clone(),
+                    units,
+                }
+            } else {
+                SpecKind::Stow {
+                    pod,
+                    station: t.station.clone(),
+                    units,
+                }
+            }
+        }
+        TaskKindName::Transport => {
+            if t.pod.is_some() || t.sku.is_some() || t.station.is_some() || t.units.is_some() {
+                return Err(ApiError::invalid(
+                    "a transport takes errands only (no pod, sku, station or units)",
+                ));
+            }
+            let errands = t
+                .errands
+                .as_ref()
+                .ok_or_else(|| ApiError::invalid("a transport needs errands"))?;
+            let mut out = Vec::new();
+            for (k, e) in errands.iter().enumerate() {
+                let action = match (e.action, e.ticks) {
+                    (ErrandActionName::Dwell, Some(t)) => ErrandKind::Dwell(t),
+                    (ErrandActionName::Dwell, None) => {
+                        return Err(ApiError::invalid(format!("errand {k}: dwell needs ticks")));
+                    }
+                    (_, Some(_)) => {
+                        return Err(ApiError::invalid(format!(
+                            "errand {k}: ticks only go with dwell"
+                        )));
+                    }
+                    (ErrandActionName::Visit, None) => ErrandKind::Visit,
+                    (ErrandActionName::Lift, None) => ErrandKind::Lift,
+                    (ErrandActionName::Drop, None) => ErrandKind::Drop,
+                };
+                out.push(ErrandSpec {
+                    cell: e.cell,
+                    action,
+                });
+            }
+            SpecKind::Transport { errands: out }
+        }
+    };
+    let spec = TaskSpec {
+        kind,
+        priority: t.priority,
+        deadline_ms: t.deadline_ms,
+    };
+    app.ops.names.check(&spec).map_err(ApiError::invalid)?;
+    Ok(spec)
+}
+
+fn from_spec(spec: &TaskSpec, key: Option<String>) -> NewTask {
+    let mut t = NewTask {
+        kind: TaskKindName::Pick,
+        pod: None,
+        sku: None,
+        station: None,
+        units: None,
+        errands: None,
+        priority: spec.priority,
+        deadline_ms: spec.deadline_ms,
+        key,
+    };
+    match &spec.kind {
+        SpecKind::Pick {
+            pod,
+            station,
+            units,
+        }
+        | SpecKind::Stow {
+            pod,
+            station,
+            units,
+        } => {
+            if matches!(spec.kind, SpecKind::Stow { .. }) {
+                t.kind = TaskKindName::Stow;
+            }
+            match pod {
+                PodChoice::Pod(p) => t.pod = Some(p.clone()),
+                PodChoice::Sku(s) => t.sku = Some(s.clone()),
+            }
+            t.station = station.clone();
+            t.units = Some(*units);
+        }
+        SpecKind::Transport { errands } => {
+            t.kind = TaskKindName::Transport;
+            t.errands = Some(
+                errands
+                    .iter()
+                    .map(|e| {
+                        let (action, ticks) = match e.action {
+                            ErrandKind::Visit => (ErrandActionName::Visit, None),
+                            ErrandKind::Lift => (ErrandActionName::Lift, None),
+                            ErrandKind::Drop => (ErrandActionName::Drop, None),
+                            ErrandKind::Dwell(t) => (ErrandActionName::Dwell, Some(t)),
+                        };
+                        ErrandIn {
+                            cell: e.cell,
+                            action,
+                            ticks,
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    t
+}
+
+fn task_out(row: TaskRow) -> TaskOut {
+    TaskOut {
+        id: row.id,
+        status: row.status.name().to_string(),
+        robot: row.robot,
+        reason: row.reason,
+        created_ms: row.created_ms,
+        updated_ms: row.updated_ms,
+        task: from_spec(&row.spec, row.key),
+    }
+}
+
+/// Commits checked specs in one transaction and hands new ones to the loop.
+async fn store_tasks(
+    app: &App,
+    items: Vec<(Option<String>, TaskSpec)>,
+) -> Result<Vec<Outcome>, ApiError> {
+    let now = drover_sim::mqtt::epoch_ms().max(0) as u64;
+    let writes = items
+        .iter()
+        .map(|(key, spec)| Write::InsertTask {
+            key: key.clone(),
+            spec: spec.clone(),
+            at_ms: now,
+        })
+        .collect();
+    let outcomes = app
+        .ops
+        .committer
+        .commit(writes)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the store refused the commit: {e}")))?;
+    for (o, (_, spec)) in outcomes.iter().zip(items) {
+        if let Outcome::Inserted { id } = o {
+            metrics::counter!("drover_tasks_submitted_total").increment(1);
+            // Durable already: if the loop is gone, a restart picks the task up.
+            let _ = app
+                .ops
+                .commands
+                .send(Command::Submit { id: *id, spec })
+                .await;
+        }
+    }
+    Ok(outcomes)
+}
+
+fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
+    match app.ops.committer.store().task(id) {
+        Ok(Some(row)) => Ok(task_out(row)),
+        Ok(None) => Err(ApiError::not_found(format!("no task {id}"))),
+        Err(e) => Err(ApiError::unavailable(e.to_string())),
+    }
+}
+
+/// Submit one task. Answers 201 once it is durable; a repeated idempotency key answers 200
+/// with the first task, or 409 when the body differs.
+#[utoipa::path(post, path = "/api/tasks", tag = "tasks", request_body = NewTask,
+    responses((status = 201, body = TaskOut), (status = 200, description = "repeated key", body = TaskOut),
+              (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+async fn submit_task(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
+    let t: NewTask = parse_json(&body)?;
+    let spec = to_spec(&app, &t)?;
+    let outcomes = store_tasks(&app, vec![(t.key.clone(), spec)]).await?;
+    match outcomes.first() {
+        Some(Outcome::Inserted { id }) => {
+            Ok((StatusCode::CREATED, Json(stored(&app, *id)?)).into_response())
+        }
+        Some(Outcome::Existing { id }) => {
+            Ok((StatusCode::OK, Json(stored(&app, *id)?)).into_response())
+        }
+        Some(Outcome::KeyConflict { id }) => Err(ApiError::conflict(format!(
+            "key already used by task {id} with a different body"
+        ))),
+        other => Err(ApiError::unavailable(format!(
+            "unexpected store outcome {other:?}"
+        ))),
+    }
+}
+
+/// Submit up to 10,000 tasks in one transaction. Each gets its own result.
+#[utoipa::path(post, path = "/api/tasks/batch", tag = "tasks", request_body = Batch,
+    responses((status = 200, body = BatchOut), (status = 400, body = ApiError)))]
+async fn submit_batch(State(app): State<App>, body: Bytes) -> Result<Json<BatchOut>, ApiError> {
+    let batch: Batch = parse_json(&body)?;
+    if batch.tasks.len() > MAX_BATCH {
+        return Err(ApiError::invalid(format!(
+            "a batch takes at most {MAX_BATCH} tasks, got {}",
+            batch.tasks.len()
+        )));
+    }
+    let mut results: Vec<BatchItem> = Vec::with_capacity(batch.tasks.len());
+    let mut good = Vec::new();
+    let mut slots = Vec::new();
+    for (k, value) in batch.tasks.into_iter().enumerate() {
+        let checked = serde_json::from_value::<NewTask>(value)
+            .map_err(|e| ApiError::invalid(format!("task {k}: {e}")))
+            .and_then(|t| to_spec(&app, &t).map(|s| (t.key.clone(), s)));
+        match checked {
+            Ok(item) => {
+                slots.push(results.len());
+                good.push(item);
+                results.push(BatchItem {
+                    status: 0,
+                    id: None,
+                    error: None,
+                });
+            }
+            Err(e) => results.push(BatchItem {
+                status: e.status,
+                id: None,
+                error: Some(e),
+            }),
+        }
+    }
+    let outcomes = store_tasks(&app, good).await?;
+    for (slot, o) in slots.into_iter().zip(outcomes) {
+        results[slot] = match o {
+            Outcome::Inserted { id } => BatchItem {
+                status: 201,
+                id: Some(id),
+                error: None,
+            },
+            Outcome::Existing { id } => BatchItem {
+                status: 200,
+                id: Some(id),
+                error: None,
+            },
+            Outcome::KeyConflict { id } => BatchItem {
+                status: 409,
+                id: Some(id),
+                error: Some(ApiError::conflict(format!(
+                    "key already used by task {id} with a different body"
+                ))),
+            },
+            other => BatchItem {
+                status: 503,
+                id: None,
+                error: Some(ApiError::unavailable(format!(
+                    "unexpected outcome {other:?}"
+                ))),
+            },
+        };
+    }
+    Ok(Json(BatchOut { results }))
+}
+
+/// List tasks, oldest first, with filters and paging.
+#[utoipa::path(get, path = "/api/tasks", tag = "tasks", params(TaskFilter),
+    responses((status = 200, body = Vec<TaskOut>), (status = 400, body = ApiError)))]
+async fn list_tasks(
+    State(app): State<App>,
+    Query(filter): Query<TaskFilter>,
+) -> Result<Json<Vec<TaskOut>>, ApiError> {
+    let mut statuses = Vec::new();
+    for s in filter.status.iter().flat_map(|s| s.split(',')) {
+        let s = s.trim();
+        if s.is_empty() {
+            continue;
+        }
+        statuses.push(TaskStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "unknown status {s:?}; use queued, assigned, in_progress, done, failed or cancelled"
+            ))
+        })?);
+    }
+    let limit = filter.limit.unwrap_or(100);
+    if limit == 0 || limit > 10_000 {
+        return Err(ApiError::invalid("limit must be 1 to 10000"));
+    }
+    let query = TaskQuery {
+        statuses,
+        after: filter.after,
+        limit,
+    };
+    let store = app.ops.committer.store().clone();
+    let rows = tokio::task::spawn_blocking(move || store.tasks(&query))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(rows.into_iter().map(task_out).collect()))
+}
+
+/// One task.
+#[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", params(("id" = u64, Path)),
+    responses((status = 200, body = TaskOut), (status = 404, body = ApiError)))]
+async fn get_task(State(app): State<App>, Path(id): Path<u64>) -> Result<Json<TaskOut>, ApiError> {
+    stored(&app, id).map(Json)
+}
+
+async fn ask(
+    app: &App,
+    make: impl FnOnce(oneshot::Sender<Result<(), ApiError>>) -> Command,
+) -> Result<(), ApiError> {
+    let (tx, rx) = oneshot::channel();
+    app.ops
+        .commands
+        .send(make(tx))
+        .await
+        .map_err(|_| ApiError::unavailable("the coordinator is not running"))?;
+    rx.await
+        .map_err(|_| ApiError::unavailable("the coordinator is still locating robots; try again"))?
+}
+
+/// Cancel a task (queued, or under way: a carried pod goes back to storage).
+#[utoipa::path(post, path = "/api/tasks/{id}/cancel", tag = "tasks", params(("id" = u64, Path)),
+    responses((status = 200, body = TaskOut), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+async fn cancel_task(
+    State(app): State<App>,
+    Path(id): Path<u64>,
+) -> Result<Json<TaskOut>, ApiError> {
+    ask(&app, |reply| Command::Cancel { id, reply }).await?;
+    stored(&app, id).map(Json)
+}
+
+fn live(app: &App) -> Arc<Live> {
+    app.ops.live.borrow().clone()
+}
+
+/// Every robot.
+#[utoipa::path(get, path = "/api/robots", tag = "robots", responses((status = 200, body = Vec<RobotOut>)))]
+async fn list_robots(State(app): State<App>) -> Json<Vec<RobotOut>> {
+    Json(live(&app).robots.clone())
+}
+
+/// One robot: position, heading, battery, task, connection, errors.
+#[utoipa::path(get, path = "/api/robots/{serial}", tag = "robots", params(("serial" = String, Path)),
+    responses((status = 200, body = RobotOut), (status = 404, body = ApiError)))]
+async fn get_robot(
+    State(app): State<App>,
+    Path(serial): Path<String>,
+) -> Result<Json<RobotOut>, ApiError> {
+    live(&app)
+        .robots
+        .iter()
+        .find(|r| r.serial == serial)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no robot {serial:?}")))
+}
+
+/// `pause`, `resume`, `charge`, `out-of-service` or `in-service`.
+#[utoipa::path(post, path = "/api/robots/{serial}/{action}", tag = "robots",
+    params(("serial" = String, Path), ("action" = String, Path, description = "pause | resume | charge | out-of-service | in-service")),
+    responses((status = 200, body = Ack), (status = 400, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+async fn robot_action(
+    State(app): State<App>,
+    Path((serial, action)): Path<(String, String)>,
+) -> Result<Json<Ack>, ApiError> {
+    let op = match action.as_str() {
+        "pause" => RobotOp::Pause,
+        "resume" => RobotOp::Resume,
+        "charge" => RobotOp::Charge,
+        "out-of-service" => RobotOp::OutOfService,
+        "in-service" => RobotOp::InService,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "unknown robot action {other:?}; use pause, resume, charge, out-of-service or in-service"
+            )));
+        }
+    };
+    ask(&app, |reply| Command::Robot { serial, op, reply }).await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// Every station with its queue and KPIs.
+#[utoipa::path(get, path = "/api/stations", tag = "stations", responses((status = 200, body = Vec<StationOut>)))]
+async fn list_stations(State(app): State<App>) -> Json<Vec<StationOut>> {
+    Json(live(&app).stations.clone())
+}
+
+/// An associate takes the station.
+#[utoipa::path(post, path = "/api/stations/{name}/staff", tag = "stations", params(("name" = String, Path)),
+    request_body = StaffIn, responses((status = 200, body = Ack), (status = 404, body = ApiError)))]
+async fn staff_station(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Ack>, ApiError> {
+    let staff: StaffIn = parse_json(&body)?;
+    if staff.associate.is_empty() || staff.associate.len() > 100 {
+        return Err(ApiError::invalid("associate must be 1 to 100 bytes"));
+    }
+    ask(&app, |reply| Command::Station {
+        name,
+        op: StationOp::Staff(staff.associate),
+        reply,
+    })
+    .await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// The associate leaves: robots on the way go elsewhere or back.
+#[utoipa::path(post, path = "/api/stations/{name}/unstaff", tag = "stations", params(("name" = String, Path)),
+    responses((status = 200, body = Ack), (status = 404, body = ApiError)))]
+async fn unstaff_station(
+    State(app): State<App>,
+    Path(name): Path<String>,
+) -> Result<Json<Ack>, ApiError> {
+    ask(&app, |reply| Command::Station {
+        name,
+        op: StationOp::Unstaff,
+        reply,
+    })
+    .await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// The associate is done with the presented pod (its tasks are done, durably, before this
+/// answers).
+#[utoipa::path(post, path = "/api/stations/{name}/release", tag = "stations", params(("name" = String, Path)),
+    responses((status = 200, body = Ack), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+async fn release_station(
+    State(app): State<App>,
+    Path(name): Path<String>,
+) -> Result<Json<Ack>, ApiError> {
+    ask(&app, |reply| Command::Station {
+        name,
+        op: StationOp::Release,
+        reply,
+    })
+    .await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// Zones for associates in the robot field.
+#[utoipa::path(get, path = "/api/zones", tag = "zones", responses((status = 200, body = Vec<ZoneOut>)))]
+async fn list_zones(State(app): State<App>) -> Json<Vec<ZoneOut>> {
+    Json(live(&app).zones.clone())
+}
+
+/// Create a zone from cells or a rectangle.
+#[utoipa::path(post, path = "/api/zones", tag = "zones", request_body = ZoneIn,
+    responses((status = 201, body = ZoneOut), (status = 400, body = ApiError)))]
+async fn create_zone(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
+    let z: ZoneIn = parse_json(&body)?;
+    let names = &app.ops.names;
+    if z.name.is_empty() || z.name.len() > 100 {
+        return Err(ApiError::invalid("name must be 1 to 100 bytes"));
+    }
+    let max_speed = match (z.mode.as_str(), z.max_speed) {
+        ("blocked", None) => None,
+        ("blocked", Some(_)) => return Err(ApiError::invalid("max_speed goes with mode slow")),
+        ("slow", Some(v)) if v.is_finite() && v > 0.0 && v < 10.0 => Some(v),
+        ("slow", _) => {
+            return Err(ApiError::invalid(
+                "mode slow needs max_speed in (0, 10) m/s",
+            ));
+        }
+        (other, _) => {
+            return Err(ApiError::invalid(format!(
+                "unknown mode {other:?}; use blocked or slow"
+            )));
+        }
+    };
+    let mut cells = z.cells.clone();
+    if let Some(r) = z.rect {
+        let fits = r.width > 0
+            && r.height > 0
+            && r.col.checked_add(r.width).is_some_and(|c| c <= names.width)
+            && r.row
+                .checked_add(r.height)
+                .is_some_and(|c| c <= names.height);
+        if !fits {
+            return Err(ApiError::invalid(
+                "rect must be non-empty and inside the floor",
+            ));
+        }
+        for row in r.row..r.row + r.height {
+            for col in r.col..r.col + r.width {
+                cells.push(row * names.width + col);
+            }
+        }
+    }
+    if cells.is_empty() {
+        return Err(ApiError::invalid("a zone needs cells or a rect"));
+    }
+    let n = (names.width * names.height) as usize;
+    if let Some(bad) = cells.iter().find(|c| **c as usize >= n) {
+        return Err(ApiError::invalid(format!("cell {bad} is off the floor")));
+    }
+    cells.sort_unstable();
+    cells.dedup();
+    let id = app.ops.next_zone.fetch_add(1, Ordering::Relaxed);
+    let zone = ZoneSpec {
+        name: z.name,
+        cells,
+        max_speed,
+    };
+    let out = ZoneOut {
+        id,
+        name: zone.name.clone(),
+        cells: zone.cells.clone(),
+        mode: z.mode,
+        max_speed,
+    };
+    ask(&app, |reply| Command::PutZone { id, zone, reply }).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Delete a zone.
+#[utoipa::path(delete, path = "/api/zones/{id}", tag = "zones", params(("id" = u64, Path)),
+    responses((status = 200, body = Ack), (status = 404, body = ApiError)))]
+async fn delete_zone(State(app): State<App>, Path(id): Path<u64>) -> Result<Json<Ack>, ApiError> {
+    ask(&app, |reply| Command::DeleteZone { id, reply }).await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// The floor map.
+#[utoipa::path(get, path = "/api/floor", tag = "floor", responses((status = 200, body = FloorOut)))]
+async fn get_floor(State(app): State<App>) -> Json<FloorOut> {
+    Json((*app.floor).clone())
+}
+
+/// KPIs, live.
+#[utoipa::path(get, path = "/api/kpis", tag = "floor", responses((status = 200, body = Kpis)))]
+async fn get_kpis(State(app): State<App>) -> Json<Kpis> {
+    Json(live(&app).kpis.clone())
+}
+
+/// Everything live in one document (robots, stations, zones, KPIs, alerts): what the
+/// dashboard loads before following the event stream.
+#[utoipa::path(get, path = "/api/live", tag = "floor", responses((status = 200, body = Live)))]
+async fn get_live(State(app): State<App>) -> Json<Live> {
+    let live = live(&app);
+    Json((*live).clone())
+}
+
+/// Server-sent events: `robots` (moves), `task`, `station`, `zone`; `reset` tells the
+/// client to reload (it fell too far behind). Resume with `Last-Event-ID`.
+#[utoipa::path(get, path = "/api/events", tag = "floor",
+    responses((status = 200, description = "text/event-stream")))]
+async fn events(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Sse<impl tokio_stream::Stream<Item = Result<SseEvent, Infallible>>> {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let (rx, replay) = app.ops.events.resume(last);
+    let reset = || SseEvent::default().event("reset").data("{}");
+    let mut head = Vec::new();
+    let mut seen = last.unwrap_or(0);
+    match replay {
+        None => {
+            head.push(Ok(reset()));
+            seen = app.ops.events.last_id();
+        }
+        Some(events) => {
+            if last.is_none() {
+                seen = app.ops.events.last_id();
+            }
+            for e in events {
+                seen = seen.max(e.id);
+                head.push(Ok(SseEvent::default()
+                    .id(e.id.to_string())
+                    .event(e.kind)
+                    .data(e.data.clone())));
+            }
+        }
+    }
+    let live = BroadcastStream::new(rx).filter_map(move |r| match r {
+        Ok(e) if e.id > seen => Some(Ok(SseEvent::default()
+            .id(e.id.to_string())
+            .event(e.kind)
+            .data(e.data.clone()))),
+        Ok(_) => None,
+        Err(_) => Some(Ok(SseEvent::default().event("reset").data("{}"))),
+    });
+    Sse::new(tokio_stream::iter(head).chain(live)).keep_alive(KeepAlive::default())
+}
+
+async fn render_metrics(State(app): State<App>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn dashboard_page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Body::from(include_str!("../assets/index.html")),
+    )
+        .into_response()
+}
+
+async fn dashboard_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        Body::from(include_str!("../assets/app.js")),
+    )
+        .into_response()
+}
+
+/// Where the API listens, who may write, and where the store lives.
+#[derive(Clone, Debug)]
+pub struct ApiOptions {
+    /// Listen address (port 0: any free port; the bound one is returned).
+    pub listen: std::net::SocketAddr,
+    /// Tokens.
+    pub auth: Auth,
+    /// The store's folder (`drover.db` inside).
+    pub data_dir: std::path::PathBuf,
+}
+
+/// A running API: the loop's half of the operations state, and the bound address.
+pub struct Served {
+    /// For [`crate::run_coordinator`].
+    pub ops: crate::ops::OpsLoop,
+    /// The address the API listens on.
+    pub addr: std::net::SocketAddr,
+    /// The server task (aborted on drop of the demo).
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Opens the store, recovers (pods go back to the floor before robots and tasks are
+/// placed), and starts the HTTP server. Returns once it accepts connections.
+pub async fn serve(
+    floor: &mut Floor,
+    options: &ApiOptions,
+    tick_ms: u64,
+) -> anyhow::Result<Served> {
+    let path = options.data_dir.join("drover.db");
+    let store = drover_store::SqliteStore::open(&path)
+        .map_err(|e| anyhow::anyhow!("store {}: {e}", path.display()))?;
+    let recovered = drover_store::Store::recover(&store)?;
+    crate::ops::restore_pods(floor, &recovered);
+    tracing::info!(
+        db = %path.display(),
+        open_tasks = recovered.open.len(),
+        pods = recovered.pods.len(),
+        "store opened"
+    );
+    let committer = drover_store::Committer::start(Arc::new(store));
+    let (handle, ops) = crate::ops::ops(committer, floor, recovered, tick_ms);
+    let app = router(handle, floor, options.auth.clone());
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    tracing::info!(%addr, "HTTP API and dashboard listening");
+    Ok(Served { ops, addr, server })
+}

@@ -1,0 +1,1275 @@
+//! The operations side of the coordinator loop: durable tasks, operator commands, the live
+//! view, the event log the dashboard and SSE clients follow, and metrics.
+//!
+//! Rules: a task is committed before the API answers; task transitions and pod moves are
+//! committed before the orders that follow them are published; staffing and zones are
+//! committed before they take effect. After a restart [`OpsLoop::restore`] resubmits every
+//! open task (it goes back to the queue: the robot that held it may have moved on) and
+//! restaffs stations, so nothing accepted is lost, and the store refuses a second final
+//! transition, so nothing is done twice.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use drover_alloc::{
+    Activity, Errand, ErrandAction, PodId, PodSel, StationId, TaskId, TaskKind, TaskState,
+};
+use drover_core::coord::{CoordEvent, Coordinator, Outbound};
+use drover_grid::Cell;
+use drover_grid::load::{Floor, StationKind};
+use drover_store::{
+    Committer, ContentsRecord, ErrandKind, Outcome, PodChoice, Recovered, SpecKind, TaskSpec,
+    TaskStatus, Write, ZoneRecord, ZoneSpec,
+};
+use drover_vda5050::State;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// A client-facing error: HTTP status, a stable code, and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ApiError {
+    /// HTTP status.
+    #[serde(skip)]
+    pub status: u16,
+    /// Stable machine-readable code (`not_found`, `invalid`, `conflict`, ...).
+    pub error: String,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "invalid", message)
+    }
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(409, "conflict", message)
+    }
+    /// 503: the coordinator or the store is not available.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(503, "unavailable", message)
+    }
+    /// Any status.
+    pub fn new(status: u16, error: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error: error.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What an operator can do to a robot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RobotOp {
+    /// `startPause`.
+    Pause,
+    /// `stopPause`.
+    Resume,
+    /// Go to a charger once free.
+    Charge,
+    /// Take out of service (its task goes back to the queue).
+    OutOfService,
+    /// Back into service.
+    InService,
+}
+
+/// What an operator can do at a station.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StationOp {
+    /// An associate takes the station.
+    Staff(String),
+    /// The associate leaves.
+    Unstaff,
+    /// The associate is done with the presented pod.
+    Release,
+}
+
+type Reply = oneshot::Sender<Result<(), ApiError>>;
+
+/// A request from the API to the loop.
+#[derive(Debug)]
+pub enum Command {
+    /// A task already committed under `id`: hand it to the allocator.
+    Submit {
+        /// Store id.
+        id: u64,
+        /// The spec.
+        spec: TaskSpec,
+    },
+    /// Cancel a task.
+    Cancel {
+        /// Store id.
+        id: u64,
+        /// Answer.
+        reply: Reply,
+    },
+    /// A robot command.
+    Robot {
+        /// Serial number.
+        serial: String,
+        /// What.
+        op: RobotOp,
+        /// Answer.
+        reply: Reply,
+    },
+    /// A station command.
+    Station {
+        /// Station name.
+        name: String,
+        /// What.
+        op: StationOp,
+        /// Answer.
+        reply: Reply,
+    },
+    /// Create (or replace) a zone.
+    PutZone {
+        /// Zone id.
+        id: u64,
+        /// The zone.
+        zone: ZoneSpec,
+        /// Answer.
+        reply: Reply,
+    },
+    /// Delete a zone.
+    DeleteZone {
+        /// Zone id.
+        id: u64,
+        /// Answer.
+        reply: Reply,
+    },
+}
+
+/// One robot as the API shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RobotOut {
+    /// Serial number.
+    pub serial: String,
+    /// Cell it last reported.
+    pub cell: u32,
+    /// Column and row of that cell.
+    pub col: u32,
+    /// Row.
+    pub row: u32,
+    /// Position in metres (VDA 5050 map frame, y north).
+    pub x: f64,
+    /// y.
+    pub y: f64,
+    /// Heading, radians (0 east, counter-clockwise).
+    pub theta: f64,
+    /// Battery, percent.
+    pub battery: f64,
+    /// What it is doing (`idle`, `to_pod`, `presenting`, `charging`, ...).
+    pub activity: String,
+    /// The client task it works on, if any.
+    pub task: Option<u64>,
+    /// The pod it carries, if any.
+    pub carrying: Option<String>,
+    /// VDA connection state ONLINE.
+    pub online: bool,
+    /// No fresh state: its task went back to the queue, its cells stay blocked.
+    pub silent: bool,
+    /// Taken out of service by an operator.
+    pub out_of_service: bool,
+    /// The robot reports itself paused.
+    pub paused: bool,
+    /// Errors the robot reports (type: description).
+    pub errors: Vec<String>,
+}
+
+/// One station as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StationOut {
+    /// Name.
+    pub name: String,
+    /// `pick`, `stow` or `pack`.
+    pub kind: String,
+    /// The associate working it.
+    pub associate: Option<String>,
+    /// Robots on their way or queued (tickets).
+    pub robots: usize,
+    /// Robots in the lane.
+    pub queue: usize,
+    /// Target queue from the associate's pace.
+    pub target: usize,
+    /// Pod at the face.
+    pub presented: Option<String>,
+    /// Pods presented and released so far.
+    pub presentations: u64,
+    /// Units handled per hour since start.
+    pub uph: f64,
+    /// Share of staffed time with no pod at the face, percent.
+    pub starvation_pct: f64,
+}
+
+/// A zone as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ZoneOut {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Cell ids.
+    pub cells: Vec<u32>,
+    /// `blocked` or `slow`.
+    pub mode: String,
+    /// Speed limit for `slow`, m/s.
+    pub max_speed: Option<f32>,
+}
+
+/// The shift's key figures, live.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Kpis {
+    /// Seconds since the coordinator started driving.
+    pub uptime_s: f64,
+    /// Tasks by status (all tasks ever accepted).
+    pub tasks: HashMap<String, u64>,
+    /// Client tasks done per hour since start.
+    pub tasks_per_hour: f64,
+    /// Units handled per hour, all stations.
+    pub uph: f64,
+    /// Robots by activity.
+    pub robots: HashMap<String, u64>,
+    /// Staffed stations with no pod at the face right now.
+    pub starving_stations: Vec<String>,
+    /// Mean starvation over staffed stations, percent.
+    pub starvation_pct: f64,
+    /// Coordinator tick p99 over the last minute, ms.
+    pub tick_ms_p99: f64,
+}
+
+/// The live view, rebuilt every tick.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Live {
+    /// Coordinator tick.
+    pub tick: u64,
+    /// Robots (empty until they are located).
+    pub robots: Vec<RobotOut>,
+    /// Stations.
+    pub stations: Vec<StationOut>,
+    /// Zones.
+    pub zones: Vec<ZoneOut>,
+    /// KPIs.
+    pub kpis: Kpis,
+    /// Alerts for people: robot errors, silent robots, starving stations.
+    pub alerts: Vec<String>,
+}
+
+/// An event for SSE clients.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Monotonic id (SSE `id:`; clients resume with `Last-Event-ID`).
+    pub id: u64,
+    /// `robots`, `task`, `station`, `zone`.
+    pub kind: &'static str,
+    /// JSON.
+    pub data: String,
+}
+
+/// The last events, for resuming clients, plus the live feed.
+pub struct EventLog {
+    ring: Mutex<(u64, VecDeque<Arc<Event>>)>,
+    tx: broadcast::Sender<Arc<Event>>,
+    cap: usize,
+}
+
+impl EventLog {
+    /// A log keeping the last `cap` events.
+    pub fn new(cap: usize) -> EventLog {
+        EventLog {
+            ring: Mutex::new((0, VecDeque::new())),
+            tx: broadcast::channel(4096).0,
+            cap,
+        }
+    }
+
+    /// Appends an event and sends it to live subscribers.
+    pub fn push(&self, kind: &'static str, data: &impl Serialize) {
+        let Ok(data) = serde_json::to_string(data) else {
+            return;
+        };
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.0 += 1;
+        let event = Arc::new(Event {
+            id: ring.0,
+            kind,
+            data,
+        });
+        ring.1.push_back(event.clone());
+        if ring.1.len() > self.cap {
+            ring.1.pop_front();
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// Subscribes, and returns the kept events after `last` (`None` when `last` is older
+    /// than the ring: the client must reload).
+    pub fn resume(
+        &self,
+        last: Option<u64>,
+    ) -> (broadcast::Receiver<Arc<Event>>, Option<Vec<Arc<Event>>>) {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = self.tx.subscribe();
+        let Some(last) = last else {
+            return (rx, Some(Vec::new()));
+        };
+        let oldest = ring.1.front().map_or(ring.0 + 1, |e| e.id);
+        if last + 1 < oldest || last > ring.0 {
+            return (rx, None);
+        }
+        let replay = ring.1.iter().filter(|e| e.id > last).cloned().collect();
+        (rx, Some(replay))
+    }
+
+    /// The id of the newest event.
+    pub fn last_id(&self) -> u64 {
+        self.ring.lock().unwrap_or_else(|p| p.into_inner()).0
+    }
+}
+
+/// Names clients use, checked before anything is committed.
+#[derive(Clone, Debug)]
+pub struct FloorNames {
+    /// SKU names.
+    pub skus: std::collections::HashSet<String>,
+    /// Pod names.
+    pub pods: std::collections::HashSet<String>,
+    /// Station name -> kind.
+    pub stations: HashMap<String, StationKind>,
+    /// Station names in floor order.
+    pub station_order: Vec<String>,
+    /// Cells robots may use (errands, zones).
+    pub free: Vec<bool>,
+    /// Grid width (cells are `row * width + col`).
+    pub width: u32,
+    /// Grid height.
+    pub height: u32,
+}
+
+impl FloorNames {
+    /// From a stocked floor.
+    pub fn new(floor: &Floor) -> FloorNames {
+        let grid = &floor.grid;
+        FloorNames {
+            skus: floor
+                .pods
+                .iter()
+                .flat_map(|p| p.contents.keys().cloned())
+                .collect(),
+            pods: floor.pods.iter().map(|p| p.id.clone()).collect(),
+            stations: floor
+                .stations
+                .iter()
+                .map(|s| (s.name.clone(), s.kind))
+                .collect(),
+            station_order: floor.stations.iter().map(|s| s.name.clone()).collect(),
+            free: (0..grid.n_cells() as u32)
+                .map(|c| grid.is_free(Cell(c)))
+                .collect(),
+            width: grid.width(),
+            height: grid.height(),
+        }
+    }
+
+    /// Checks a spec against the floor; the message names what is wrong.
+    pub fn check(&self, spec: &TaskSpec) -> Result<(), String> {
+        match &spec.kind {
+            SpecKind::Pick {
+                pod,
+                station,
+                units,
+            }
+            | SpecKind::Stow {
+                pod,
+                station,
+                units,
+            } => {
+                let want = if matches!(spec.kind, SpecKind::Pick { .. }) {
+                    StationKind::Pick
+                } else {
+                    StationKind::Stow
+                };
+                if *units == 0 {
+                    return Err("units must be at least 1".into());
+                }
+                match pod {
+                    PodChoice::Pod(p) if !self.pods.contains(p) => {
+                        return Err(format!("no pod {p:?} on this floor"));
+                    }
+                    PodChoice::Sku(s) if !self.skus.contains(s) => {
+                        return Err(format!("no pod holds SKU {s:?}"));
+                    }
+                    _ => {}
+                }
+                match station {
+                    Some(name) => match self.stations.get(name) {
+                        None => return Err(format!("no station {name:?} on this floor")),
+                        Some(kind) if *kind != want => {
+                            return Err(format!(
+                                "station {name:?} is a {} station, the task needs {}",
+                                kind.name(),
+                                want.name()
+                            ));
+                        }
+                        _ => {}
+                    },
+                    None if !self.stations.values().any(|k| *k == want) => {
+                        return Err(format!("this floor has no {} station", want.name()));
+                    }
+                    None => {}
+                }
+            }
+            SpecKind::Transport { errands } => {
+                if errands.is_empty() {
+                    return Err("a transport needs at least one errand".into());
+                }
+                if errands.len() > 64 {
+                    return Err("a transport takes at most 64 errands".into());
+                }
+                for (k, e) in errands.iter().enumerate() {
+                    if !self.free.get(e.cell as usize).copied().unwrap_or(false) {
+                        return Err(format!(
+                            "errand {k}: cell {} is not a free floor cell",
+                            e.cell
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the API side holds: how to reach the loop, the store, the live view and events.
+#[derive(Clone)]
+pub struct OpsHandle {
+    /// Commands to the loop.
+    pub commands: mpsc::Sender<Command>,
+    /// The store's writer (reads through `committer.store()`).
+    pub committer: Committer,
+    /// The live view.
+    pub live: watch::Receiver<Arc<Live>>,
+    /// Events.
+    pub events: Arc<EventLog>,
+    /// Names for validation.
+    pub names: Arc<FloorNames>,
+    /// Zone ids.
+    pub next_zone: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// What the loop holds.
+pub struct OpsLoop {
+    commands: mpsc::Receiver<Command>,
+    committer: Committer,
+    live: watch::Sender<Arc<Live>>,
+    events: Arc<EventLog>,
+    recovered: Recovered,
+    /// Open client tasks: store id -> allocator id, last status and robot.
+    open: HashMap<u64, (TaskId, TaskStatus, Option<u32>)>,
+    by_alloc: HashMap<TaskId, u64>,
+    /// Final counts since the store opened (plus what recovery found).
+    finals: HashMap<TaskStatus, u64>,
+    pods: HashMap<String, PodId>,
+    stations: HashMap<String, StationId>,
+    zones: Vec<ZoneOut>,
+    wire: Vec<Wire>,
+    stats: Vec<StationStats>,
+    last_cells: Vec<u32>,
+    last_stations: Vec<StationOut>,
+    ticks_ms: VecDeque<f64>,
+    tick_ms: u64,
+    done_since_start: u64,
+}
+
+#[derive(Clone, Default)]
+struct Wire {
+    x: f64,
+    y: f64,
+    theta: f64,
+    paused: bool,
+    errors: Vec<String>,
+}
+
+#[derive(Clone, Default)]
+struct StationStats {
+    staffed_ticks: u64,
+    starved_ticks: u64,
+    presentations: u64,
+    units: u64,
+    last_presented: Option<(u32, u32)>,
+}
+
+/// Builds the two halves. `recovered` is what the store held at startup.
+pub fn ops(
+    committer: Committer,
+    floor: &Floor,
+    recovered: Recovered,
+    tick_ms: u64,
+) -> (OpsHandle, OpsLoop) {
+    let (tx, rx) = mpsc::channel(64 * 1024);
+    let (live_tx, live_rx) = watch::channel(Arc::new(Live::default()));
+    let events = Arc::new(EventLog::new(20_000));
+    let next_zone = recovered.zones.iter().map(|z| z.0).max().unwrap_or(0) + 1;
+    let mut finals = HashMap::new();
+    for (s, n) in &recovered.counts {
+        if s.is_final() {
+            finals.insert(*s, *n);
+        }
+    }
+    let handle = OpsHandle {
+        commands: tx,
+        committer: committer.clone(),
+        live: live_rx,
+        events: events.clone(),
+        names: Arc::new(FloorNames::new(floor)),
+        next_zone: Arc::new(std::sync::atomic::AtomicU64::new(next_zone)),
+    };
+    let ops = OpsLoop {
+        commands: rx,
+        committer,
+        live: live_tx,
+        events,
+        recovered,
+        open: HashMap::new(),
+        by_alloc: HashMap::new(),
+        finals,
+        pods: floor
+            .pods
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.id.clone(), PodId(k as u32)))
+            .collect(),
+        stations: floor
+            .stations
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.name.clone(), StationId(k as u16)))
+            .collect(),
+        zones: Vec::new(),
+        wire: Vec::new(),
+        stats: vec![StationStats::default(); floor.stations.len()],
+        last_cells: Vec::new(),
+        last_stations: Vec::new(),
+        ticks_ms: VecDeque::new(),
+        tick_ms: tick_ms.max(1),
+        done_since_start: 0,
+    };
+    (handle, ops)
+}
+
+/// Puts stored pods back where the store last saw them: slot and contents. A slot claimed
+/// twice (a pod lifted and not yet stored again when the coordinator stopped, its old slot
+/// since taken) sends the later claimant to a free slot.
+pub fn restore_pods(floor: &mut Floor, recovered: &Recovered) {
+    let index: HashMap<String, usize> = floor
+        .pods
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (p.id.clone(), k))
+        .collect();
+    let storage: std::collections::HashSet<u32> = floor.storage.iter().map(|c| c.0).collect();
+    let mut stored = vec![false; floor.pods.len()];
+    for (name, slot, contents) in &recovered.pods {
+        let Some(&k) = index.get(name) else {
+            tracing::warn!(pod = %name, "stored pod is not on this floor; ignored");
+            continue;
+        };
+        if !storage.contains(slot) {
+            tracing::warn!(pod = %name, slot, "stored slot is not a storage cell; pod left at its floor slot");
+            continue;
+        }
+        floor.pods[k].cell = Cell(*slot);
+        if let ContentsRecord::V1(items) = contents {
+            floor.pods[k].contents = items.iter().cloned().collect();
+        }
+        stored[k] = true;
+    }
+    // Stored pods claim their slots first, then the rest keep theirs when free.
+    let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut homeless = Vec::new();
+    for pass in [true, false] {
+        for k in 0..floor.pods.len() {
+            if stored[k] != pass {
+                continue;
+            }
+            if !taken.insert(floor.pods[k].cell.0) {
+                homeless.push(k);
+            }
+        }
+    }
+    let mut free = floor.storage.iter().filter(|c| !taken.contains(&c.0));
+    for k in homeless {
+        match free.next() {
+            Some(c) => floor.pods[k].cell = *c,
+            None => tracing::error!(pod = %floor.pods[k].id, "no free slot for a pod"),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    drover_sim::mqtt::epoch_ms().max(0) as u64
+}
+
+fn status_of(state: &TaskState) -> (TaskStatus, Option<u32>) {
+    match state {
+        TaskState::Queued => (TaskStatus::Queued, None),
+        TaskState::Assigned { robot } => (TaskStatus::Assigned, Some(*robot)),
+        TaskState::InProgress { robot, .. } => (TaskStatus::InProgress, Some(*robot)),
+        TaskState::Done { .. } => (TaskStatus::Done, None),
+        TaskState::Failed { .. } => (TaskStatus::Failed, None),
+        TaskState::Cancelled => (TaskStatus::Cancelled, None),
+    }
+}
+
+fn activity_name(a: Activity) -> &'static str {
+    match a {
+        Activity::OutOfService => "out_of_service",
+        Activity::Idle => "idle",
+        Activity::Parked => "parked",
+        Activity::ToPod => "to_pod",
+        Activity::Lifting => "lifting",
+        Activity::ToStation => "to_station",
+        Activity::Queueing => "queueing",
+        Activity::Presenting => "presenting",
+        Activity::Returning => "returning",
+        Activity::Transport => "transport",
+        Activity::ToCharger => "to_charger",
+        Activity::Charging => "charging",
+    }
+}
+
+/// A zone as stored -> as shown.
+fn zone_out(id: u64, z: &ZoneSpec) -> ZoneOut {
+    ZoneOut {
+        id,
+        name: z.name.clone(),
+        cells: z.cells.clone(),
+        mode: if z.max_speed.is_some() {
+            "slow"
+        } else {
+            "blocked"
+        }
+        .into(),
+        max_speed: z.max_speed,
+    }
+}
+
+impl OpsLoop {
+    /// After the coordinator is built: resubmits open tasks, restaffs stations, reloads
+    /// zones. Tasks that were under way go back to the queue (committed).
+    pub async fn restore(&mut self, coord: &mut Coordinator) -> anyhow::Result<()> {
+        let recovered = std::mem::take(&mut self.recovered);
+        let mut writes = Vec::new();
+        for (station, associate) in &recovered.staffed {
+            match self.stations.get(station) {
+                Some(&s) => coord.allocator().staff(s, associate),
+                None => tracing::warn!(%station, "stored staffing for an unknown station"),
+            }
+        }
+        for (id, ZoneRecord::V1(zone)) in &recovered.zones {
+            self.zones.push(zone_out(*id, zone));
+        }
+        let n = recovered.open.len();
+        for row in recovered.open {
+            if row.status != TaskStatus::Queued {
+                writes.push(Write::Transition {
+                    id: row.id,
+                    status: TaskStatus::Queued,
+                    robot: None,
+                    reason: Some("requeued after a coordinator restart".into()),
+                    at_ms: now_ms(),
+                });
+            }
+            writes.extend(self.submit(coord, row.id, &row.spec));
+        }
+        self.committer.commit(writes).await?;
+        if n > 0 {
+            tracing::info!(tasks = n, "open tasks recovered from the store");
+        }
+        Ok(())
+    }
+
+    /// Hands a committed task to the allocator; a refusal is a failed task (returned write).
+    fn submit(&mut self, coord: &mut Coordinator, id: u64, spec: &TaskSpec) -> Option<Write> {
+        let now_tick = coord.now();
+        let kind = match self.kind_of(coord, spec) {
+            Ok(kind) => kind,
+            Err(reason) => return Some(self.failed(id, reason)),
+        };
+        let deadline = spec.deadline_ms.map(|d| {
+            let ahead = d.saturating_sub(now_ms()) / self.tick_ms;
+            now_tick + ahead
+        });
+        match coord.allocator().submit(kind, spec.priority, deadline) {
+            Ok(tid) => {
+                self.open.insert(id, (tid, TaskStatus::Queued, None));
+                self.by_alloc.insert(tid, id);
+                None
+            }
+            Err(e) => Some(self.failed(id, e.to_string())),
+        }
+    }
+
+    fn failed(&mut self, id: u64, reason: String) -> Write {
+        tracing::warn!(task = id, %reason, "task refused by the allocator");
+        Write::Transition {
+            id,
+            status: TaskStatus::Failed,
+            robot: None,
+            reason: Some(reason),
+            at_ms: now_ms(),
+        }
+    }
+
+    fn kind_of(&self, coord: &Coordinator, spec: &TaskSpec) -> Result<TaskKind, String> {
+        let alloc = coord.alloc();
+        let pod_sel = |p: &PodChoice| -> Result<PodSel, String> {
+            match p {
+                PodChoice::Pod(name) => self
+                    .pods
+                    .get(name)
+                    .map(|p| PodSel::Pod(*p))
+                    .ok_or_else(|| format!("no pod {name:?}")),
+                PodChoice::Sku(name) => alloc
+                    .sku(name)
+                    .map(PodSel::Sku)
+                    .ok_or_else(|| format!("no pod holds SKU {name:?}")),
+            }
+        };
+        let station = |s: &Option<String>| -> Result<Option<StationId>, String> {
+            match s {
+                None => Ok(None),
+                Some(name) => self
+                    .stations
+                    .get(name)
+                    .map(|s| Some(*s))
+                    .ok_or_else(|| format!("no station {name:?}")),
+            }
+        };
+        Ok(match &spec.kind {
+            SpecKind::Pick {
+                pod,
+                station: s,
+                units,
+            } => TaskKind::Pick {
+                pod: pod_sel(pod)?,
+                station: station(s)?,
+                units: *units,
+            },
+            SpecKind::Stow {
+                pod,
+                station: s,
+                units,
+            } => TaskKind::Stow {
+                pod: pod_sel(pod)?,
+                station: station(s)?,
+                units: *units,
+            },
+            SpecKind::Transport { errands } => TaskKind::Transport {
+                errands: errands
+                    .iter()
+                    .map(|e| Errand {
+                        cell: Cell(e.cell),
+                        action: match e.action {
+                            ErrandKind::Visit => ErrandAction::Visit,
+                            ErrandKind::Lift => ErrandAction::Lift,
+                            ErrandKind::Drop => ErrandAction::Drop,
+                            ErrandKind::Dwell(t) => ErrandAction::Dwell(t),
+                        },
+                    })
+                    .collect(),
+            },
+        })
+    }
+
+    /// Receives the next command (for the loop's `select!`).
+    pub async fn next_command(&mut self) -> Option<Command> {
+        self.commands.recv().await
+    }
+
+    /// Commands waiting now.
+    pub fn try_command(&mut self) -> Option<Command> {
+        self.commands.try_recv().ok()
+    }
+
+    /// Generates `n` pick tasks through the store (demo's order stream).
+    pub async fn top_up(&mut self, coord: &mut Coordinator, n: usize, k: &mut u64) {
+        let names = coord.alloc().sku_names().to_vec();
+        if names.is_empty() {
+            return;
+        }
+        let mut writes = Vec::new();
+        let mut specs = Vec::new();
+        for _ in 0..n {
+            let spec = TaskSpec {
+                kind: SpecKind::Pick {
+                    pod: PodChoice::Sku(names[(*k as usize) % names.len()].clone()),
+                    station: None,
+                    units: 1,
+                },
+                priority: 0,
+                deadline_ms: None,
+            };
+            *k += 1;
+            writes.push(Write::InsertTask {
+                key: None,
+                spec: spec.clone(),
+                at_ms: now_ms(),
+            });
+            specs.push(spec);
+        }
+        match self.committer.commit(writes).await {
+            Ok(outcomes) => {
+                let mut failed = Vec::new();
+                for (o, spec) in outcomes.iter().zip(&specs) {
+                    if let Outcome::Inserted { id } = o {
+                        failed.extend(self.submit(coord, *id, spec));
+                        self.events
+                            .push("task", &task_event(*id, TaskStatus::Queued, None));
+                    }
+                }
+                let _ = self.committer.commit(failed).await;
+            }
+            Err(e) => tracing::error!(error = %e, "order stream: commit failed"),
+        }
+    }
+
+    /// Runs one operator command; returns messages to publish (after the commit it needed).
+    pub async fn handle(
+        &mut self,
+        coord: &mut Coordinator,
+        command: Command,
+    ) -> Vec<(u32, Outbound)> {
+        let mut out = Vec::new();
+        match command {
+            Command::Submit { id, spec } => {
+                if let Some(w) = self.submit(coord, id, &spec) {
+                    let _ = self.committer.commit(vec![w]).await;
+                }
+                self.events
+                    .push("task", &task_event(id, TaskStatus::Queued, None));
+            }
+            Command::Cancel { id, reply } => {
+                let result = self.cancel(coord, id).await;
+                let _ = reply.send(result);
+            }
+            Command::Robot { serial, op, reply } => {
+                let result = match (0..coord.n_robots() as u32).find(|r| coord.serial(*r) == serial)
+                {
+                    None => Err(ApiError::not_found(format!("no robot {serial:?}"))),
+                    Some(r) => match op {
+                        RobotOp::Pause => {
+                            out.push((r, coord.pause(r, true)));
+                            Ok(())
+                        }
+                        RobotOp::Resume => {
+                            out.push((r, coord.pause(r, false)));
+                            Ok(())
+                        }
+                        RobotOp::Charge => coord
+                            .allocator()
+                            .request_charge(r)
+                            .map_err(ApiError::conflict),
+                        RobotOp::OutOfService | RobotOp::InService => {
+                            let events = coord.set_out_of_service(r, op == RobotOp::OutOfService);
+                            tracing::info!(robot = %serial, ?op, requeued = events.len(), "operator");
+                            Ok(())
+                        }
+                    },
+                };
+                let _ = reply.send(result);
+            }
+            Command::Station { name, op, reply } => {
+                let result = self.station(coord, &name, op).await;
+                let _ = reply.send(result);
+            }
+            Command::PutZone { id, zone, reply } => {
+                let result = match self
+                    .committer
+                    .commit(vec![Write::PutZone {
+                        id,
+                        zone: ZoneRecord::V1(zone.clone()),
+                    }])
+                    .await
+                {
+                    Ok(_) => {
+                        let z = zone_out(id, &zone);
+                        self.zones.retain(|z| z.id != id);
+                        self.zones.push(z.clone());
+                        self.events.push("zone", &z);
+                        Ok(())
+                    }
+                    Err(e) => Err(ApiError::unavailable(e.to_string())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::DeleteZone { id, reply } => {
+                let result = if !self.zones.iter().any(|z| z.id == id) {
+                    Err(ApiError::not_found(format!("no zone {id}")))
+                } else {
+                    match self.committer.commit(vec![Write::DeleteZone { id }]).await {
+                        Ok(_) => {
+                            self.zones.retain(|z| z.id != id);
+                            self.events
+                                .push("zone", &serde_json::json!({ "id": id, "deleted": true }));
+                            Ok(())
+                        }
+                        Err(e) => Err(ApiError::unavailable(e.to_string())),
+                    }
+                };
+                let _ = reply.send(result);
+            }
+        }
+        out
+    }
+
+    async fn cancel(&mut self, coord: &mut Coordinator, id: u64) -> Result<(), ApiError> {
+        let Some(&(tid, ..)) = self.open.get(&id) else {
+            return match self.committer.store().task(id) {
+                Ok(Some(t)) => Err(ApiError::conflict(format!(
+                    "task {id} is already {}",
+                    t.status.name()
+                ))),
+                Ok(None) => Err(ApiError::not_found(format!("no task {id}"))),
+                Err(e) => Err(ApiError::unavailable(e.to_string())),
+            };
+        };
+        coord.allocator().cancel(tid).map_err(ApiError::conflict)?;
+        self.commit_moves(coord).await;
+        Ok(())
+    }
+
+    async fn station(
+        &mut self,
+        coord: &mut Coordinator,
+        name: &str,
+        op: StationOp,
+    ) -> Result<(), ApiError> {
+        let Some(&s) = self.stations.get(name) else {
+            return Err(ApiError::not_found(format!("no station {name:?}")));
+        };
+        match op {
+            StationOp::Staff(associate) => {
+                self.commit_staff(name, Some(associate.clone())).await?;
+                coord.allocator().staff(s, &associate);
+            }
+            StationOp::Unstaff => {
+                self.commit_staff(name, None).await?;
+                coord.allocator().unstaff(s);
+            }
+            StationOp::Release => {
+                let tick = coord.now();
+                coord
+                    .allocator()
+                    .release(s, tick)
+                    .map_err(ApiError::conflict)?;
+                // The done transitions are durable before the associate's "done" is answered.
+                self.commit_moves(coord).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit_staff(&self, name: &str, associate: Option<String>) -> Result<(), ApiError> {
+        self.committer
+            .commit(vec![Write::Staff {
+                station: name.to_string(),
+                associate,
+            }])
+            .await
+            .map(|_| ())
+            .map_err(|e| ApiError::unavailable(e.to_string()))
+    }
+
+    /// Records what a robot reports about itself (for the live view).
+    pub fn on_state(&mut self, robot: u32, state: &State) {
+        let r = robot as usize;
+        if self.wire.len() <= r {
+            self.wire.resize(r + 1, Wire::default());
+        }
+        let w = &mut self.wire[r];
+        if let Some(p) = &state.agv_position {
+            w.x = p.x;
+            w.y = p.y;
+            w.theta = p.theta;
+        }
+        w.paused = state.paused.unwrap_or(false);
+        w.errors = state
+            .errors
+            .iter()
+            .map(|e| match &e.error_description {
+                Some(d) => format!("{}: {d}", e.error_type),
+                None => e.error_type.clone(),
+            })
+            .collect();
+    }
+
+    /// After a coordinator tick: commits every task transition and pod move it caused.
+    /// Returns when they are durable (the caller publishes orders after this).
+    pub async fn after_tick(&mut self, coord: &Coordinator, events: &[CoordEvent], tick_ms: f64) {
+        self.ticks_ms.push_back(tick_ms);
+        let keep = (60_000 / self.tick_ms).max(10) as usize;
+        while self.ticks_ms.len() > keep {
+            self.ticks_ms.pop_front();
+        }
+        let mut writes = self.moves(coord);
+        for e in events {
+            if let CoordEvent::Alloc(drover_alloc::Event::PodStored { pod, slot }) = e {
+                let alloc = coord.alloc();
+                let contents = alloc
+                    .pod_contents(*pod)
+                    .into_iter()
+                    .map(|(s, q)| (alloc.sku_names()[s.0 as usize].clone(), q))
+                    .collect();
+                writes.push(Write::PutPod {
+                    name: alloc.pod_name(*pod).to_string(),
+                    slot: slot.0,
+                    contents: ContentsRecord::V1(contents),
+                });
+            }
+        }
+        if let Err(e) = self.committer.commit(writes).await {
+            tracing::error!(error = %e, "committing task transitions failed");
+        }
+    }
+
+    async fn commit_moves(&mut self, coord: &Coordinator) {
+        let writes = self.moves(coord);
+        if let Err(e) = self.committer.commit(writes).await {
+            tracing::error!(error = %e, "committing task transitions failed");
+        }
+    }
+
+    /// Task transitions since the last call (and events for them).
+    fn moves(&mut self, coord: &Coordinator) -> Vec<Write> {
+        let alloc = coord.alloc();
+        let mut writes = Vec::new();
+        let mut closed = Vec::new();
+        for (&id, (tid, last, last_robot)) in self.open.iter_mut() {
+            let Some(task) = alloc.task(*tid) else {
+                continue;
+            };
+            let (status, robot) = status_of(&task.state);
+            if status == *last && robot == *last_robot {
+                continue;
+            }
+            *last = status;
+            *last_robot = robot;
+            let serial = robot.map(|r| coord.serial(r).to_string());
+            let reason = match &task.state {
+                TaskState::Failed { reason } => Some(reason.clone()),
+                TaskState::Cancelled => Some("cancelled by a client".into()),
+                _ => None,
+            };
+            writes.push(Write::Transition {
+                id,
+                status,
+                robot: serial.clone(),
+                reason,
+                at_ms: now_ms(),
+            });
+            self.events.push("task", &task_event(id, status, serial));
+            if status.is_final() {
+                closed.push((id, *tid, status));
+            }
+        }
+        for (id, tid, status) in closed {
+            self.open.remove(&id);
+            self.by_alloc.remove(&tid);
+            *self.finals.entry(status).or_default() += 1;
+            if status == TaskStatus::Done {
+                self.done_since_start += 1;
+            }
+        }
+        writes.sort_by_key(|w| match w {
+            Write::Transition { id, .. } => *id,
+            _ => 0,
+        });
+        writes
+    }
+
+    /// Rebuilds the live view, emits robot and station events, and updates metrics.
+    pub fn publish(&mut self, coord: &Coordinator, uptime_s: f64) {
+        let alloc = coord.alloc();
+        let frame = coord.frame();
+        let n = coord.n_robots();
+        if self.wire.len() < n {
+            self.wire.resize(n, Wire::default());
+        }
+        if self.last_cells.len() != n {
+            self.last_cells = vec![u32::MAX; n];
+        }
+        let mut robots = Vec::with_capacity(n);
+        let mut moved = Vec::new();
+        let mut by_activity: HashMap<String, u64> = HashMap::new();
+        let mut alerts = Vec::new();
+        for r in 0..n as u32 {
+            let cell = coord.position(r);
+            let (x, y) = frame.position(cell);
+            let w = &self.wire[r as usize];
+            let activity = activity_name(alloc.activity(r));
+            *by_activity.entry(activity.to_string()).or_default() += 1;
+            let task = alloc
+                .robot_tasks(r)
+                .iter()
+                .find_map(|t| self.by_alloc.get(t).copied());
+            let (row, col) = (cell.0 / frame.width, cell.0 % frame.width);
+            let out = RobotOut {
+                serial: coord.serial(r).to_string(),
+                cell: cell.0,
+                col,
+                row,
+                x,
+                y,
+                theta: w.theta,
+                battery: (coord.battery(r) * 1000.0).round() / 10.0,
+                activity: activity.to_string(),
+                task,
+                carrying: alloc.carrying(r).map(|p| alloc.pod_name(p).to_string()),
+                online: coord.is_online(r),
+                silent: coord.is_silent(r),
+                out_of_service: coord.is_out_of_service(r),
+                paused: w.paused,
+                errors: w.errors.clone(),
+            };
+            if out.silent {
+                alerts.push(format!("robot {} is silent", out.serial));
+            }
+            for e in &out.errors {
+                alerts.push(format!("robot {}: {e}", out.serial));
+            }
+            if self.last_cells[r as usize] != cell.0 {
+                self.last_cells[r as usize] = cell.0;
+                moved.push(serde_json::json!({
+                    "serial": out.serial, "cell": cell.0, "col": col, "row": row,
+                    "theta": out.theta, "carrying": out.carrying, "activity": activity,
+                }));
+            }
+            robots.push(out);
+        }
+        if !moved.is_empty() {
+            self.events.push("robots", &moved);
+        }
+        let hours = (uptime_s / 3600.0).max(1e-9);
+        let mut stations = Vec::new();
+        let mut starving = Vec::new();
+        let mut starvation_sum = 0.0;
+        let mut staffed_n = 0;
+        let mut units_total = 0;
+        for s in 0..alloc.n_stations() {
+            let id = StationId(s as u16);
+            let st = &mut self.stats[s];
+            let presented = alloc.presented(id);
+            let now = presented.as_ref().map(|p| (p.robot, p.units));
+            if st.last_presented.is_some() && st.last_presented != now {
+                st.presentations += 1;
+                st.units += st.last_presented.map_or(0, |p| p.1 as u64);
+            }
+            st.last_presented = now;
+            let staffed = alloc.staffed(id).is_some();
+            if staffed {
+                st.staffed_ticks += 1;
+                if presented.is_none() {
+                    st.starved_ticks += 1;
+                    starving.push(alloc.station_name(id).to_string());
+                }
+            }
+            let starvation = if st.staffed_ticks > 0 {
+                100.0 * st.starved_ticks as f64 / st.staffed_ticks as f64
+            } else {
+                0.0
+            };
+            if staffed {
+                starvation_sum += starvation;
+                staffed_n += 1;
+            }
+            units_total += st.units;
+            let (tickets, _) = alloc.station_load(id);
+            stations.push(StationOut {
+                name: alloc.station_name(id).to_string(),
+                kind: alloc.station_kind(id).name().to_string(),
+                associate: alloc.staffed(id).map(str::to_string),
+                robots: tickets,
+                queue: alloc.station_queue(id),
+                target: alloc.station_target(id),
+                presented: presented.map(|p| alloc.pod_name(p.pod).to_string()),
+                presentations: st.presentations,
+                uph: (st.units as f64 / hours * 10.0).round() / 10.0,
+                starvation_pct: (starvation * 10.0).round() / 10.0,
+            });
+            metrics::gauge!("drover_station_uph", "station" => alloc.station_name(id).to_string())
+                .set(st.units as f64 / hours);
+            metrics::gauge!("drover_station_starvation_ratio", "station" => alloc.station_name(id).to_string())
+                .set(starvation / 100.0);
+        }
+        for (k, s) in stations.iter().enumerate() {
+            if self.last_stations.get(k) != Some(s) {
+                let changed = self.last_stations.get(k).is_none_or(|o| {
+                    (&o.associate, o.queue, &o.presented) != (&s.associate, s.queue, &s.presented)
+                });
+                if changed {
+                    self.events.push("station", s);
+                }
+            }
+        }
+        self.last_stations = stations.clone();
+        let mut tasks: HashMap<String, u64> = HashMap::new();
+        for s in TaskStatus::ALL {
+            tasks.insert(
+                s.name().to_string(),
+                self.finals.get(&s).copied().unwrap_or(0),
+            );
+        }
+        for (_, status, _) in self.open.values() {
+            *tasks.entry(status.name().to_string()).or_default() += 1;
+        }
+        for (status, count) in &tasks {
+            metrics::gauge!("drover_tasks", "status" => status.clone()).set(*count as f64);
+        }
+        for (activity, count) in &by_activity {
+            metrics::gauge!("drover_robots", "activity" => activity.clone()).set(*count as f64);
+        }
+        if !starving.is_empty() && uptime_s > 60.0 {
+            alerts.push(format!("starving: {}", starving.join(", ")));
+        }
+        let mut sorted: Vec<f64> = self.ticks_ms.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let kpis = Kpis {
+            uptime_s: (uptime_s * 10.0).round() / 10.0,
+            tasks,
+            tasks_per_hour: (self.done_since_start as f64 / hours).round(),
+            uph: (units_total as f64 / hours).round(),
+            robots: by_activity,
+            starving_stations: starving,
+            starvation_pct: if staffed_n > 0 {
+                (starvation_sum / staffed_n as f64 * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            tick_ms_p99: crate::percentile(&sorted, 0.99),
+        };
+        let live = Live {
+            tick: coord.now(),
+            robots,
+            stations,
+            zones: self.zones.clone(),
+            kpis,
+            alerts,
+        };
+        self.live.send_replace(Arc::new(live));
+    }
+
+    /// Open client tasks known to the allocator.
+    pub fn open_tasks(&self) -> usize {
+        self.open.len()
+    }
+}
+
+fn task_event(id: u64, status: TaskStatus, robot: Option<String>) -> serde_json::Value {
+    serde_json::json!({ "id": id, "status": status.name(), "robot": robot })
+}
