@@ -69,6 +69,9 @@ enum Command {
         /// Seed of the simulated floor's stock and faults (default: the config's seed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Address of the embedded MQTT broker (default: the config's broker.listen).
+        #[arg(long, env = "DROVERD_BROKER_LISTEN")]
+        broker_listen: Option<String>,
     },
     /// Scale benchmark: N simulated units over the embedded broker, for each N in --robots;
     /// reports coordinator tick p99 and one-way command latency p99.
@@ -251,8 +254,12 @@ async fn main() -> anyhow::Result<()> {
             listen,
             data_dir,
             seed,
+            broker_listen,
         } => {
             let mut config = Config::load(&config)?;
+            if let Some(listen) = broker_listen {
+                config.broker.listen = listen;
+            }
             if let Some(seed) = seed {
                 config.coordinator.seed = seed;
             }

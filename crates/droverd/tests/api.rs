@@ -1,0 +1,342 @@
+//! The HTTP API against a real `droverd demo` process: tasks (idempotent submit, batch,
+//! list, get, cancel), robots, stations, zones, auth, SSE, metrics, OpenAPI and Swagger UI.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DemoArgs, start, temp_dir, wait_for};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "s3cret";
+
+#[test]
+fn the_api_drives_a_shift() {
+    let dir = temp_dir("api");
+    let d = start(
+        &dir,
+        &DemoArgs {
+            token: Some(TOKEN),
+            ..DemoArgs::default()
+        },
+    );
+    let post = |path: &str, body: &Value| d.req("POST", path, Some(&body.to_string()), Some(TOKEN));
+
+    // Writes need the token; the refusal is JSON.
+    let (status, body) = d.req(
+        "POST",
+        "/api/tasks",
+        Some(r#"{"kind":"pick","sku":"x"}"#),
+        None,
+    );
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "unauthorized"
+    );
+    let (status, _) = d.req("POST", "/api/tasks", Some("{}"), Some("wrong"));
+    assert_eq!(status, 401);
+
+    let floor = d.get_json("/api/floor");
+    assert_eq!(floor["name"], "demo");
+    let live = d.get_json("/api/live");
+    let _ = live;
+
+    // A SKU that exists on the demo floor: ask the API for a pod's contents via a task that
+    // names the pod instead (pod names are stable: pod-0001 ...).
+    let (status, body) = post(
+        "/api/tasks",
+        &json!({"kind": "pick", "pod": "pod-0001", "station": "pick-1", "key": "order-1"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let first: Value = serde_json::from_str(&body).unwrap();
+    let id = first["id"].as_u64().unwrap();
+    assert_eq!(first["task"]["pod"], "pod-0001");
+
+    // Same key, same body: the first task. Same key, other body: conflict.
+    let (status, body) = post(
+        "/api/tasks",
+        &json!({"kind": "pick", "pod": "pod-0001", "station": "pick-1", "key": "order-1"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["id"], id);
+    let (status, body) = post(
+        "/api/tasks",
+        &json!({"kind": "pick", "pod": "pod-0002", "key": "order-1"}),
+    );
+    assert_eq!(status, 409, "{body}");
+
+    // Clear refusals, nothing stored.
+    for (bad, needle) in [
+        (json!({"kind": "pick"}), "exactly one of pod or sku"),
+        (json!({"kind": "pick", "pod": "pod-9999"}), "no pod"),
+        (
+            json!({"kind": "pick", "pod": "pod-0001", "station": "stow-1"}),
+            "stow station",
+        ),
+        (
+            json!({"kind": "pick", "pod": "pod-0001", "units": 0}),
+            "units",
+        ),
+        (json!({"kind": "fly", "pod": "pod-0001"}), "unknown variant"),
+        (
+            json!({"kind": "pick", "pod": "pod-0001", "colour": "red"}),
+            "unknown field",
+        ),
+        (
+            json!({"kind": "transport", "errands": []}),
+            "at least one errand",
+        ),
+        (
+            json!({"kind": "transport", "errands": [{"cell": 0, "action": "visit"}]}),
+            "not a free floor cell",
+        ),
+        (
+            json!({"kind": "pick", "pod": "pod-0001", "priority": 1e12}),
+            "i32",
+        ),
+    ] {
+        let (status, body) = post("/api/tasks", &bad);
+        assert_eq!(status, 400, "{bad}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            v["message"].as_str().unwrap().contains(needle),
+            "{bad}: {body}"
+        );
+    }
+
+    // A batch: good ones stored in one transaction, bad ones reported per item.
+    let (status, body) = post(
+        "/api/tasks/batch",
+        &json!({"tasks": [
+            {"kind": "pick", "pod": "pod-0003", "key": "b-1"},
+            {"kind": "pick", "pod": "nope"},
+            {"kind": "stow", "pod": "pod-0004", "key": "b-2"},
+            {"kind": "pick", "pod": "pod-0001", "station": "pick-1", "key": "order-1"},
+        ]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let results: Value = serde_json::from_str(&body).unwrap();
+    let statuses: Vec<u64> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![201, 400, 201, 200]);
+    let cancel_me = results["results"][2]["id"].as_u64().unwrap();
+
+    // Get, list with filters, paging.
+    let t = d.get_json(&format!("/api/tasks/{id}"));
+    assert_eq!(t["id"], id);
+    let all = d.get_json("/api/tasks?limit=10");
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
+    let after = d.get_json(&format!("/api/tasks?after={id}&limit=1"));
+    assert_eq!(after.as_array().unwrap().len(), 1);
+    assert!(after[0]["id"].as_u64().unwrap() > id);
+    let (status, body) = d.req("GET", "/api/tasks?status=flying", None, None);
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = d.req("GET", "/api/tasks/999999", None, None);
+    assert_eq!(status, 404);
+    let (status, body) = d.req("GET", "/api/tasks/abc", None, None);
+    assert_eq!(status, 400, "{body}");
+    assert!(serde_json::from_str::<Value>(&body).is_ok(), "{body}");
+
+    // Robots appear once located.
+    wait_for(Duration::from_secs(30), "robots", || {
+        Some(d.get_json("/api/robots").as_array()?.len() == 8)
+    });
+    let robot = d.get_json("/api/robots/du-0001");
+    assert_eq!(robot["serial"], "du-0001");
+    assert!(robot["battery"].as_f64().unwrap() > 0.0);
+    let (status, _) = d.req("GET", "/api/robots/du-9999", None, None);
+    assert_eq!(status, 404);
+
+    // Cancel the stow before it starts (or while under way).
+    let (status, body) = d.req(
+        "POST",
+        &format!("/api/tasks/{cancel_me}/cancel"),
+        None,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "cancelled"
+    );
+    let (status, _) = d.req(
+        "POST",
+        &format!("/api/tasks/{cancel_me}/cancel"),
+        None,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 409);
+
+    // Robot commands.
+    for action in ["pause", "resume", "charge", "out-of-service", "in-service"] {
+        let (status, body) = d.req(
+            "POST",
+            &format!("/api/robots/du-0002/{action}"),
+            None,
+            Some(TOKEN),
+        );
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    let (status, _) = d.req("POST", "/api/robots/du-0002/dance", None, Some(TOKEN));
+    assert_eq!(status, 400);
+    let (status, _) = d.req("POST", "/api/robots/du-9999/pause", None, Some(TOKEN));
+    assert_eq!(status, 404);
+
+    // Stations: staff, unstaff, release with nothing presented.
+    let (status, body) = post("/api/stations/pack-1/staff", &json!({"associate": "ann"}));
+    assert_eq!(status, 200, "{body}");
+    wait_for(Duration::from_secs(5), "staffing", || {
+        let s = d.get_json("/api/stations");
+        Some(
+            s.as_array()?
+                .iter()
+                .any(|s| s["name"] == "pack-1" && s["associate"] == "ann"),
+        )
+    });
+    let (status, _) = d.req("POST", "/api/stations/pack-1/unstaff", None, Some(TOKEN));
+    assert_eq!(status, 200);
+    let (status, body) = d.req("POST", "/api/stations/pack-1/release", None, Some(TOKEN));
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = d.req("POST", "/api/stations/nowhere/release", None, Some(TOKEN));
+    assert_eq!(status, 404);
+
+    // Zones.
+    let (status, body) = post(
+        "/api/zones",
+        &json!({"name": "spill", "mode": "blocked", "rect": {"col": 30, "row": 2, "width": 3, "height": 2}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let zone: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(zone["cells"].as_array().unwrap().len(), 6);
+    let (status, _) = post(
+        "/api/zones",
+        &json!({"name": "x", "mode": "blocked", "rect": {"col": 39, "row": 0, "width": 5, "height": 1}}),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = post(
+        "/api/zones",
+        &json!({"name": "x", "mode": "slow", "cells": [45]}),
+    );
+    assert_eq!(status, 400, "slow needs max_speed");
+    wait_for(Duration::from_secs(5), "the zone in the live view", || {
+        Some(
+            d.get_json("/api/zones")
+                .as_array()?
+                .iter()
+                .any(|z| z["name"] == "spill"),
+        )
+    });
+    let (status, _) = d.req(
+        "DELETE",
+        &format!("/api/zones/{}", zone["id"]),
+        None,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = d.req("DELETE", "/api/zones/424242", None, Some(TOKEN));
+    assert_eq!(status, 404);
+
+    // The accepted pick and transport-free batch items get done (the demo's associates
+    // release presented pods).
+    wait_for(
+        Duration::from_secs(90),
+        "the submitted picks to be done",
+        || {
+            let done = d.get_json("/api/tasks?status=done&limit=100");
+            Some(done.as_array()?.len() == 2)
+        },
+    );
+
+    // KPIs, metrics, OpenAPI, Swagger UI, dashboard, JSON 404 and 405.
+    let kpis = d.get_json("/api/kpis");
+    assert_eq!(kpis["tasks"]["done"], 2, "{kpis}");
+    assert_eq!(kpis["tasks"]["cancelled"], 1, "{kpis}");
+    let (status, metrics) = d.req("GET", "/metrics", None, None);
+    assert_eq!(status, 200);
+    for name in [
+        "drover_tick_seconds_bucket",
+        "drover_tasks{status=\"done\"}",
+        "drover_robots{",
+        "drover_station_uph{",
+        "drover_station_starvation_ratio{",
+        "drover_mqtt_messages_in_total",
+        "drover_mqtt_messages_out_total",
+        "drover_tasks_submitted_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+    let openapi = d.get_json("/api/openapi.json");
+    assert!(openapi["paths"]["/api/tasks"]["post"].is_object());
+    let (status, page) = d.req("GET", "/swagger-ui/", None, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("swagger-ui"));
+    let (status, page) = d.req("GET", "/", None, None);
+    assert_eq!(status, 200);
+    assert!(page.contains("app.js"));
+    let (status, body) = d.req("GET", "/nowhere", None, None);
+    assert_eq!(status, 404);
+    assert!(serde_json::from_str::<Value>(&body).is_ok());
+    let (status, body) = d.req("PUT", "/api/tasks", Some("{}"), Some(TOKEN));
+    assert_eq!(status, 405);
+    assert!(serde_json::from_str::<Value>(&body).is_ok(), "{body}");
+}
+
+#[test]
+fn sse_streams_events_and_resumes_from_last_event_id() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("sse");
+    let d = start(
+        &dir,
+        &DemoArgs {
+            queued: 10,
+            ..DemoArgs::default()
+        },
+    );
+    let read_events = |last: Option<u64>, want: usize| -> Vec<(u64, String)> {
+        let mut s = std::net::TcpStream::connect(d.api).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut head = "GET /api/events HTTP/1.1\r\nHost: drover\r\n".to_string();
+        if let Some(l) = last {
+            head.push_str(&format!("Last-Event-ID: {l}\r\n"));
+        }
+        head.push_str("\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        let mut text = String::new();
+        let mut buf = [0u8; 4096];
+        let mut events = Vec::new();
+        while events.len() < want {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "stream ended");
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+            events = text
+                .split("\n\n")
+                .filter_map(|block| {
+                    let id = block
+                        .lines()
+                        .find_map(|l| l.strip_prefix("id: "))?
+                        .trim()
+                        .parse()
+                        .ok()?;
+                    let kind = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+                    Some((id, kind.to_string()))
+                })
+                .collect();
+        }
+        events
+    };
+    let first = read_events(None, 5);
+    assert!(first.windows(2).all(|w| w[0].0 < w[1].0), "{first:?}");
+    assert!(
+        first.iter().any(|e| e.1 == "robots" || e.1 == "task"),
+        "{first:?}"
+    );
+    // Resume: the next events continue right after the last one seen.
+    let last = first[2].0;
+    let resumed = read_events(Some(last), 3);
+    assert_eq!(resumed[0].0, last + 1, "{resumed:?}");
+}
