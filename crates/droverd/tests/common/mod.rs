@@ -36,6 +36,7 @@ pub fn repo() -> PathBuf {
 pub struct Daemon {
     pub child: Child,
     pub api: SocketAddr,
+    pub broker: u16,
     pub data_dir: PathBuf,
 }
 
@@ -64,7 +65,8 @@ impl Default for DemoArgs<'_> {
 /// answers.
 pub fn start(data_dir: &Path, args: &DemoArgs<'_>) -> Daemon {
     let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let broker = format!("127.0.0.1:{}", free_port());
+    let broker_port = free_port();
+    let broker = format!("127.0.0.1:{broker_port}");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_droverd"));
     cmd.current_dir(repo())
         .args(["demo", "--config", "config/droverd.toml"])
@@ -87,6 +89,7 @@ pub fn start(data_dir: &Path, args: &DemoArgs<'_>) -> Daemon {
     let daemon = Daemon {
         child,
         api,
+        broker: broker_port,
         data_dir: data_dir.to_path_buf(),
     };
     wait_for(Duration::from_secs(30), "the API to answer", || {
