@@ -38,6 +38,7 @@ pub(crate) fn options(
         },
         interface: "uagv".into(),
         seed: 1,
+        api: None,
     }
 }
 

@@ -593,8 +593,8 @@ pub fn restore_pods(floor: &mut Floor, recovered: &Recovered) {
     let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
     let mut homeless = Vec::new();
     for pass in [true, false] {
-        for k in 0..floor.pods.len() {
-            if stored[k] != pass {
+        for (k, &was_stored) in stored.iter().enumerate() {
+            if was_stored != pass {
                 continue;
             }
             if !taken.insert(floor.pods[k].cell.0) {
