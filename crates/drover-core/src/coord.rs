@@ -290,7 +290,7 @@ impl Coordinator {
     /// Sends every robot `startPause` (on shutdown) until each echoes it.
     pub fn pause_all(&mut self) -> Vec<(u32, Outbound)> {
         (0..self.robots.len() as u32)
-            .map(|r| (r, Outbound::InstantActions(self.instant(r, "startPause"))))
+            .map(|r| (r, self.pause(r, true)))
             .collect()
     }
 

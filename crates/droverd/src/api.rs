@@ -599,8 +599,8 @@ fn task_out(row: TaskRow) -> TaskOut {
 async fn store_tasks(
     app: &App,
     items: Vec<(Option<String>, TaskSpec)>,
+    now: u64,
 ) -> Result<Vec<Outcome>, ApiError> {
-    let now = drover_sim::mqtt::epoch_ms().max(0) as u64;
     let writes = items
         .iter()
         .map(|(key, spec)| Write::InsertTask {
@@ -629,10 +629,13 @@ async fn store_tasks(
     Ok(outcomes)
 }
 
-fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
-    match app.ops.committer.store().task(id) {
-        Ok(Some(row)) => Ok(task_out(row)),
-        Ok(None) => Err(ApiError::not_found(format!("no task {id}"))),
+/// Reads a task on a blocking thread (SQLite IO stays off the runtime's workers).
+async fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
+    let store = app.ops.committer.store().clone();
+    match tokio::task::spawn_blocking(move || store.task(id)).await {
+        Ok(Ok(Some(row))) => Ok(task_out(row)),
+        Ok(Ok(None)) => Err(ApiError::not_found(format!("no task {id}"))),
+        Ok(Err(e)) => Err(ApiError::unavailable(e.to_string())),
         Err(e) => Err(ApiError::unavailable(e.to_string())),
     }
 }
@@ -645,13 +648,25 @@ fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
 async fn submit_task(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
     let t: NewTask = parse_json(&body)?;
     let spec = to_spec(&app, &t)?;
-    let outcomes = store_tasks(&app, vec![(t.key.clone(), spec)]).await?;
+    let at = crate::ops::now_ms();
+    let outcomes = store_tasks(&app, vec![(t.key.clone(), spec.clone())], at).await?;
     match outcomes.first() {
+        // Just stored: the row is what was sent, queued (no read back on the hot path).
         Some(Outcome::Inserted { id }) => {
-            Ok((StatusCode::CREATED, Json(stored(&app, *id)?)).into_response())
+            let row = TaskRow {
+                id: *id,
+                key: t.key,
+                spec,
+                status: TaskStatus::Queued,
+                robot: None,
+                reason: None,
+                created_ms: at,
+                updated_ms: at,
+            };
+            Ok((StatusCode::CREATED, Json(task_out(row))).into_response())
         }
         Some(Outcome::Existing { id }) => {
-            Ok((StatusCode::OK, Json(stored(&app, *id)?)).into_response())
+            Ok((StatusCode::OK, Json(stored(&app, *id).await?)).into_response())
         }
         Some(Outcome::KeyConflict { id }) => Err(ApiError::conflict(format!(
             "key already used by task {id} with a different body"
@@ -697,7 +712,7 @@ async fn submit_batch(State(app): State<App>, body: Bytes) -> Result<Json<BatchO
             }),
         }
     }
-    let outcomes = store_tasks(&app, good).await?;
+    let outcomes = store_tasks(&app, good, crate::ops::now_ms()).await?;
     for (slot, o) in slots.into_iter().zip(outcomes) {
         results[slot] = match o {
             Outcome::Inserted { id } => BatchItem {
@@ -769,7 +784,7 @@ async fn list_tasks(
 #[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", params(("id" = u64, Path)),
     responses((status = 200, body = TaskOut), (status = 404, body = ApiError)))]
 async fn get_task(State(app): State<App>, Path(id): Path<u64>) -> Result<Json<TaskOut>, ApiError> {
-    stored(&app, id).map(Json)
+    stored(&app, id).await.map(Json)
 }
 
 async fn ask(
@@ -794,7 +809,7 @@ async fn cancel_task(
     Path(id): Path<u64>,
 ) -> Result<Json<TaskOut>, ApiError> {
     ask(&app, |reply| Command::Cancel { id, reply }).await?;
-    stored(&app, id).map(Json)
+    stored(&app, id).await.map(Json)
 }
 
 fn live(app: &App) -> Arc<Live> {
@@ -847,6 +862,11 @@ async fn robot_action(
     Ok(Json(Ack { ok: true }))
 }
 
+async fn station_command(app: &App, name: String, op: StationOp) -> Result<Json<Ack>, ApiError> {
+    ask(app, |reply| Command::Station { name, op, reply }).await?;
+    Ok(Json(Ack { ok: true }))
+}
+
 /// Every station with its queue and KPIs.
 #[utoipa::path(get, path = "/api/stations", tag = "stations", responses((status = 200, body = Vec<StationOut>)))]
 async fn list_stations(State(app): State<App>) -> Json<Vec<StationOut>> {
@@ -865,13 +885,7 @@ async fn staff_station(
     if staff.associate.is_empty() || staff.associate.len() > 100 {
         return Err(ApiError::invalid("associate must be 1 to 100 bytes"));
     }
-    ask(&app, |reply| Command::Station {
-        name,
-        op: StationOp::Staff(staff.associate),
-        reply,
-    })
-    .await?;
-    Ok(Json(Ack { ok: true }))
+    station_command(&app, name, StationOp::Staff(staff.associate)).await
 }
 
 /// The associate leaves: robots on the way go elsewhere or back.
@@ -881,13 +895,7 @@ async fn unstaff_station(
     State(app): State<App>,
     Path(name): Path<String>,
 ) -> Result<Json<Ack>, ApiError> {
-    ask(&app, |reply| Command::Station {
-        name,
-        op: StationOp::Unstaff,
-        reply,
-    })
-    .await?;
-    Ok(Json(Ack { ok: true }))
+    station_command(&app, name, StationOp::Unstaff).await
 }
 
 /// The associate is done with the presented pod (its tasks are done, durably, before this
@@ -898,13 +906,7 @@ async fn release_station(
     State(app): State<App>,
     Path(name): Path<String>,
 ) -> Result<Json<Ack>, ApiError> {
-    ask(&app, |reply| Command::Station {
-        name,
-        op: StationOp::Release,
-        reply,
-    })
-    .await?;
-    Ok(Json(Ack { ok: true }))
+    station_command(&app, name, StationOp::Release).await
 }
 
 /// Zones for associates in the robot field.
@@ -1022,35 +1024,27 @@ async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let (rx, replay) = app.ops.events.resume(last);
-    let reset = || SseEvent::default().event("reset").data("{}");
-    let mut head = Vec::new();
-    let mut seen = last.unwrap_or(0);
-    match replay {
-        None => {
-            head.push(Ok(reset()));
-            seen = app.ops.events.last_id();
-        }
-        Some(events) => {
-            if last.is_none() {
-                seen = app.ops.events.last_id();
-            }
-            for e in events {
-                seen = seen.max(e.id);
-                head.push(Ok(SseEvent::default()
-                    .id(e.id.to_string())
-                    .event(e.kind)
-                    .data(e.data.clone())));
-            }
-        }
-    }
-    let live = BroadcastStream::new(rx).filter_map(move |r| match r {
-        Ok(e) if e.id > seen => Some(Ok(SseEvent::default()
+    let crate::ops::Resume {
+        rx,
+        head: seen,
+        replay,
+    } = app.ops.events.resume(last);
+    let event = |e: &crate::ops::Event| {
+        Ok(SseEvent::default()
             .id(e.id.to_string())
             .event(e.kind)
-            .data(e.data.clone()))),
+            .data(e.data.clone()))
+    };
+    let reset = || Ok(SseEvent::default().event("reset").data("{}"));
+    let head: Vec<Result<SseEvent, Infallible>> = match replay {
+        None => vec![reset()],
+        Some(events) => events.iter().map(|e| event(e)).collect(),
+    };
+    // The replay ends at `seen`; the receiver may also hold those events.
+    let live = BroadcastStream::new(rx).filter_map(move |r| match r {
+        Ok(e) if e.id > seen => Some(event(&e)),
         Ok(_) => None,
-        Err(_) => Some(Ok(SseEvent::default().event("reset").data("{}"))),
+        Err(_) => Some(reset()),
     });
     Sse::new(tokio_stream::iter(head).chain(live)).keep_alive(KeepAlive::default())
 }

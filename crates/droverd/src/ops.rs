@@ -271,6 +271,17 @@ pub struct Event {
     pub data: String,
 }
 
+/// A client's place in the event log.
+pub struct Resume {
+    /// Live events; those up to `head` were already there at subscription.
+    pub rx: broadcast::Receiver<Arc<Event>>,
+    /// The newest event id when the client subscribed.
+    pub head: u64,
+    /// Kept events after the client's last one; `None` when that one is outside the ring
+    /// (the client must reload).
+    pub replay: Option<Vec<Arc<Event>>>,
+}
+
 /// The last events, for resuming clients, plus the live feed.
 pub struct EventLog {
     ring: Mutex<(u64, VecDeque<Arc<Event>>)>,
@@ -307,28 +318,18 @@ impl EventLog {
         let _ = self.tx.send(event);
     }
 
-    /// Subscribes, and returns the kept events after `last` (`None` when `last` is older
-    /// than the ring: the client must reload).
-    pub fn resume(
-        &self,
-        last: Option<u64>,
-    ) -> (broadcast::Receiver<Arc<Event>>, Option<Vec<Arc<Event>>>) {
+    /// Subscribes to live events and returns the kept events after `last`.
+    pub fn resume(&self, last: Option<u64>) -> Resume {
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         let rx = self.tx.subscribe();
-        let Some(last) = last else {
-            return (rx, Some(Vec::new()));
+        let head = ring.0;
+        let oldest = ring.1.front().map_or(head + 1, |e| e.id);
+        let replay = match last {
+            None => Some(Vec::new()),
+            Some(last) if last + 1 < oldest || last > head => None,
+            Some(last) => Some(ring.1.iter().filter(|e| e.id > last).cloned().collect()),
         };
-        let oldest = ring.1.front().map_or(ring.0 + 1, |e| e.id);
-        if last + 1 < oldest || last > ring.0 {
-            return (rx, None);
-        }
-        let replay = ring.1.iter().filter(|e| e.id > last).cloned().collect();
-        (rx, Some(replay))
-    }
-
-    /// The id of the newest event.
-    pub fn last_id(&self) -> u64 {
-        self.ring.lock().unwrap_or_else(|p| p.into_inner()).0
+        Resume { rx, head, replay }
     }
 }
 
@@ -341,8 +342,6 @@ pub struct FloorNames {
     pub pods: std::collections::HashSet<String>,
     /// Station name -> kind.
     pub stations: HashMap<String, StationKind>,
-    /// Station names in floor order.
-    pub station_order: Vec<String>,
     /// Cells robots may use (errands, zones).
     pub free: Vec<bool>,
     /// Grid width (cells are `row * width + col`).
@@ -367,7 +366,6 @@ impl FloorNames {
                 .iter()
                 .map(|s| (s.name.clone(), s.kind))
                 .collect(),
-            station_order: floor.stations.iter().map(|s| s.name.clone()).collect(),
             free: (0..grid.n_cells() as u32)
                 .map(|c| grid.is_free(Cell(c)))
                 .collect(),
@@ -611,19 +609,21 @@ pub fn restore_pods(floor: &mut Floor, recovered: &Recovered) {
     }
 }
 
-fn now_ms() -> u64 {
+/// Wall-clock ms for stored timestamps.
+pub(crate) fn now_ms() -> u64 {
     drover_sim::mqtt::epoch_ms().max(0) as u64
 }
 
 fn status_of(state: &TaskState) -> (TaskStatus, Option<u32>) {
-    match state {
-        TaskState::Queued => (TaskStatus::Queued, None),
-        TaskState::Assigned { robot } => (TaskStatus::Assigned, Some(*robot)),
-        TaskState::InProgress { robot, .. } => (TaskStatus::InProgress, Some(*robot)),
-        TaskState::Done { .. } => (TaskStatus::Done, None),
-        TaskState::Failed { .. } => (TaskStatus::Failed, None),
-        TaskState::Cancelled => (TaskStatus::Cancelled, None),
-    }
+    let status = match state {
+        TaskState::Queued => TaskStatus::Queued,
+        TaskState::Assigned { .. } => TaskStatus::Assigned,
+        TaskState::InProgress { .. } => TaskStatus::InProgress,
+        TaskState::Done { .. } => TaskStatus::Done,
+        TaskState::Failed { .. } => TaskStatus::Failed,
+        TaskState::Cancelled => TaskStatus::Cancelled,
+    };
+    (status, state.robot())
 }
 
 fn activity_name(a: Activity) -> &'static str {

@@ -9,20 +9,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{DemoArgs, start, temp_dir, wait_for};
+use drover_sim::fleet::Rng;
 use drover_store::{SqliteStore, Store, TaskQuery, TaskStatus};
 use serde_json::{Value, json};
-
-/// xorshift64*: the test's own seeded randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
 
 /// Submits `key`; returns the task id when the daemon answered.
 fn submit(d: &common::Daemon, key: &str, pod: u64) -> Option<u64> {
@@ -58,11 +47,11 @@ fn kill_9_at_random_moments_loses_nothing_and_repeats_nothing() {
                 *id = submit(&d, key, *pod);
             }
         }
-        let kill_at = Instant::now() + Duration::from_millis(150 + rng.below(2500));
+        let kill_at = Instant::now() + Duration::from_millis(rng.range(150, 2649));
         while Instant::now() < kill_at {
-            if rng.below(25) == 0 {
+            if rng.range(0, 24) == 0 {
                 let key = format!("crash-{next}");
-                let pod = 1 + rng.below(150);
+                let pod = rng.range(1, 150);
                 next += 1;
                 let id = submit(&d, &key, pod);
                 keys.insert(key, (pod, id));

@@ -12,11 +12,7 @@ use std::time::{Duration, Instant};
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    drover_gateway::free_port().expect("a free port")
 }
 
 /// A fresh folder under the temp dir.
