@@ -7,7 +7,7 @@
 //! transport differs.
 
 use drover_alloc::{PodSel, StationId, TaskKind, TaskState};
-use drover_core::coord::{CoordEvent, Coordinator, Outbound};
+use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
 use drover_grid::Cell;
 use drover_grid::load::{Floor, StationKind};
 use drover_vda5050::{Inbound, Inbox, Timestamp};
@@ -228,6 +228,15 @@ pub struct FleetReport {
     pub bad_progress: usize,
     /// Orders restarted because a unit ran none of ours.
     pub restarts: usize,
+    /// Unit steps on which a unit the coordinator did not hold stood in (or drove into) an
+    /// active blocked zone.
+    pub intrusions: usize,
+    /// Most units held in blocked zones at once.
+    pub held_max: usize,
+    /// Order edges sent with a `maxSpeed`.
+    pub limited_edges: usize,
+    /// Of those, edges with neither end in an active slow zone.
+    pub limited_outside: usize,
 }
 
 /// Settings of an in-process run.
@@ -245,6 +254,36 @@ pub struct FleetRun {
     pub max_ticks: u64,
     /// Faults.
     pub faults: Faults,
+    /// Zones set and lifted during the run.
+    pub zones: Vec<ScheduledZone>,
+}
+
+/// A zone that is active from one tick until another.
+#[derive(Clone, Debug)]
+pub struct ScheduledZone {
+    /// First tick it is active.
+    pub from_tick: u64,
+    /// Tick it is lifted.
+    pub until_tick: u64,
+    /// Its cells.
+    pub cells: ZoneCells,
+    /// `None`: blocked; `Some(v)`: speed limit, m/s.
+    pub max_speed: Option<f64>,
+}
+
+/// Where a scheduled zone lies.
+#[derive(Clone, Debug)]
+pub enum ZoneCells {
+    /// These cells.
+    Cells(Vec<Cell>),
+    /// The square of `radius` cells around where unit `unit` stands when the zone starts (so
+    /// a test knows a unit is inside).
+    AroundUnit {
+        /// Unit index.
+        unit: usize,
+        /// Half-width of the square.
+        radius: u32,
+    },
 }
 
 /// Runs coordinator and units in one thread until every submitted task is done (or
@@ -275,15 +314,67 @@ pub fn run_in_process(
         .enumerate()
         .map(|(i, u)| (u.serial().to_string(), i as u32))
         .collect();
+    let (mut intrusions, mut held_max, mut limited_edges, mut limited_outside) = (0, 0, 0, 0);
+    let n_cells = floor.grid.n_cells();
+    let mut resolved: Vec<Option<Vec<Cell>>> = vec![None; run.zones.len()];
+    let mut active: Vec<bool> = vec![false; run.zones.len()];
+    let (mut blocked, mut slow) = (vec![false; n_cells], vec![false; n_cells]);
     for t in 0..run.max_ticks {
         ticks = t + 1;
         let now_ms = t * run.tick_ms;
+        // Zones start and end between ticks, as an operator's command would.
+        let mut zone_out = Vec::new();
+        let now_active: Vec<bool> = run
+            .zones
+            .iter()
+            .map(|z| (z.from_tick..z.until_tick).contains(&t))
+            .collect();
+        if now_active != active {
+            active = now_active;
+            let mut areas = Vec::new();
+            blocked.fill(false);
+            slow.fill(false);
+            for (k, z) in run.zones.iter().enumerate() {
+                if !active[k] {
+                    continue;
+                }
+                let cells = resolved[k]
+                    .get_or_insert_with(|| match &z.cells {
+                        ZoneCells::Cells(c) => c.clone(),
+                        ZoneCells::AroundUnit { unit, radius } => {
+                            square(&floor.grid, units[*unit].occupied().0, *radius)
+                        }
+                    })
+                    .clone();
+                let mask = if z.max_speed.is_some() {
+                    &mut slow
+                } else {
+                    &mut blocked
+                };
+                for c in &cells {
+                    mask[c.index()] = true;
+                }
+                areas.push(ZoneArea {
+                    cells,
+                    max_speed: z.max_speed,
+                });
+            }
+            zone_out = coord.set_zones(&areas);
+        }
         // Units drive between ticks and report.
         let mut ms = now_ms.saturating_sub(run.tick_ms) + run.unit_step_ms;
         while ms <= now_ms {
             for (u, unit) in units.iter_mut().enumerate() {
                 unit.advance(ms);
-                world.update(u as u32, unit.occupied());
+                let occupied = unit.occupied();
+                world.update(u as u32, occupied);
+                let inside = [Some(occupied.0), occupied.1]
+                    .into_iter()
+                    .flatten()
+                    .any(|c| blocked[c.index()]);
+                if inside && !coord.is_zone_held(u as u32) {
+                    intrusions += 1;
+                }
                 let dirty = unit.take_dirty();
                 if dirty && run.faults.delay_prob > 0.0 && rng.unit() < run.faults.delay_prob {
                     let (lo, hi) = run.faults.delay_ms;
@@ -309,7 +400,28 @@ pub fn run_in_process(
             ms += run.unit_step_ms;
         }
         associates.step(coord, now_ms);
-        let tick = coord.tick();
+        let mut tick = coord.tick();
+        held_max = held_max.max(
+            (0..units.len() as u32)
+                .filter(|&r| coord.is_zone_held(r))
+                .count(),
+        );
+        zone_out.append(&mut tick.outbound);
+        tick.outbound = zone_out;
+        for (_, message) in &tick.outbound {
+            if let Outbound::Order(o) = message {
+                for e in o.edges.iter().filter(|e| e.max_speed.is_some()) {
+                    limited_edges += 1;
+                    let ends = [&e.start_node_id, &e.end_node_id];
+                    if !ends
+                        .iter()
+                        .any(|id| id.parse::<usize>().is_ok_and(|c| c < n_cells && slow[c]))
+                    {
+                        limited_outside += 1;
+                    }
+                }
+            }
+        }
         for e in &tick.events {
             match e {
                 CoordEvent::BadProgress(_) => bad_progress += 1,
@@ -354,7 +466,28 @@ pub fn run_in_process(
         dropped,
         bad_progress,
         restarts,
+        intrusions,
+        held_max,
+        limited_edges,
+        limited_outside,
     }
+}
+
+/// The free cells of the square of `radius` around `center`.
+fn square(grid: &drover_grid::Grid, center: Cell, radius: u32) -> Vec<Cell> {
+    let (row, col) = grid.row_col(center);
+    let r = i64::from(radius);
+    let mut out = Vec::new();
+    for dr in -r..=r {
+        for dc in -r..=r {
+            if let Some(c) = grid.cell_at(i64::from(row) + dr, i64::from(col) + dc)
+                && grid.is_free(c)
+            {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// The serial of unit `k` (0-based).

@@ -423,7 +423,11 @@ impl DriveUnit {
                 let d = self.frame.cell_size_m;
                 // From standstill: accelerate (v²/2a metres) then cruise; short cells are
                 // covered at the speed reached.
-                let v = self.config.speed_mps;
+                // The edge's `maxSpeed` (a slow zone) caps the cruise speed.
+                let v = edge
+                    .max_speed
+                    .filter(|m| m.is_finite() && *m > 0.0)
+                    .map_or(self.config.speed_mps, |m| m.min(self.config.speed_mps));
                 let a = self.config.accel_mps2;
                 let ramp = v * v / (2.0 * a);
                 secs += if d <= ramp {

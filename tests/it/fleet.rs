@@ -2,7 +2,9 @@
 //! JSON wire format: picks complete, nobody collides, faults lose nothing.
 
 use drover_grid::load::parse_floor;
-use drover_sim::fleet::{Faults, FleetRun, coord_config, run_in_process, spawn, stocked};
+use drover_sim::fleet::{
+    Faults, FleetRun, ScheduledZone, ZoneCells, coord_config, run_in_process, spawn, stocked,
+};
 use drover_sim::unit::UnitConfig;
 
 fn demo() -> drover_grid::load::Floor {
@@ -12,6 +14,15 @@ fn demo() -> drover_grid::load::Floor {
 }
 
 fn run(units: usize, tasks: usize, faults: Faults) -> drover_sim::fleet::FleetReport {
+    run_zoned(units, tasks, faults, Vec::new())
+}
+
+fn run_zoned(
+    units: usize,
+    tasks: usize,
+    faults: Faults,
+    zones: Vec<ScheduledZone>,
+) -> drover_sim::fleet::FleetReport {
     let floor = demo();
     let unit = UnitConfig::standard();
     let (mut coord, mut units) = spawn(&floor, units, coord_config(1), &unit).unwrap();
@@ -22,6 +33,7 @@ fn run(units: usize, tasks: usize, faults: Faults) -> drover_sim::fleet::FleetRe
         pick_ms: 3000,
         max_ticks: 20_000,
         faults,
+        zones,
     };
     run_in_process(&floor, &mut coord, &mut units, &run)
 }
@@ -46,6 +58,45 @@ fn delays_and_lost_messages_lose_nothing() {
     let report = run(50, 200, faults);
     eprintln!("{report:?}");
     assert!(report.dropped > 0, "faults were injected: {report:?}");
+    assert_eq!(report.collisions, 0, "{report:?}");
+    assert_eq!(report.done, report.submitted, "{report:?}");
+}
+
+#[test]
+fn a_blocked_zone_holds_the_units_inside_and_keeps_the_others_out() {
+    // A square around a unit that is at work, for 120 s of a run; then it is lifted.
+    let zones = vec![ScheduledZone {
+        from_tick: 60,
+        until_tick: 540,
+        cells: ZoneCells::AroundUnit { unit: 3, radius: 2 },
+        max_speed: None,
+    }];
+    let report = run_zoned(20, 80, Faults::none(), zones);
+    eprintln!("{report:?}");
+    assert!(report.held_max >= 1, "the unit inside is held: {report:?}");
+    assert_eq!(report.intrusions, 0, "{report:?}");
+    assert_eq!(report.collisions, 0, "{report:?}");
+    assert_eq!(report.bad_progress, 0, "{report:?}");
+    assert_eq!(report.done, report.submitted, "{report:?}");
+    assert!(report.ticks > 540, "the run outlasts the zone: {report:?}");
+}
+
+#[test]
+fn a_slow_zone_limits_speed_only_on_its_cells() {
+    // The lower one-way highway (row 17) and the rows around it.
+    let cells = (16..=18)
+        .flat_map(|row| (1..39).map(move |col| drover_grid::Cell(row * 40 + col)))
+        .collect();
+    let zones = vec![ScheduledZone {
+        from_tick: 0,
+        until_tick: u64::MAX,
+        cells: ZoneCells::Cells(cells),
+        max_speed: Some(0.3),
+    }];
+    let report = run_zoned(12, 40, Faults::none(), zones);
+    eprintln!("{report:?}");
+    assert!(report.limited_edges > 0, "{report:?}");
+    assert_eq!(report.limited_outside, 0, "{report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
 }
@@ -146,4 +197,59 @@ fn coordinator_and_unit_messages_validate_against_the_schemas() {
         "orders {orders}, with pick {picks}, loaded states {loaded}"
     );
     insta::assert_json_snapshot!("first_pick_order", first_pick.unwrap());
+}
+
+/// Milliseconds a standard unit needs to drive one cell east on the demo floor, under an
+/// edge `maxSpeed` (or none).
+fn one_cell_ms(max_speed: Option<f64>) -> u64 {
+    use drover_core::orders::MapFrame;
+    use drover_grid::{Cell, Heading};
+    let floor = demo();
+    let frame = MapFrame::new("floor", &floor.grid, floor.cell_size_m);
+    let (from, to) = (Cell(2 * 40 + 5), Cell(2 * 40 + 6));
+    let mut unit = drover_sim::unit::DriveUnit::new(
+        "drover-sim",
+        "du-0001",
+        frame.clone(),
+        from,
+        Heading::East,
+        UnitConfig::standard(),
+    );
+    let node = |cell: Cell, seq: u32| {
+        let (x, y) = frame.position(cell);
+        serde_json::json!({
+            "nodeId": cell.0.to_string(), "sequenceId": seq, "released": true, "actions": [],
+            "nodePosition": { "x": x, "y": y, "theta": 0.0, "mapId": "floor" }
+        })
+    };
+    let mut edge = serde_json::json!({
+        "edgeId": "e", "sequenceId": 1, "released": true, "actions": [],
+        "startNodeId": from.0.to_string(), "endNodeId": to.0.to_string(), "length": 1.0
+    });
+    if let Some(v) = max_speed {
+        edge["maxSpeed"] = v.into();
+    }
+    let order = serde_json::json!({
+        "headerId": 1, "timestamp": "2026-11-23T10:00:00.000Z", "version": "2.1.0",
+        "manufacturer": "drover-sim", "serialNumber": "du-0001",
+        "orderId": "o-1", "orderUpdateId": 0,
+        "nodes": [node(from, 0), node(to, 2)], "edges": [edge]
+    });
+    unit.on_order(serde_json::from_value(order).unwrap(), 0);
+    (1..100_000)
+        .map(|k| k * 10)
+        .find(|&ms| {
+            unit.advance(ms);
+            unit.occupied() == (to, None)
+        })
+        .expect("the unit arrives")
+}
+
+#[test]
+fn units_drive_no_faster_than_an_edge_allows() {
+    let free = one_cell_ms(None);
+    let slow = one_cell_ms(Some(0.3));
+    eprintln!("one cell: {free} ms free, {slow} ms at 0.3 m/s");
+    assert!(slow >= 3000, "1 m at 0.3 m/s takes over 3 s: {slow} ms");
+    assert!(free < slow / 2, "{free} ms vs {slow} ms");
 }

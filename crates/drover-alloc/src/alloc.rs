@@ -322,6 +322,8 @@ pub struct Allocator {
     sku_pods: Vec<Vec<PodId>>,
     slots: Vec<Slot>,
     storage_cells: Vec<Cell>,
+    /// Per slot: inside a blocked zone (no pod returns there).
+    slot_blocked: Vec<bool>,
     slot_of_cell: Vec<u32>,
     /// Storage slots, nearest to a station first.
     slots_by_rank: Vec<u32>,
@@ -360,6 +362,7 @@ impl Allocator {
             legs: Vec::new(),
             slots: Vec::new(),
             storage_cells: Vec::new(),
+            slot_blocked: vec![false; floor.storage.len()],
             slot_of_cell,
             slots_by_rank: Vec::new(),
             rank_of_slot: Vec::new(),
@@ -1088,6 +1091,37 @@ impl Allocator {
         events
     }
 
+    /// Blocked zones changed (`blocked` says which cells are in one). Slots in them take no
+    /// returning pod. Pods, chargers and park cells in them are unreachable through the
+    /// caller's distance tables, so no new job goes there; an in-service robot whose next goal
+    /// lies in one gives its job up the way a robot leaving service does (its tasks go back to
+    /// the queue, a carried pod goes home to a slot outside), and a returning pod gets another
+    /// slot.
+    pub fn avoid(&mut self, blocked: &dyn Fn(Cell) -> bool) -> Vec<Event> {
+        for (k, &c) in self.storage_cells.iter().enumerate() {
+            self.slot_blocked[k] = blocked(c);
+        }
+        self.dirty = true;
+        let mut events = Vec::new();
+        for robot in 0..self.robots.len() as u32 {
+            let Some(goal) = self.goal(robot).filter(|&g| blocked(g)) else {
+                continue;
+            };
+            let r = robot as usize;
+            if let Job::Return { pod, slot } = self.robots[r].job {
+                debug_assert_eq!(slot, goal);
+                self.unreserve(slot);
+                let cell = self.robots[r].cell;
+                let slot = self.choose_slot(pod, cell);
+                self.robots[r].job = Job::Return { pod, slot };
+            } else {
+                events.extend(self.set_in_service(robot, false));
+                events.extend(self.set_in_service(robot, true));
+            }
+        }
+        events
+    }
+
     fn unreserve(&mut self, slot: Cell) {
         let k = self.slot_of_cell[slot.index()] as usize;
         if let Slot::Reserved(_) = self.slots[k] {
@@ -1139,7 +1173,10 @@ impl Allocator {
                 {
                     if rank < n && (step > 0 || candidates.is_empty()) {
                         let k = self.slots_by_rank[rank] as usize;
-                        if self.slots[k] == Slot::Empty && !candidates.contains(&k) {
+                        if self.slots[k] == Slot::Empty
+                            && !self.slot_blocked[k]
+                            && !candidates.contains(&k)
+                        {
                             candidates.push(k);
                         }
                     }

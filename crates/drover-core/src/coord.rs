@@ -13,7 +13,7 @@
 
 use drover_alloc::{AllocConfig, Allocator, Event, GoalAction, RobotView, TargetTables};
 use drover_grid::load::Floor;
-use drover_grid::{Cell, DistanceOracle, Grid, Motion};
+use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion};
 use drover_plan::{AgentState, PlanConfig, Planner, Unlimited};
 use drover_vda5050::{
     Action, BlockingType, ConnectionState, InstantActions, Order, State, Timestamp, VERSION,
@@ -54,6 +54,16 @@ pub struct RobotSpec {
     pub start: AgentState,
 }
 
+/// An area of the floor where associates work: closed to robots, or under a speed limit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ZoneArea {
+    /// Its cells.
+    pub cells: Vec<Cell>,
+    /// `None`: blocked (no robot enters; robots inside are paused until it is lifted).
+    /// `Some(v)`: robots drive its cells at most `v` m/s.
+    pub max_speed: Option<f64>,
+}
+
 /// A message for one robot.
 #[derive(Clone, Debug)]
 pub enum Outbound {
@@ -85,6 +95,14 @@ pub enum CoordEvent {
         /// Robot.
         robot: u32,
     },
+    /// A robot stands in (or was released into) a blocked zone and is paused there, or the
+    /// zone was lifted and it drives again.
+    ZoneHold {
+        /// Robot.
+        robot: u32,
+        /// Held (`true`) or let go.
+        held: bool,
+    },
 }
 
 /// What one tick produced.
@@ -105,9 +123,14 @@ struct Robot {
     silent: bool,
     /// Taken out of service by an operator.
     manual_out: bool,
+    /// Paused by an operator.
+    manual_pause: bool,
+    /// Stands in (or was released into) a blocked zone: paused and held until it is lifted.
+    zone_held: bool,
     order: OrderTrack,
-    /// The goal and action last attached to the plan, so each is attached once.
-    attached: Option<(Cell, GoalAction)>,
+    /// The goal and action last attached to the plan, so each is attached once, and the
+    /// global entry index that carries it.
+    attached: Option<(Cell, GoalAction, u64)>,
     /// Instant actions waiting for their echo: (message, sent at).
     instant: Option<(InstantActions, u64)>,
 }
@@ -115,7 +138,14 @@ struct Robot {
 /// The coordinator: see the module documentation.
 pub struct Coordinator {
     config: CoordConfig,
+    /// The floor's grid with the blocked zones' entry edges removed.
     grid: Grid,
+    /// The floor's grid as loaded.
+    base_grid: Grid,
+    /// Per cell: inside a blocked zone.
+    blocked: Vec<bool>,
+    /// Per cell: speed limit from slow zones, m/s (`INFINITY`: none).
+    speed_limit: Vec<f64>,
     frame: MapFrame,
     robots: Vec<Robot>,
     alloc: Allocator,
@@ -150,6 +180,8 @@ impl Coordinator {
                     online: true,
                     silent: false,
                     manual_out: false,
+                    manual_pause: false,
+                    zone_held: false,
                     order: OrderTrack::new(&config.manufacturer, &r.serial),
                     attached: None,
                     instant: None,
@@ -168,6 +200,9 @@ impl Coordinator {
             oracle: DistanceOracle::new(&grid, Motion::Grid4, config.table_cache_bytes),
             exec: Executor::new(grid.n_cells(), &starts, config.base_ahead),
             planned: starts,
+            blocked: vec![false; grid.n_cells()],
+            speed_limit: vec![f64::INFINITY; grid.n_cells()],
+            base_grid: grid.clone(),
             grid,
             now: 0,
             events: Vec::new(),
@@ -273,24 +308,137 @@ impl Coordinator {
     /// An operator takes a robot out of service (its task goes back to the queue, a carried
     /// pod stays with it and goes home when it returns) or puts it back.
     pub fn set_out_of_service(&mut self, robot: u32, out: bool) -> Vec<Event> {
-        let r = &mut self.robots[robot as usize];
-        r.manual_out = out;
-        let in_service = !out && !r.silent;
+        self.robots[robot as usize].manual_out = out;
+        self.sync_service(robot)
+    }
+
+    /// Tells the allocator whether the robot may take work: not silent, not taken out by an
+    /// operator, not held in a blocked zone.
+    fn sync_service(&mut self, robot: u32) -> Vec<Event> {
+        let r = &self.robots[robot as usize];
+        let in_service = !r.silent && !r.manual_out && !r.zone_held;
         self.alloc.set_in_service(robot, in_service)
     }
 
     /// `startPause` (or `stopPause`) for one robot, resent until echoed. A paused robot
     /// holds its released cells; robots planned behind it wait for it (the executor's
-    /// release rule), so pausing is always safe.
-    pub fn pause(&mut self, robot: u32, paused: bool) -> Outbound {
+    /// release rule), so pausing is always safe. A robot held in a blocked zone cannot be
+    /// resumed: it drives again when the zone is lifted.
+    pub fn pause(&mut self, robot: u32, paused: bool) -> Result<Outbound, String> {
+        let r = &mut self.robots[robot as usize];
+        if !paused && r.zone_held {
+            return Err(format!(
+                "robot {} stands in a blocked zone; it resumes when the zone is deleted",
+                r.serial
+            ));
+        }
+        r.manual_pause = paused;
         let action = if paused { "startPause" } else { "stopPause" };
-        Outbound::InstantActions(self.instant(robot, action))
+        Ok(Outbound::InstantActions(self.instant(robot, action)))
+    }
+
+    /// Whether an operator paused the robot.
+    pub fn is_paused(&self, robot: u32) -> bool {
+        self.robots[robot as usize].manual_pause
+    }
+
+    /// Whether the robot is held in a blocked zone.
+    pub fn is_zone_held(&self, robot: u32) -> bool {
+        self.robots[robot as usize].zone_held
+    }
+
+    /// Whether `cell` lies in a blocked zone.
+    pub fn is_blocked(&self, cell: Cell) -> bool {
+        self.blocked.get(cell.index()).copied().unwrap_or(false)
+    }
+
+    /// Replaces the zones. Blocked zones lose the edges that lead into them, so no plan and no
+    /// distance enters them and no cell in them is released again; robots standing in one
+    /// (or already released into one: the VDA base cannot be taken back) are paused with
+    /// `startPause`, held by the planner and taken out of the allocator (their tasks go back
+    /// to the queue, a carried pod goes home later) until the zone is lifted. Jobs of other
+    /// robots whose next goal lies in a blocked zone are given up the same way. Slow zones
+    /// put `maxSpeed` on the order edges that touch them. Returns the instant actions to send.
+    pub fn set_zones(&mut self, zones: &[ZoneArea]) -> Vec<(u32, Outbound)> {
+        let n = self.base_grid.n_cells();
+        let mut blocked = vec![false; n];
+        let mut limit = vec![f64::INFINITY; n];
+        for z in zones {
+            for c in z.cells.iter().filter(|c| c.index() < n) {
+                match z.max_speed {
+                    None => blocked[c.index()] = true,
+                    Some(v) => limit[c.index()] = limit[c.index()].min(v),
+                }
+            }
+        }
+        let mut grid = self.base_grid.clone();
+        for (i, _) in blocked.iter().enumerate().filter(|(_, b)| **b) {
+            for h in Heading::ALL {
+                if let Some(from) = grid.raw_neighbor(Cell(i as u32), h)
+                    && !blocked[from.index()]
+                {
+                    grid.set_edge(from, h.opposite(), false);
+                }
+            }
+        }
+        self.grid = grid;
+        self.oracle = DistanceOracle::new(&self.grid, Motion::Grid4, self.config.table_cache_bytes);
+        self.costs = TargetTables::new(&self.grid);
+        self.speed_limit = limit;
+        self.blocked = blocked;
+        // Plans made before may enter the new zones: restart from the released frontier.
+        self.rewind();
+        let mut out = Vec::new();
+        for i in 0..self.robots.len() {
+            let robot = i as u32;
+            let touches = (self.exec.first(robot)..=self.exec.released(robot)).any(|k| {
+                self.exec
+                    .entry(robot, k)
+                    .is_some_and(|e| self.blocked[e.cell.index()])
+            });
+            if touches == self.robots[i].zone_held {
+                continue;
+            }
+            self.robots[i].zone_held = touches;
+            self.events.push(CoordEvent::ZoneHold {
+                robot,
+                held: touches,
+            });
+            for e in self.sync_service(robot) {
+                self.events.push(CoordEvent::Alloc(e));
+            }
+            if !self.robots[i].manual_pause {
+                let action = if touches { "startPause" } else { "stopPause" };
+                out.push((robot, Outbound::InstantActions(self.instant(robot, action))));
+            }
+        }
+        let blocked = &self.blocked;
+        for e in self.alloc.avoid(&|c: Cell| blocked[c.index()]) {
+            self.events.push(CoordEvent::Alloc(e));
+        }
+        out
+    }
+
+    /// Drops every unreleased planned entry; actions attached to dropped entries are attached
+    /// again when the robot's plan reaches its goal.
+    fn rewind(&mut self) {
+        self.planned = self.exec.rewind();
+        for (i, r) in self.robots.iter_mut().enumerate() {
+            if r.attached
+                .is_some_and(|(.., index)| index > self.exec.last(i as u32))
+            {
+                r.attached = None;
+            }
+        }
     }
 
     /// Sends every robot `startPause` (on shutdown) until each echoes it.
     pub fn pause_all(&mut self) -> Vec<(u32, Outbound)> {
         (0..self.robots.len() as u32)
-            .map(|r| (r, self.pause(r, true)))
+            .map(|r| {
+                self.robots[r as usize].manual_pause = true;
+                (r, Outbound::InstantActions(self.instant(r, "startPause")))
+            })
             .collect()
     }
 
@@ -330,8 +478,7 @@ impl Coordinator {
             let alive = r.online && fresh;
             if r.silent == alive {
                 self.robots[i].silent = !alive;
-                let in_service = alive && !self.robots[i].manual_out;
-                for e in self.alloc.set_in_service(i as u32, in_service) {
+                for e in self.sync_service(i as u32) {
                     out.events.push(CoordEvent::Alloc(e));
                 }
                 out.events.push(if alive {
@@ -343,7 +490,7 @@ impl Coordinator {
             }
         }
         if rewind {
-            self.planned = self.exec.rewind();
+            self.rewind();
         }
 
         // Allocation on reported positions.
@@ -360,7 +507,10 @@ impl Coordinator {
         // One planning step on planned positions.
         let mut goals: Vec<Option<Cell>> = self.alloc.goals().to_vec();
         let held: Vec<bool> = (0..self.robots.len())
-            .map(|i| self.robots[i].silent || self.exec.lag(i as u32) >= self.config.max_lag)
+            .map(|i| {
+                let r = &self.robots[i];
+                r.silent || r.zone_held || self.exec.lag(i as u32) >= self.config.max_lag
+            })
             .collect();
         for (g, r) in goals.iter_mut().zip(&self.robots) {
             if r.silent {
@@ -385,14 +535,13 @@ impl Coordinator {
                 (Some(g), Some(a)) => Some((g, a)),
                 _ => None,
             };
-            if current == self.robots[i].attached {
+            if current == self.robots[i].attached.map(|(g, a, _)| (g, a)) {
                 continue;
             }
-            let Some((_, action)) = current.filter(|(g, _)| self.planned[i].cell == *g) else {
+            let Some((g, action)) = current.filter(|(g, _)| self.planned[i].cell == *g) else {
                 self.robots[i].attached = None;
                 continue;
             };
-            self.robots[i].attached = current;
             let pod = |p: Option<drover_alloc::PodId>| match p {
                 Some(p) => self.alloc.pod_name(p).to_string(),
                 None => "cart".to_string(),
@@ -403,6 +552,7 @@ impl Coordinator {
                 GoalAction::Charge => NodeAction::Charge,
             };
             self.exec.add_action(robot, node_action);
+            self.robots[i].attached = Some((g, action, self.exec.last(robot)));
         }
 
         // Release and send.
@@ -413,6 +563,7 @@ impl Coordinator {
                 robot,
                 &self.exec,
                 &self.frame,
+                &self.speed_limit,
                 now,
                 self.config.resend_ticks,
             ) {

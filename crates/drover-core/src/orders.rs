@@ -193,6 +193,7 @@ impl OrderTrack {
         robot: u32,
         exec: &Executor,
         frame: &MapFrame,
+        speed_limit: &[f64],
         now: u64,
         resend_ticks: u64,
     ) -> Option<Order> {
@@ -229,7 +230,19 @@ impl OrderTrack {
             let seq = (2 * (index - self.start)) as u32;
             let released_node = index <= released;
             if let Some(pc) = prev {
-                edges.push(edge(pc, entry, seq - 1, released_node, frame));
+                let limit = speed_limit
+                    .get(pc.index())
+                    .copied()
+                    .unwrap_or(f64::INFINITY)
+                    .min(
+                        speed_limit
+                            .get(entry.cell.index())
+                            .copied()
+                            .unwrap_or(f64::INFINITY),
+                    );
+                let mut e = edge(pc, entry, seq - 1, released_node, frame);
+                e.max_speed = limit.is_finite().then_some(limit);
+                edges.push(e);
             }
             nodes.push(node(&order_id, entry, seq, released_node, frame));
             prev = Some(entry.cell);

@@ -20,7 +20,7 @@ mod tests;
 
 pub use record::{
     ContentsRecord, ErrandKind, ErrandSpec, PodChoice, SpecKind, TaskRecord, TaskSpec, ZoneRecord,
-    ZoneSpec,
+    ZoneSpec, ZoneSpecV1,
 };
 pub use sqlite::SqliteStore;
 

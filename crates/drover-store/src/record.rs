@@ -87,8 +87,36 @@ pub enum ErrandKind {
 /// A zone for associates in the robot field, versioned.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ZoneRecord {
-    /// First version.
-    V1(ZoneSpec),
+    /// First version (no access path).
+    V1(ZoneSpecV1),
+    /// With the associates' access path.
+    V2(ZoneSpec),
+}
+
+impl ZoneRecord {
+    /// The zone in the current shape.
+    pub fn spec(&self) -> ZoneSpec {
+        match self {
+            ZoneRecord::V1(z) => ZoneSpec {
+                name: z.name.clone(),
+                cells: z.cells.clone(),
+                max_speed: z.max_speed,
+                access: Vec::new(),
+            },
+            ZoneRecord::V2(z) => z.clone(),
+        }
+    }
+}
+
+/// A zone as version 1 stored it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneSpecV1 {
+    /// Name for people.
+    pub name: String,
+    /// Cell ids.
+    pub cells: Vec<u32>,
+    /// Blocked or slow (`Some(max m/s)`).
+    pub max_speed: Option<f32>,
 }
 
 /// A zone.
@@ -100,6 +128,8 @@ pub struct ZoneSpec {
     pub cells: Vec<u32>,
     /// Blocked (robots plan around it) or slow (`Some(max m/s)`).
     pub max_speed: Option<f32>,
+    /// The cells of the associates' walk into a blocked zone, closed to robots like the zone.
+    pub access: Vec<u32>,
 }
 
 /// A pod's contents, SKU -> units.

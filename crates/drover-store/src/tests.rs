@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::record::{PodChoice, SpecKind, ZoneSpec};
+use crate::record::{PodChoice, SpecKind, ZoneSpec, ZoneSpecV1};
 use crate::*;
 
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -123,10 +123,19 @@ fn recovery_survives_reopening() {
                 },
                 Write::PutZone {
                     id: 4,
-                    zone: ZoneRecord::V1(ZoneSpec {
+                    zone: ZoneRecord::V1(ZoneSpecV1 {
                         name: "spill".into(),
                         cells: vec![10, 11],
                         max_speed: None,
+                    }),
+                },
+                Write::PutZone {
+                    id: 5,
+                    zone: ZoneRecord::V2(ZoneSpec {
+                        name: "tech".into(),
+                        cells: vec![20],
+                        max_speed: None,
+                        access: vec![21, 22],
                     }),
                 },
                 Write::PutPod {
@@ -142,7 +151,10 @@ fn recovery_survives_reopening() {
     assert_eq!(r.open.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(r.open[1].status, TaskStatus::InProgress);
     assert_eq!(r.staffed, vec![("pick-1".to_string(), "ann".to_string())]);
-    assert_eq!(r.zones.len(), 1);
+    let zones: Vec<(u64, ZoneSpec)> = r.zones.iter().map(|(id, z)| (*id, z.spec())).collect();
+    assert_eq!(zones.len(), 2);
+    assert_eq!((zones[0].0, zones[0].1.access.len()), (4, 0));
+    assert_eq!((zones[1].0, zones[1].1.access.clone()), (5, vec![21, 22]));
     assert_eq!(
         r.pods,
         vec![(

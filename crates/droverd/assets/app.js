@@ -54,6 +54,12 @@ function draw() {
       const [x, y] = cellXY(c);
       ctx.fillRect(x * cellPx, y * cellPx, cellPx, cellPx);
     }
+    // The associates' access path into a blocked zone: closed to robots too.
+    ctx.fillStyle = "rgba(255,92,92,0.22)";
+    for (const c of z.access || []) {
+      const [x, y] = cellXY(c);
+      ctx.fillRect(x * cellPx, y * cellPx, cellPx, cellPx);
+    }
   }
   ctx.font = Math.max(9, cellPx) + "px sans-serif";
   for (const s of f.stations) {
@@ -68,6 +74,13 @@ function draw() {
     ctx.beginPath();
     ctx.arc(cx, cy, cellPx * 0.42, 0, 2 * Math.PI);
     ctx.fill();
+    if (r.zone_held) {
+      // Held in a blocked zone: paused until the zone is deleted.
+      ctx.strokeStyle = "#ffd000";
+      ctx.lineWidth = 2;
+      ctx.stroke();
+      ctx.lineWidth = 1;
+    }
     // Heading: theta is counter-clockwise from east with y north; the canvas y points down.
     ctx.strokeStyle = "#000";
     ctx.beginPath();
@@ -196,7 +209,7 @@ canvas.addEventListener("mouseup", async (ev) => {
   const [a, b] = rectOf(d);
   const body = { name: "zone " + new Date().toLocaleTimeString(), mode: d.slow ? "slow" : "blocked",
     rect: { col: a[0], row: a[1], width: b[0] - a[0] + 1, height: b[1] - a[1] + 1 } };
-  if (d.slow) body.max_speed = 0.3;
+  if (d.slow) body.max_speed = 0.3; else body.access = true;
   const r = await fetch("/api/zones", { method: "POST", headers: { "Content-Type": "application/json", ...authHeaders }, body: JSON.stringify(body) });
   if (!r.ok) document.getElementById("details").textContent = "zone refused: " + (await r.text());
   draw();

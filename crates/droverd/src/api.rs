@@ -222,6 +222,10 @@ pub struct ZoneIn {
     /// Slow: speed limit, m/s.
     #[serde(default)]
     pub max_speed: Option<f32>,
+    /// Blocked: also close the associates' walk from the floor's edge to the zone (the
+    /// shortest path over aisles and highways), so they reach it on a path no robot enters.
+    #[serde(default)]
+    pub access: bool,
 }
 
 /// A rectangle of cells.
@@ -967,19 +971,21 @@ async fn create_zone(State(app): State<App>, body: Bytes) -> Result<Response, Ap
     }
     cells.sort_unstable();
     cells.dedup();
+    let access = match (z.access, max_speed) {
+        (false, _) => Vec::new(),
+        (true, Some(_)) => return Err(ApiError::invalid("access goes with mode blocked")),
+        (true, None) => names
+            .access_path(&cells)
+            .ok_or_else(|| ApiError::invalid("no walk from the floor's edge reaches this zone"))?,
+    };
     let id = app.ops.next_zone.fetch_add(1, Ordering::Relaxed);
     let zone = ZoneSpec {
         name: z.name,
         cells,
         max_speed,
+        access,
     };
-    let out = ZoneOut {
-        id,
-        name: zone.name.clone(),
-        cells: zone.cells.clone(),
-        mode: z.mode,
-        max_speed,
-    };
+    let out = crate::ops::zone_out(id, &zone);
     ask(&app, |reply| Command::PutZone { id, zone, reply }).await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -1082,6 +1088,8 @@ pub struct ApiOptions {
     pub auth: Auth,
     /// The store's folder (`drover.db` inside).
     pub data_dir: std::path::PathBuf,
+    /// Speed limit on the ring around blocked zones, m/s (`None`: no ring).
+    pub zone_ring_speed: Option<f64>,
 }
 
 /// A running API: the loop's half of the operations state, and the bound address.
@@ -1113,7 +1121,13 @@ pub async fn serve(
         "store opened"
     );
     let committer = drover_store::Committer::start(Arc::new(store));
-    let (handle, ops) = crate::ops::ops(committer, floor, recovered, tick_ms);
+    let (handle, ops) = crate::ops::ops(
+        committer,
+        floor,
+        recovered,
+        tick_ms,
+        options.zone_ring_speed,
+    );
     let app = router(handle, floor, options.auth.clone());
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

@@ -37,6 +37,8 @@ pub struct ApiConfig {
     pub write_token: String,
     /// Reads need the token too.
     pub read_token_required: bool,
+    /// Speed limit on the ring of cells around a blocked zone, m/s; 0: no ring.
+    pub zone_ring_speed: f64,
 }
 
 /// `[store]`.
@@ -175,6 +177,10 @@ impl Config {
             !(config.api.read_token_required && config.api.write_token.is_empty()),
             "api.read_token_required needs api.write_token"
         );
+        anyhow::ensure!(
+            config.api.zone_ring_speed.is_finite() && config.api.zone_ring_speed >= 0.0,
+            "api.zone_ring_speed must be 0 (no ring) or a speed in m/s"
+        );
         config
             .api
             .listen
@@ -202,6 +208,7 @@ impl Config {
                 read_token_required: self.api.read_token_required,
             },
             data_dir: data_dir.unwrap_or_else(|| self.store.data_dir.clone()),
+            zone_ring_speed: (self.api.zone_ring_speed > 0.0).then_some(self.api.zone_ring_speed),
         }
     }
 

@@ -200,18 +200,20 @@ pub async fn run_coordinator(
         .map(|ms| Associates::staff_all(&mut coord, ms));
     let mut tasks = Vec::new();
     let mut stream_k = 0;
+    let mut summary = Summary {
+        robots: specs.len(),
+        ..Summary::default()
+    };
     match ops.as_deref_mut() {
         Some(o) => {
-            o.restore(&mut coord).await?;
+            for (robot, message) in o.restore(&mut coord).await? {
+                publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+            }
             o.top_up(&mut coord, control.submit_picks, &mut stream_k)
                 .await;
         }
         None => tasks = drover_sim::fleet::submit_picks(&mut coord, control.submit_picks),
     }
-    let mut summary = Summary {
-        robots: specs.len(),
-        ..Summary::default()
-    };
     let mut durations: Vec<f64> = Vec::new();
     let start = Instant::now();
     let mut last_progress = Instant::now();
@@ -305,6 +307,9 @@ pub async fn run_coordinator(
                 }
                 CoordEvent::OrderRestarted { robot } => {
                     tracing::info!(robot = %coord.serial(*robot), "robot runs no order of ours: new order")
+                }
+                CoordEvent::ZoneHold { robot, held } => {
+                    tracing::info!(robot = %coord.serial(*robot), held, "blocked zone: robot held (paused) or let go")
                 }
                 CoordEvent::Alloc(e) => tracing::debug!(event = ?e, "allocator"),
             }

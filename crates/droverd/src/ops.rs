@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use drover_alloc::{
     Activity, Errand, ErrandAction, PodId, PodSel, StationId, TaskId, TaskKind, TaskState,
 };
-use drover_core::coord::{CoordEvent, Coordinator, Outbound};
-use drover_grid::Cell;
+use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
 use drover_grid::load::{Floor, StationKind};
+use drover_grid::{Cell, CellKind};
 use drover_store::{
     Committer, ContentsRecord, ErrandKind, Outcome, PodChoice, Recovered, SpecKind, TaskSpec,
     TaskStatus, Write, ZoneRecord, ZoneSpec,
@@ -178,6 +178,8 @@ pub struct RobotOut {
     pub out_of_service: bool,
     /// The robot reports itself paused.
     pub paused: bool,
+    /// Held in a blocked zone (paused until the zone is deleted).
+    pub zone_held: bool,
     /// Errors the robot reports (type: description).
     pub errors: Vec<String>,
 }
@@ -220,6 +222,8 @@ pub struct ZoneOut {
     pub mode: String,
     /// Speed limit for `slow`, m/s.
     pub max_speed: Option<f32>,
+    /// Cells of the associates' access path into a blocked zone (closed to robots too).
+    pub access: Vec<u32>,
 }
 
 /// The shift's key figures, live.
@@ -344,6 +348,8 @@ pub struct FloorNames {
     pub stations: HashMap<String, StationKind>,
     /// Cells robots may use (errands, zones).
     pub free: Vec<bool>,
+    /// Cells people may walk on to reach a zone (free, not storage).
+    pub walkable: Vec<bool>,
     /// Grid width (cells are `row * width + col`).
     pub width: u32,
     /// Grid height.
@@ -369,9 +375,59 @@ impl FloorNames {
             free: (0..grid.n_cells() as u32)
                 .map(|c| grid.is_free(Cell(c)))
                 .collect(),
+            walkable: (0..grid.n_cells() as u32)
+                .map(|c| grid.is_free(Cell(c)) && grid.kind(Cell(c)) != CellKind::Storage)
+                .collect(),
             width: grid.width(),
             height: grid.height(),
         }
+    }
+
+    /// The associates' access path into a zone: the shortest walk over walkable cells from
+    /// the floor's edge (a walkable cell next to the outer wall) to the zone, without the
+    /// zone's own cells, edge cell first. `None` if no walk reaches the zone.
+    pub fn access_path(&self, zone: &[u32]) -> Option<Vec<u32>> {
+        let (w, h) = (self.width, self.height);
+        let n = (w * h) as usize;
+        let at_edge = |c: u32| {
+            let (r, k) = (c / w, c % w);
+            r <= 1 || k <= 1 || r + 2 >= h || k + 2 >= w
+        };
+        let mut from = vec![u32::MAX; n];
+        let mut queue = std::collections::VecDeque::new();
+        for &c in zone {
+            if (c as usize) < n && from[c as usize] == u32::MAX {
+                from[c as usize] = c;
+                queue.push_back(c);
+            }
+        }
+        let inside = |c: u32| zone.contains(&c);
+        while let Some(c) = queue.pop_front() {
+            if at_edge(c) && (self.walkable[c as usize] || inside(c)) {
+                // Walk back to the zone.
+                let mut path = Vec::new();
+                let mut cur = c;
+                while !inside(cur) {
+                    path.push(cur);
+                    cur = from[cur as usize];
+                }
+                return Some(path);
+            }
+            let (r, k) = (c / w, c % w);
+            let next = [
+                (r > 0).then(|| c - w),
+                (r + 1 < h).then(|| c + w),
+                (k > 0).then(|| c - 1),
+                (k + 1 < w).then(|| c + 1),
+            ];
+            for m in next.into_iter().flatten() {
+                if self.walkable[m as usize] && from[m as usize] == u32::MAX {
+                    from[m as usize] = c;
+                    queue.push_back(m);
+                }
+            }
+        }
+        None
     }
 
     /// Checks a spec against the floor; the message names what is wrong.
@@ -475,6 +531,10 @@ pub struct OpsLoop {
     pods: HashMap<String, PodId>,
     stations: HashMap<String, StationId>,
     zones: Vec<ZoneOut>,
+    /// Speed limit on the ring around blocked zones, m/s.
+    ring_speed: Option<f64>,
+    width: u32,
+    height: u32,
     wire: Vec<Wire>,
     stats: Vec<StationStats>,
     last_cells: Vec<u32>,
@@ -508,6 +568,7 @@ pub fn ops(
     floor: &Floor,
     recovered: Recovered,
     tick_ms: u64,
+    ring_speed: Option<f64>,
 ) -> (OpsHandle, OpsLoop) {
     let (tx, rx) = mpsc::channel(64 * 1024);
     let (live_tx, live_rx) = watch::channel(Arc::new(Live::default()));
@@ -549,6 +610,9 @@ pub fn ops(
             .map(|(k, s)| (s.name.clone(), StationId(k as u16)))
             .collect(),
         zones: Vec::new(),
+        ring_speed,
+        width: floor.grid.width(),
+        height: floor.grid.height(),
         wire: Vec::new(),
         stats: vec![StationStats::default(); floor.stations.len()],
         last_cells: Vec::new(),
@@ -643,12 +707,37 @@ fn activity_name(a: Activity) -> &'static str {
     }
 }
 
+/// The cells next to `cells` (8-neighbourhood) that are not in it.
+fn ring(cells: &[Cell], width: u32, height: u32) -> Vec<Cell> {
+    let inside: std::collections::HashSet<u32> = cells.iter().map(|c| c.0).collect();
+    let mut out: Vec<Cell> = Vec::new();
+    for c in cells {
+        let (row, col) = (i64::from(c.0 / width), i64::from(c.0 % width));
+        for dr in -1..=1 {
+            for dc in -1..=1 {
+                let (r, k) = (row + dr, col + dc);
+                if r < 0 || k < 0 || r >= i64::from(height) || k >= i64::from(width) {
+                    continue;
+                }
+                let id = (r * i64::from(width) + k) as u32;
+                if !inside.contains(&id) {
+                    out.push(Cell(id));
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// A zone as stored -> as shown.
-fn zone_out(id: u64, z: &ZoneSpec) -> ZoneOut {
+pub(crate) fn zone_out(id: u64, z: &ZoneSpec) -> ZoneOut {
     ZoneOut {
         id,
         name: z.name.clone(),
         cells: z.cells.clone(),
+        access: z.access.clone(),
         mode: if z.max_speed.is_some() {
             "slow"
         } else {
@@ -661,8 +750,12 @@ fn zone_out(id: u64, z: &ZoneSpec) -> ZoneOut {
 
 impl OpsLoop {
     /// After the coordinator is built: resubmits open tasks, restaffs stations, reloads
-    /// zones. Tasks that were under way go back to the queue (committed).
-    pub async fn restore(&mut self, coord: &mut Coordinator) -> anyhow::Result<()> {
+    /// zones. Tasks that were under way go back to the queue (committed). Returns the pauses
+    /// for robots that stand in a blocked zone.
+    pub async fn restore(
+        &mut self,
+        coord: &mut Coordinator,
+    ) -> anyhow::Result<Vec<(u32, Outbound)>> {
         let recovered = std::mem::take(&mut self.recovered);
         let mut writes = Vec::new();
         for (station, associate) in &recovered.staffed {
@@ -671,9 +764,10 @@ impl OpsLoop {
                 None => tracing::warn!(%station, "stored staffing for an unknown station"),
             }
         }
-        for (id, ZoneRecord::V1(zone)) in &recovered.zones {
-            self.zones.push(zone_out(*id, zone));
+        for (id, zone) in &recovered.zones {
+            self.zones.push(zone_out(*id, &zone.spec()));
         }
+        let pauses = coord.set_zones(&self.zone_areas());
         let n = recovered.open.len();
         for row in recovered.open {
             if row.status != TaskStatus::Queued {
@@ -691,7 +785,7 @@ impl OpsLoop {
         if n > 0 {
             tracing::info!(tasks = n, "open tasks recovered from the store");
         }
-        Ok(())
+        Ok(pauses)
     }
 
     /// Hands a committed task to the allocator; a refusal is a failed task (returned write).
@@ -863,13 +957,14 @@ impl OpsLoop {
                 {
                     None => Err(ApiError::not_found(format!("no robot {serial:?}"))),
                     Some(r) => match op {
-                        RobotOp::Pause => {
-                            out.push((r, coord.pause(r, true)));
-                            Ok(())
-                        }
-                        RobotOp::Resume => {
-                            out.push((r, coord.pause(r, false)));
-                            Ok(())
+                        RobotOp::Pause | RobotOp::Resume => {
+                            match coord.pause(r, op == RobotOp::Pause) {
+                                Ok(message) => {
+                                    out.push((r, message));
+                                    Ok(())
+                                }
+                                Err(e) => Err(ApiError::conflict(e)),
+                            }
                         }
                         RobotOp::Charge => coord
                             .allocator()
@@ -893,7 +988,7 @@ impl OpsLoop {
                     .committer
                     .commit(vec![Write::PutZone {
                         id,
-                        zone: ZoneRecord::V1(zone.clone()),
+                        zone: ZoneRecord::V2(zone.clone()),
                     }])
                     .await
                 {
@@ -901,6 +996,7 @@ impl OpsLoop {
                         let z = zone_out(id, &zone);
                         self.zones.retain(|z| z.id != id);
                         self.zones.push(z.clone());
+                        out.extend(coord.set_zones(&self.zone_areas()));
                         self.events.push("zone", &z);
                         Ok(())
                     }
@@ -915,6 +1011,7 @@ impl OpsLoop {
                     match self.committer.commit(vec![Write::DeleteZone { id }]).await {
                         Ok(_) => {
                             self.zones.retain(|z| z.id != id);
+                            out.extend(coord.set_zones(&self.zone_areas()));
                             self.events
                                 .push("zone", &serde_json::json!({ "id": id, "deleted": true }));
                             Ok(())
@@ -926,6 +1023,36 @@ impl OpsLoop {
             }
         }
         out
+    }
+
+    /// The zones as the coordinator takes them: a blocked zone with its access path, and a
+    /// slow ring of one cell around it; a slow zone as it is.
+    fn zone_areas(&self) -> Vec<ZoneArea> {
+        let mut areas = Vec::new();
+        for z in &self.zones {
+            let cells = |ids: &[u32]| ids.iter().map(|&c| Cell(c)).collect::<Vec<Cell>>();
+            match z.max_speed {
+                Some(v) => areas.push(ZoneArea {
+                    cells: cells(&z.cells),
+                    max_speed: Some(f64::from(v)),
+                }),
+                None => {
+                    let mut inner = cells(&z.cells);
+                    inner.extend(cells(&z.access));
+                    if let Some(v) = self.ring_speed {
+                        areas.push(ZoneArea {
+                            cells: ring(&inner, self.width, self.height),
+                            max_speed: Some(v),
+                        });
+                    }
+                    areas.push(ZoneArea {
+                        cells: inner,
+                        max_speed: None,
+                    });
+                }
+            }
+        }
+        areas
     }
 
     async fn cancel(&mut self, coord: &mut Coordinator, id: u64) -> Result<(), ApiError> {
@@ -1135,6 +1262,7 @@ impl OpsLoop {
                 silent: coord.is_silent(r),
                 out_of_service: coord.is_out_of_service(r),
                 paused: w.paused,
+                zone_held: coord.is_zone_held(r),
                 errors: w.errors.clone(),
             };
             if out.silent {

@@ -241,6 +241,126 @@ fn the_api_drives_a_shift() {
     let (status, _) = d.req("DELETE", "/api/zones/424242", None, Some(TOKEN));
     assert_eq!(status, 404);
 
+    // A blocked zone with an access path over a robot: it is held and paused (a resume is
+    // refused) until the zone is deleted; the access path walks in from the floor's edge.
+    let robot = d.get_json("/api/robots/du-0003");
+    let (row, col) = (
+        robot["row"].as_i64().unwrap(),
+        robot["col"].as_i64().unwrap(),
+    );
+    let (r0, c0) = ((row - 2).max(0), (col - 2).max(0));
+    let (status, body) = post(
+        "/api/zones",
+        &json!({"name": "tech", "mode": "blocked", "access": true,
+                "rect": {"col": c0, "row": r0, "width": 5.min(40 - c0), "height": 5.min(22 - r0)}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let tech: Value = serde_json::from_str(&body).unwrap();
+    let access: Vec<i64> = tech["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_i64().unwrap())
+        .collect();
+    if let Some(&first) = access.first() {
+        let (r, c) = (first / 40, first % 40);
+        assert!(
+            r <= 1 || c <= 1 || r >= 20 || c >= 38,
+            "{access:?} starts at the edge"
+        );
+    }
+    wait_for(Duration::from_secs(10), "a robot held in the zone", || {
+        let robots = d.get_json("/api/robots");
+        Some(
+            robots
+                .as_array()?
+                .iter()
+                .any(|r| r["zone_held"] == true && r["paused"] == true),
+        )
+    });
+    let robots = d.get_json("/api/robots");
+    let inside = robots
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["zone_held"] == true)
+        .unwrap()["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = d.req(
+        "POST",
+        &format!("/api/robots/{inside}/resume"),
+        None,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = post(
+        "/api/zones",
+        &json!({"name": "x", "mode": "slow", "max_speed": 0.5, "cells": [45], "access": true}),
+    );
+    assert_eq!(status, 400, "access goes with blocked");
+    let (status, _) = d.req(
+        "DELETE",
+        &format!("/api/zones/{}", tech["id"]),
+        None,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200);
+    // Mid-floor, the access path is a walk of adjacent aisle cells from the edge to the zone.
+    let (status, body) = post(
+        "/api/zones",
+        &json!({"name": "aisle", "mode": "blocked", "access": true, "cells": [7 * 40 + 20]}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let aisle: Value = serde_json::from_str(&body).unwrap();
+    let walk: Vec<i64> = aisle["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_i64().unwrap())
+        .collect();
+    let (r, c) = (walk[0] / 40, walk[0] % 40);
+    assert!(
+        r <= 1 || c <= 1 || r >= 20 || c >= 38,
+        "{walk:?} starts at the edge"
+    );
+    let mut steps = walk.clone();
+    steps.push(7 * 40 + 20);
+    for pair in steps.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        assert_eq!(
+            (a / 40 - b / 40).abs() + (a % 40 - b % 40).abs(),
+            1,
+            "{walk:?}"
+        );
+    }
+    let rows = floor["rows"].as_array().unwrap();
+    for &cell in &walk {
+        let row = rows[(cell / 40) as usize].as_str().unwrap();
+        let kind = row.as_bytes()[(cell % 40) as usize];
+        assert!(
+            kind != b'@' && kind != b's',
+            "{cell} is {}: {walk:?}",
+            kind as char
+        );
+    }
+    let (status, _) = d.req(
+        "DELETE",
+        &format!("/api/zones/{}", aisle["id"]),
+        None,
+        Some(TOKEN),
+    );
+    assert_eq!(status, 200);
+    wait_for(Duration::from_secs(10), "the robot let go", || {
+        let robots = d.get_json("/api/robots");
+        let r = robots
+            .as_array()?
+            .iter()
+            .find(|r| r["serial"] == inside.as_str())?;
+        Some(r["zone_held"] == false && r["paused"] == false)
+    });
+
     // The accepted pick and transport-free batch items get done (the demo's associates
     // release presented pods).
     wait_for(
