@@ -256,6 +256,9 @@ pub struct FleetRun {
     pub faults: Faults,
     /// Zones set and lifted during the run.
     pub zones: Vec<ScheduledZone>,
+    /// Units that die: (unit, tick). A dead unit stands where it is, reports nothing and
+    /// hears nothing, for the rest of the run.
+    pub deaths: Vec<(usize, u64)>,
 }
 
 /// A zone that is active from one tick until another.
@@ -365,6 +368,9 @@ pub fn run_in_process(
         let mut ms = now_ms.saturating_sub(run.tick_ms) + run.unit_step_ms;
         while ms <= now_ms {
             for (u, unit) in units.iter_mut().enumerate() {
+                if run.deaths.iter().any(|&(d, at)| d == u && t >= at) {
+                    continue;
+                }
                 unit.advance(ms);
                 let occupied = unit.occupied();
                 world.update(u as u32, occupied);
@@ -432,6 +438,13 @@ pub fn run_in_process(
         for (robot, message) in tick.outbound {
             if rng.unit() < run.faults.drop_prob {
                 dropped += 1;
+                continue;
+            }
+            if run
+                .deaths
+                .iter()
+                .any(|&(d, at)| d == robot as usize && t >= at)
+            {
                 continue;
             }
             let unit = &mut units[robot as usize];

@@ -34,6 +34,7 @@ fn run_zoned(
         max_ticks: 20_000,
         faults,
         zones,
+        deaths: Vec::new(),
     };
     run_in_process(&floor, &mut coord, &mut units, &run)
 }
@@ -79,6 +80,56 @@ fn a_blocked_zone_holds_the_units_inside_and_keeps_the_others_out() {
     assert_eq!(report.bad_progress, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
     assert!(report.ticks > 540, "the run outlasts the zone: {report:?}");
+}
+
+#[test]
+fn a_unit_that_dies_mid_run_loses_no_task() {
+    // Two units die at work (they stand where they are and never report again). The others
+    // plan around them and finish every task except those that need a pod a dead unit
+    // carries: those wait in the queue, not lost and not done twice.
+    use drover_alloc::{PodId, PodLoc, PodSel, TaskKind, TaskState};
+    let floor = demo();
+    let (mut coord, mut units) =
+        spawn(&floor, 20, coord_config(1), &UnitConfig::standard()).unwrap();
+    let run = FleetRun {
+        tick_ms: 250,
+        unit_step_ms: 50,
+        tasks: 80,
+        pick_ms: 3000,
+        max_ticks: 3000,
+        faults: Faults::none(),
+        zones: Vec::new(),
+        deaths: vec![(4, 120), (9, 200)],
+    };
+    let report = run_in_process(&floor, &mut coord, &mut units, &run);
+    eprintln!("{report:?}");
+    assert_eq!(report.collisions, 0, "{report:?}");
+    assert_eq!(report.bad_progress, 0, "{report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    assert!(coord.is_silent(4) && coord.is_silent(9));
+    let alloc = coord.alloc();
+    let mut waiting = 0;
+    for t in alloc.tasks().iter().filter(|t| !t.state.is_final()) {
+        let TaskKind::Pick {
+            pod: PodSel::Sku(sku),
+            ..
+        } = t.kind
+        else {
+            continue;
+        };
+        waiting += 1;
+        assert_eq!(t.state, TaskState::Queued, "{t:?}");
+        for p in (0..alloc.n_pods() as u32).map(PodId) {
+            if alloc.pod_units(p, sku) > 0 {
+                assert!(
+                    matches!(alloc.pod_loc(p), PodLoc::Stranded(_)),
+                    "{t:?} waits although pod {p:?} is at {:?}",
+                    alloc.pod_loc(p)
+                );
+            }
+        }
+    }
+    assert_eq!(report.done + waiting, report.submitted, "{report:?}");
 }
 
 #[test]

@@ -371,19 +371,6 @@ impl Coordinator {
                 }
             }
         }
-        let mut grid = self.base_grid.clone();
-        for (i, _) in blocked.iter().enumerate().filter(|(_, b)| **b) {
-            for h in Heading::ALL {
-                if let Some(from) = grid.raw_neighbor(Cell(i as u32), h)
-                    && !blocked[from.index()]
-                {
-                    grid.set_edge(from, h.opposite(), false);
-                }
-            }
-        }
-        self.grid = grid;
-        self.oracle = DistanceOracle::new(&self.grid, Motion::Grid4, self.config.table_cache_bytes);
-        self.costs = TargetTables::new(&self.grid);
         self.speed_limit = limit;
         self.blocked = blocked;
         // Plans made before may enter the new zones: restart from the released frontier.
@@ -412,11 +399,43 @@ impl Coordinator {
                 out.push((robot, Outbound::InstantActions(self.instant(robot, action))));
             }
         }
-        let blocked = &self.blocked;
-        for e in self.alloc.avoid(&|c: Cell| blocked[c.index()]) {
+        self.close_cells();
+        out
+    }
+
+    /// Rebuilds the grid robots plan on: the floor's, minus every edge into a closed cell.
+    /// Closed are the blocked zones and the cells a silent robot was released into (where it
+    /// may stand: nobody else may be planned there until it reports again). Distance tables
+    /// start afresh and the allocator gives up jobs aimed at closed cells.
+    fn close_cells(&mut self) {
+        let mut closed = self.blocked.clone();
+        for i in 0..self.robots.len() {
+            if !self.robots[i].silent {
+                continue;
+            }
+            let robot = i as u32;
+            for k in self.exec.first(robot)..=self.exec.released(robot) {
+                if let Some(e) = self.exec.entry(robot, k) {
+                    closed[e.cell.index()] = true;
+                }
+            }
+        }
+        let mut grid = self.base_grid.clone();
+        for (i, _) in closed.iter().enumerate().filter(|(_, b)| **b) {
+            for h in Heading::ALL {
+                if let Some(from) = grid.raw_neighbor(Cell(i as u32), h)
+                    && !closed[from.index()]
+                {
+                    grid.set_edge(from, h.opposite(), false);
+                }
+            }
+        }
+        self.grid = grid;
+        self.oracle = DistanceOracle::new(&self.grid, Motion::Grid4, self.config.table_cache_bytes);
+        self.costs = TargetTables::new(&self.grid);
+        for e in self.alloc.avoid(&|c: Cell| closed[c.index()]) {
             self.events.push(CoordEvent::Alloc(e));
         }
-        out
     }
 
     /// Drops every unreleased planned entry; actions attached to dropped entries are attached
@@ -472,11 +491,13 @@ impl Coordinator {
 
         // Liveness: the connection topic and the state-age watchdog.
         let mut rewind = false;
+        let mut changed = false;
         for i in 0..self.robots.len() {
             let r = &self.robots[i];
             let fresh = now.saturating_sub(r.last_state) <= self.config.silent_ticks;
             let alive = r.online && fresh;
             if r.silent == alive {
+                changed = true;
                 self.robots[i].silent = !alive;
                 for e in self.sync_service(i as u32) {
                     out.events.push(CoordEvent::Alloc(e));
@@ -491,6 +512,10 @@ impl Coordinator {
         }
         if rewind {
             self.rewind();
+        }
+        if changed {
+            self.close_cells();
+            out.events.append(&mut self.events);
         }
 
         // Allocation on reported positions.
