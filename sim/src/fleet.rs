@@ -237,6 +237,8 @@ pub struct FleetReport {
     pub limited_edges: usize,
     /// Of those, edges with neither end in an active slow zone.
     pub limited_outside: usize,
+    /// Units that confirmed a `cancelOrder` (stopped and gave their further cells back).
+    pub stopped: usize,
 }
 
 /// Settings of an in-process run.
@@ -259,6 +261,9 @@ pub struct FleetRun {
     /// Units that die: (unit, tick). A dead unit stands where it is, reports nothing and
     /// hears nothing, for the rest of the run.
     pub deaths: Vec<(usize, u64)>,
+    /// Operators take units out of service: (unit, from tick, until tick). The unit gets
+    /// `cancelOrder` and stops at its next node; at `until` it is put back.
+    pub out_of_service: Vec<(usize, u64, u64)>,
 }
 
 /// A zone that is active from one tick until another.
@@ -318,6 +323,7 @@ pub fn run_in_process(
         .map(|(i, u)| (u.serial().to_string(), i as u32))
         .collect();
     let (mut intrusions, mut held_max, mut limited_edges, mut limited_outside) = (0, 0, 0, 0);
+    let mut stopped = 0;
     let n_cells = floor.grid.n_cells();
     let mut resolved: Vec<Option<Vec<Cell>>> = vec![None; run.zones.len()];
     let mut active: Vec<bool> = vec![false; run.zones.len()];
@@ -363,6 +369,14 @@ pub fn run_in_process(
                 });
             }
             zone_out = coord.set_zones(&areas);
+        }
+        for &(unit, from, until) in &run.out_of_service {
+            if t == from {
+                coord.set_out_of_service(unit as u32, true);
+                zone_out.push((unit as u32, coord.cancel_order(unit as u32)));
+            } else if t == until {
+                coord.set_out_of_service(unit as u32, false);
+            }
         }
         // Units drive between ticks and report.
         let mut ms = now_ms.saturating_sub(run.tick_ms) + run.unit_step_ms;
@@ -432,6 +446,7 @@ pub fn run_in_process(
             match e {
                 CoordEvent::BadProgress(_) => bad_progress += 1,
                 CoordEvent::OrderRestarted { .. } => restarts += 1,
+                CoordEvent::Stopped { .. } => stopped += 1,
                 _ => {}
             }
         }
@@ -483,6 +498,7 @@ pub fn run_in_process(
         held_max,
         limited_edges,
         limited_outside,
+        stopped,
     }
 }
 

@@ -294,6 +294,11 @@ impl DriveUnit {
     fn reach(&mut self, node: Node) {
         self.last_node_id = node.node_id;
         self.last_seq = node.sequence_id;
+        for (a, s) in &mut self.actions {
+            if a.action_type == "cancelOrder" && *s == ActionStatus::Running {
+                *s = ActionStatus::Finished;
+            }
+        }
         for a in node.actions {
             let index = match self
                 .actions
@@ -318,12 +323,20 @@ impl DriveUnit {
             if self.actions.iter().any(|(x, _)| x.action_id == a.action_id) {
                 continue; // a resend
             }
+            let mut status = ActionStatus::Finished;
             match a.action_type.as_str() {
                 "startPause" => self.paused = true,
                 "stopPause" => self.paused = false,
                 "cancelOrder" => {
-                    self.nodes.clear();
-                    self.edges.clear();
+                    // Stop at the next node: a unit between nodes drives on to the one it
+                    // is driving to (and runs nothing there); the cancel is RUNNING until then.
+                    let keep = usize::from(self.moving.is_some());
+                    self.nodes.truncate(keep);
+                    self.edges.truncate(keep);
+                    if let Some(n) = self.nodes.front_mut() {
+                        n.actions.clear();
+                        status = ActionStatus::Running;
+                    }
                     self.to_run.clear();
                     for (_, s) in &mut self.actions {
                         if *s == ActionStatus::Waiting {
@@ -333,7 +346,7 @@ impl DriveUnit {
                 }
                 _ => {}
             }
-            self.actions.push((a, ActionStatus::Finished));
+            self.actions.push((a, status));
             self.dirty = true;
         }
     }

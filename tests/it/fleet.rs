@@ -35,6 +35,7 @@ fn run_zoned(
         faults,
         zones,
         deaths: Vec::new(),
+        out_of_service: Vec::new(),
     };
     run_in_process(&floor, &mut coord, &mut units, &run)
 }
@@ -100,6 +101,7 @@ fn a_unit_that_dies_mid_run_loses_no_task() {
         faults: Faults::none(),
         zones: Vec::new(),
         deaths: vec![(4, 120), (9, 200)],
+        out_of_service: Vec::new(),
     };
     let report = run_in_process(&floor, &mut coord, &mut units, &run);
     eprintln!("{report:?}");
@@ -130,6 +132,32 @@ fn a_unit_that_dies_mid_run_loses_no_task() {
         }
     }
     assert_eq!(report.done + waiting, report.submitted, "{report:?}");
+}
+
+#[test]
+fn a_unit_taken_out_of_service_stops_at_its_next_node() {
+    // Three units get cancelOrder at work and come back later: each stops at its next node,
+    // gives its further cells back, and every task is still done once.
+    let floor = demo();
+    let (mut coord, mut units) =
+        spawn(&floor, 20, coord_config(1), &UnitConfig::standard()).unwrap();
+    let run = FleetRun {
+        tick_ms: 250,
+        unit_step_ms: 50,
+        tasks: 80,
+        pick_ms: 3000,
+        max_ticks: 20_000,
+        faults: Faults::none(),
+        zones: Vec::new(),
+        deaths: Vec::new(),
+        out_of_service: vec![(2, 80, 300), (6, 101, 301), (11, 150, 420)],
+    };
+    let report = run_in_process(&floor, &mut coord, &mut units, &run);
+    eprintln!("{report:?}");
+    assert_eq!(report.stopped, 3, "{report:?}");
+    assert_eq!(report.collisions, 0, "{report:?}");
+    assert_eq!(report.bad_progress, 0, "{report:?}");
+    assert_eq!(report.done, report.submitted, "{report:?}");
 }
 
 #[test]

@@ -16,7 +16,8 @@ use drover_grid::load::Floor;
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion};
 use drover_plan::{AgentState, PlanConfig, Planner, Unlimited};
 use drover_vda5050::{
-    Action, BlockingType, ConnectionState, InstantActions, Order, State, Timestamp, VERSION,
+    Action, ActionStatus, BlockingType, ConnectionState, InstantActions, Order, State, Timestamp,
+    VERSION,
 };
 
 use crate::exec::{Executor, NodeAction, ProgressError};
@@ -95,6 +96,11 @@ pub enum CoordEvent {
         /// Robot.
         robot: u32,
     },
+    /// A robot confirmed a `cancelOrder`: it stands still and its cells beyond are free.
+    Stopped {
+        /// Robot.
+        robot: u32,
+    },
     /// A robot stands in (or was released into) a blocked zone and is paused there, or the
     /// zone was lifted and it drives again.
     ZoneHold {
@@ -133,6 +139,8 @@ struct Robot {
     attached: Option<(Cell, GoalAction, u64)>,
     /// Instant actions waiting for their echo: (message, sent at).
     instant: Option<(InstantActions, u64)>,
+    /// A `cancelOrder` sent and not yet reported finished: its action id.
+    cancelling: Option<String>,
 }
 
 /// The coordinator: see the module documentation.
@@ -185,6 +193,7 @@ impl Coordinator {
                     order: OrderTrack::new(&config.manufacturer, &r.serial),
                     attached: None,
                     instant: None,
+                    cancelling: None,
                 })
                 .collect(),
             alloc,
@@ -283,6 +292,31 @@ impl Coordinator {
         {
             self.events.push(CoordEvent::BadProgress(e));
         }
+        let r = &mut self.robots[robot as usize];
+        if let Some(id) = &r.cancelling
+            && state
+                .action_states
+                .iter()
+                .any(|s| s.action_id == *id && s.action_status == ActionStatus::Finished)
+        {
+            // The robot stands still on the node it reported: what it was released beyond
+            // goes back to the others, and its next order starts where it stands.
+            r.cancelling = None;
+            r.order.restart();
+            self.exec.rewind();
+            self.exec.truncate(robot);
+            self.after_rewind();
+            self.events.push(CoordEvent::Stopped { robot });
+        }
+    }
+
+    /// `cancelOrder` for one robot, resent until echoed: it stops at its next node, and once
+    /// it reports the cancel finished, the cells it was released beyond that node are given
+    /// back (until then they stay its own).
+    pub fn cancel_order(&mut self, robot: u32) -> Outbound {
+        let message = self.instant(robot, "cancelOrder");
+        self.robots[robot as usize].cancelling = Some(message.actions[0].action_id.clone());
+        Outbound::InstantActions(message)
     }
 
     /// Reads a robot's connection state (retained ONLINE, or the broker's last will).
@@ -441,7 +475,13 @@ impl Coordinator {
     /// Drops every unreleased planned entry; actions attached to dropped entries are attached
     /// again when the robot's plan reaches its goal.
     fn rewind(&mut self) {
-        self.planned = self.exec.rewind();
+        self.exec.rewind();
+        self.after_rewind();
+    }
+
+    /// After the executor dropped entries: the planner restarts from the released frontier.
+    fn after_rewind(&mut self) {
+        self.planned = self.exec.frontier();
         for (i, r) in self.robots.iter_mut().enumerate() {
             if r.attached
                 .is_some_and(|(.., index)| index > self.exec.last(i as u32))

@@ -260,6 +260,22 @@ impl Executor {
         self.frontier()
     }
 
+    /// The robot stopped where it last reported (its order was cancelled and it confirmed):
+    /// every later entry, released or not, is dropped and its cells go to whoever is planned
+    /// through them next.
+    pub fn truncate(&mut self, robot: u32) {
+        let track = &mut self.tracks[robot as usize];
+        while track.entries.len() > 1 {
+            let i = track.first + track.entries.len() as u64 - 1;
+            let e = track.entries.pop_back().expect("len > 1");
+            let queue = &mut self.visits[e.cell.index()];
+            if let Some(pos) = queue.iter().position(|v| *v == (robot, i)) {
+                queue.remove(pos);
+            }
+        }
+        track.released = track.first;
+    }
+
     /// Each robot's last planned state.
     pub fn planned(&self) -> Vec<AgentState> {
         self.tracks

@@ -170,3 +170,28 @@ fn a_late_robot_only_delays_its_followers() {
     exec.release();
     assert_eq!(exec.released(0), 2);
 }
+
+/// A robot that stopped (a confirmed `cancelOrder`) gives back the cells it was released
+/// into beyond its position, so the robot planned through them next is released.
+#[test]
+fn truncate_gives_released_cells_to_the_next_robot() {
+    let at = |c: u32| AgentState {
+        cell: Cell(c),
+        heading: Heading::East,
+    };
+    // A 1 x 6 corridor: robot 0 at 2 is planned east to 4; robot 1 at 5 is planned west
+    // through 4 and 3 after it.
+    let mut exec = Executor::new(6, &[at(2), at(5)], 2);
+    exec.push_step(&[at(3), at(5)]);
+    exec.push_step(&[at(4), at(5)]);
+    exec.push_step(&[at(4), at(4)]);
+    exec.push_step(&[at(4), at(3)]);
+    exec.release();
+    assert_eq!(exec.released(0), 2, "robot 0 holds 3 and 4");
+    assert_eq!(exec.released(1), 0, "robot 1 waits for 4");
+    exec.truncate(0);
+    assert_eq!((exec.released(0), exec.last(0)), (0, 0));
+    assert_eq!(exec.planned()[0].cell, Cell(2));
+    exec.release();
+    assert_eq!(exec.released(1), 2, "robot 1 now holds 4 and 3");
+}

@@ -308,6 +308,9 @@ pub async fn run_coordinator(
                 CoordEvent::OrderRestarted { robot } => {
                     tracing::info!(robot = %coord.serial(*robot), "robot runs no order of ours: new order")
                 }
+                CoordEvent::Stopped { robot } => {
+                    tracing::info!(robot = %coord.serial(*robot), "order cancelled: robot stopped")
+                }
                 CoordEvent::ZoneHold { robot, held } => {
                     tracing::info!(robot = %coord.serial(*robot), held, "blocked zone: robot held (paused) or let go")
                 }

@@ -971,7 +971,12 @@ impl OpsLoop {
                             .request_charge(r)
                             .map_err(ApiError::conflict),
                         RobotOp::OutOfService | RobotOp::InService => {
-                            let events = coord.set_out_of_service(r, op == RobotOp::OutOfService);
+                            let out_of_service = op == RobotOp::OutOfService;
+                            let events = coord.set_out_of_service(r, out_of_service);
+                            if out_of_service {
+                                // Stop at the next node; its further cells go to others.
+                                out.push((r, coord.cancel_order(r)));
+                            }
                             tracing::info!(robot = %serial, ?op, requeued = events.len(), "operator");
                             Ok(())
                         }
