@@ -332,3 +332,23 @@ fn units_drive_no_faster_than_an_edge_allows() {
     assert!(slow >= 3000, "1 m at 0.3 m/s takes over 3 s: {slow} ms");
     assert!(free < slow / 2, "{free} ms vs {slow} ms");
 }
+
+#[test]
+fn a_robot_quiet_for_half_the_silence_limit_gets_one_state_request() {
+    use drover_core::coord::Outbound;
+    let floor = demo();
+    let config = coord_config(1);
+    let half = config.silent_ticks / 2;
+    let (mut coord, _units) = spawn(&floor, 3, config, &UnitConfig::standard()).unwrap();
+    let mut requests = Vec::new();
+    for t in 0..=half + 5 {
+        for (robot, message) in coord.tick().outbound {
+            if let Outbound::InstantActions(a) = message
+                && a.actions.iter().any(|x| x.action_type == "stateRequest")
+            {
+                requests.push((t, robot));
+            }
+        }
+    }
+    assert_eq!(requests, vec![(half, 0), (half, 1), (half, 2)]);
+}

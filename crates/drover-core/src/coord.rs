@@ -501,23 +501,29 @@ impl Coordinator {
             .collect()
     }
 
-    fn instant(&mut self, robot: u32, action_type: &str) -> InstantActions {
-        let r = &mut self.robots[robot as usize];
-        let message = InstantActions {
+    /// One instant action for a robot, id `serial-type-tick`.
+    fn instant_message(&self, robot: u32, action_type: &str) -> InstantActions {
+        let serial = &self.robots[robot as usize].serial;
+        InstantActions {
             header_id: 0,
             timestamp: Timestamp(0),
             version: VERSION.to_string(),
             manufacturer: self.config.manufacturer.clone(),
-            serial_number: r.serial.clone(),
+            serial_number: serial.clone(),
             actions: vec![Action {
                 action_type: action_type.to_string(),
-                action_id: format!("{}-{}-{}", r.serial, action_type, self.now),
+                action_id: format!("{serial}-{action_type}-{}", self.now),
                 action_description: None,
                 blocking_type: BlockingType::None,
                 action_parameters: None,
             }],
-        };
-        r.instant = Some((message.clone(), self.now));
+        }
+    }
+
+    /// An instant action resent until the robot's state echoes it.
+    fn instant(&mut self, robot: u32, action_type: &str) -> InstantActions {
+        let message = self.instant_message(robot, action_type);
+        self.robots[robot as usize].instant = Some((message.clone(), self.now));
         message
     }
 
@@ -534,7 +540,16 @@ impl Coordinator {
         let mut changed = false;
         for i in 0..self.robots.len() {
             let r = &self.robots[i];
-            let fresh = now.saturating_sub(r.last_state) <= self.config.silent_ticks;
+            let age = now.saturating_sub(r.last_state);
+            if r.online && !r.silent && age > 0 && age == self.config.silent_ticks / 2 {
+                // Half-way to silent: ask for a state (the last one may have been lost).
+                // Sent once, not tracked: the answer is a state.
+                let message = self.instant_message(i as u32, "stateRequest");
+                out.outbound
+                    .push((i as u32, Outbound::InstantActions(message)));
+            }
+            let r = &self.robots[i];
+            let fresh = age <= self.config.silent_ticks;
             let alive = r.online && fresh;
             if r.silent == alive {
                 changed = true;
