@@ -571,7 +571,15 @@ pub fn ops(
     ring_speed: Option<f64>,
 ) -> (OpsHandle, OpsLoop) {
     let (tx, rx) = mpsc::channel(64 * 1024);
-    let (live_tx, live_rx) = watch::channel(Arc::new(Live::default()));
+    // Stored zones are served before the coordinator starts (it waits for the robots).
+    let (live_tx, live_rx) = watch::channel(Arc::new(Live {
+        zones: recovered
+            .zones
+            .iter()
+            .map(|(id, z)| zone_out(*id, &z.spec()))
+            .collect(),
+        ..Live::default()
+    }));
     let events = Arc::new(EventLog::new(20_000));
     let next_zone = recovered.zones.iter().map(|z| z.0).max().unwrap_or(0) + 1;
     let mut finals = HashMap::new();

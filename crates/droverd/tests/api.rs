@@ -460,3 +460,46 @@ fn sse_streams_events_and_resumes_from_last_event_id() {
     let resumed = read_events(Some(last), 3);
     assert_eq!(resumed[0].0, last + 1, "{resumed:?}");
 }
+
+/// Zones survive a kill -9: after the restart the zone is listed again and the robot that
+/// starts inside it is held (paused) there.
+#[test]
+fn a_blocked_zone_survives_a_restart_and_holds_the_robot_inside() {
+    let dir = temp_dir("zone-restart");
+    let args = DemoArgs {
+        robots: 4,
+        ..DemoArgs::default()
+    };
+    let mut d = start(&dir, &args);
+    // du-0001 starts on the first park cell, row 1, column 4.
+    let park = 40 + 4;
+    let (status, body) = d.req(
+        "POST",
+        "/api/zones",
+        Some(&json!({"name": "tech", "mode": "blocked", "cells": [park]}).to_string()),
+        None,
+    );
+    assert_eq!(status, 201, "{body}");
+    d.kill();
+    let d = start(&dir, &args);
+    let zones = d.get_json("/api/zones");
+    assert_eq!(zones.as_array().unwrap().len(), 1, "{zones}");
+    assert_eq!(zones[0]["cells"], json!([park]));
+    wait_for(Duration::from_secs(30), "du-0001 held in the zone", || {
+        let (status, body) = d.req("GET", "/api/robots/du-0001", None, None);
+        let r: Value = serde_json::from_str(&body).ok()?;
+        Some(status == 200 && r["cell"] == park && r["zone_held"] == true && r["paused"] == true)
+    });
+    // The others work around it: a pick gets done.
+    let (status, body) = d.req(
+        "POST",
+        "/api/tasks",
+        Some(&json!({"kind": "pick", "pod": "pod-0002", "station": "pick-2"}).to_string()),
+        None,
+    );
+    assert_eq!(status, 201, "{body}");
+    wait_for(Duration::from_secs(60), "the pick done", || {
+        Some(d.get_json("/api/kpis")["tasks"]["done"].as_u64()? >= 1)
+    });
+    assert_eq!(d.get_json("/api/robots/du-0001")["cell"], park);
+}
