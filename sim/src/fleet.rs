@@ -538,6 +538,7 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
         base_ahead: 2,
         max_lag: 3,
         resend_ticks: 10,
+        max_orders_per_tick: 0,
         silent_ticks: 100,
         map_id: "floor".into(),
         manufacturer: "drover-sim".into(),

@@ -38,6 +38,10 @@ pub struct CoordConfig {
     pub max_lag: usize,
     /// Ticks before an unechoed order or instant action is sent again.
     pub resend_ticks: u64,
+    /// Orders (new, updates and resends) sent per tick at most, 0: no cap. The robots beyond
+    /// the cap are served first on the next tick, so a burst (every robot's first order at
+    /// startup) drains over a few ticks instead of queueing in the broker.
+    pub max_orders_per_tick: usize,
     /// Ticks without a state message after which a robot counts as silent.
     pub silent_ticks: u64,
     /// The map id in orders.
@@ -164,6 +168,8 @@ pub struct Coordinator {
     exec: Executor,
     now: u64,
     events: Vec<CoordEvent>,
+    /// The robot whose order is polled first next tick (the order cap's round robin).
+    poll_from: usize,
 }
 
 impl Coordinator {
@@ -215,6 +221,7 @@ impl Coordinator {
             grid,
             now: 0,
             events: Vec::new(),
+            poll_from: 0,
             config,
         }
     }
@@ -637,18 +644,32 @@ impl Coordinator {
 
         // Release and send.
         self.exec.release();
-        for i in 0..self.robots.len() {
-            let robot = i as u32;
+        let n = self.robots.len();
+        let cap = match self.config.max_orders_per_tick {
+            0 => usize::MAX,
+            c => c,
+        };
+        let mut orders = 0;
+        for k in 0..n {
+            let i = (self.poll_from + k) % n;
+            if orders == cap {
+                self.poll_from = i;
+                break;
+            }
             if let Some(order) = self.robots[i].order.poll(
-                robot,
+                i as u32,
                 &self.exec,
                 &self.frame,
                 &self.speed_limit,
                 now,
                 self.config.resend_ticks,
             ) {
-                out.outbound.push((robot, Outbound::Order(order)));
+                out.outbound.push((i as u32, Outbound::Order(order)));
+                orders += 1;
             }
+        }
+        for i in 0..n {
+            let robot = i as u32;
             let r = &mut self.robots[i];
             if let Some((message, sent)) = &mut r.instant
                 && now >= *sent + self.config.resend_ticks

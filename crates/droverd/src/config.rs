@@ -123,6 +123,8 @@ pub struct CoordinatorConfig {
     pub max_lag: usize,
     /// Milliseconds before an unechoed order is resent.
     pub resend_ms: u64,
+    /// Orders sent per second at most (0: no cap).
+    pub max_orders_per_s: u64,
     /// Milliseconds without a state before a robot counts as silent.
     pub silent_ms: u64,
     /// Planner seed.
@@ -231,6 +233,10 @@ impl Config {
         base.max_lag = c.max_lag;
         base.resend_ticks = c.resend_ms.div_ceil(c.tick_ms).max(1);
         base.silent_ticks = c.silent_ms.div_ceil(c.tick_ms).max(1);
+        base.max_orders_per_tick = match c.max_orders_per_s {
+            0 => 0,
+            per_s => (per_s * c.tick_ms / 1000).max(1) as usize,
+        };
         base.table_cache_bytes = c.table_cache_mb << 20;
         base.map_id = self.vda5050.map_id.clone();
         base.manufacturer = self.vda5050.manufacturer.clone();
