@@ -1,9 +1,11 @@
 //! Coordinator and virtual VDA 5050 drive units in one process, tick by tick through the
 //! JSON wire format: picks complete, nobody collides, faults lose nothing.
 
+use drover_core::coord::Coordinator;
 use drover_grid::load::parse_floor;
 use drover_sim::fleet::{
-    Faults, FleetRun, ScheduledZone, ZoneCells, coord_config, run_in_process, spawn, stocked,
+    Faults, FleetReport, FleetRun, ScheduledZone, ZoneCells, coord_config, run_in_process, spawn,
+    stocked,
 };
 use drover_sim::unit::UnitConfig;
 
@@ -13,37 +15,57 @@ fn demo() -> drover_grid::load::Floor {
     stocked(parse_floor("demo.toml", &text).unwrap(), 1)
 }
 
-fn run(units: usize, tasks: usize, faults: Faults) -> drover_sim::fleet::FleetReport {
-    run_zoned(units, tasks, faults, Vec::new())
-}
-
-fn run_zoned(
-    units: usize,
-    tasks: usize,
-    faults: Faults,
-    zones: Vec<ScheduledZone>,
-) -> drover_sim::fleet::FleetReport {
-    let floor = demo();
-    let unit = UnitConfig::standard();
-    let (mut coord, mut units) = spawn(&floor, units, coord_config(1), &unit).unwrap();
-    let run = FleetRun {
+/// A run of `tasks` picks on the demo floor: 250 ms ticks, no faults, no zones.
+fn picks(tasks: usize) -> FleetRun {
+    FleetRun {
         tick_ms: 250,
         unit_step_ms: 50,
         tasks,
         pick_ms: 3000,
         max_ticks: 20_000,
-        faults,
-        zones,
+        faults: Faults::none(),
+        zones: Vec::new(),
         deaths: Vec::new(),
         out_of_service: Vec::new(),
-    };
-    run_in_process(&floor, &mut coord, &mut units, &run)
+    }
+}
+
+/// `units` standard units on the demo floor run `run`; the coordinator is returned for
+/// inspection.
+fn run_with(units: usize, run: &FleetRun) -> (Coordinator, FleetReport) {
+    let floor = demo();
+    let (mut coord, mut units) =
+        spawn(&floor, units, coord_config(1), &UnitConfig::standard()).unwrap();
+    let report = run_in_process(&floor, &mut coord, &mut units, run);
+    eprintln!("{report:?}");
+    (coord, report)
+}
+
+fn run(units: usize, tasks: usize, faults: Faults) -> FleetReport {
+    run_with(
+        units,
+        &FleetRun {
+            faults,
+            ..picks(tasks)
+        },
+    )
+    .1
+}
+
+fn run_zoned(units: usize, tasks: usize, zones: Vec<ScheduledZone>) -> FleetReport {
+    run_with(
+        units,
+        &FleetRun {
+            zones,
+            ..picks(tasks)
+        },
+    )
+    .1
 }
 
 #[test]
 fn units_complete_picks_without_collisions() {
     let report = run(12, 40, Faults::none());
-    eprintln!("{report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
     assert_eq!(report.bad_progress, 0, "{report:?}");
@@ -58,7 +80,6 @@ fn delays_and_lost_messages_lose_nothing() {
         seed: 7,
     };
     let report = run(50, 200, faults);
-    eprintln!("{report:?}");
     assert!(report.dropped > 0, "faults were injected: {report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
@@ -73,8 +94,7 @@ fn a_blocked_zone_holds_the_units_inside_and_keeps_the_others_out() {
         cells: ZoneCells::AroundUnit { unit: 3, radius: 2 },
         max_speed: None,
     }];
-    let report = run_zoned(20, 80, Faults::none(), zones);
-    eprintln!("{report:?}");
+    let report = run_zoned(20, 80, zones);
     assert!(report.held_max >= 1, "the unit inside is held: {report:?}");
     assert_eq!(report.intrusions, 0, "{report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");
@@ -89,22 +109,12 @@ fn a_unit_that_dies_mid_run_loses_no_task() {
     // plan around them and finish every task except those that need a pod a dead unit
     // carries: those wait in the queue, not lost and not done twice.
     use drover_alloc::{PodId, PodLoc, PodSel, TaskKind, TaskState};
-    let floor = demo();
-    let (mut coord, mut units) =
-        spawn(&floor, 20, coord_config(1), &UnitConfig::standard()).unwrap();
     let run = FleetRun {
-        tick_ms: 250,
-        unit_step_ms: 50,
-        tasks: 80,
-        pick_ms: 3000,
         max_ticks: 3000,
-        faults: Faults::none(),
-        zones: Vec::new(),
         deaths: vec![(4, 120), (9, 200)],
-        out_of_service: Vec::new(),
+        ..picks(80)
     };
-    let report = run_in_process(&floor, &mut coord, &mut units, &run);
-    eprintln!("{report:?}");
+    let (coord, report) = run_with(20, &run);
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.bad_progress, 0, "{report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
@@ -138,22 +148,11 @@ fn a_unit_that_dies_mid_run_loses_no_task() {
 fn a_unit_taken_out_of_service_stops_at_its_next_node() {
     // Three units get cancelOrder at work and come back later: each stops at its next node,
     // gives its further cells back, and every task is still done once.
-    let floor = demo();
-    let (mut coord, mut units) =
-        spawn(&floor, 20, coord_config(1), &UnitConfig::standard()).unwrap();
     let run = FleetRun {
-        tick_ms: 250,
-        unit_step_ms: 50,
-        tasks: 80,
-        pick_ms: 3000,
-        max_ticks: 20_000,
-        faults: Faults::none(),
-        zones: Vec::new(),
-        deaths: Vec::new(),
         out_of_service: vec![(2, 80, 300), (6, 101, 301), (11, 150, 420)],
+        ..picks(80)
     };
-    let report = run_in_process(&floor, &mut coord, &mut units, &run);
-    eprintln!("{report:?}");
+    let (_, report) = run_with(20, &run);
     assert_eq!(report.stopped, 3, "{report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.bad_progress, 0, "{report:?}");
@@ -172,8 +171,7 @@ fn a_slow_zone_limits_speed_only_on_its_cells() {
         cells: ZoneCells::Cells(cells),
         max_speed: Some(0.3),
     }];
-    let report = run_zoned(12, 40, Faults::none(), zones);
-    eprintln!("{report:?}");
+    let report = run_zoned(12, 40, zones);
     assert!(report.limited_edges > 0, "{report:?}");
     assert_eq!(report.limited_outside, 0, "{report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");

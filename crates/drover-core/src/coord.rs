@@ -145,6 +145,8 @@ struct Robot {
     instant: Option<(InstantActions, u64)>,
     /// A `cancelOrder` sent and not yet reported finished: its action id.
     cancelling: Option<String>,
+    /// A `stateRequest` went out since the last state.
+    state_requested: bool,
 }
 
 /// The coordinator: see the module documentation.
@@ -200,6 +202,7 @@ impl Coordinator {
                     attached: None,
                     instant: None,
                     cancelling: None,
+                    state_requested: false,
                 })
                 .collect(),
             alloc,
@@ -275,6 +278,7 @@ impl Coordinator {
     pub fn on_state(&mut self, robot: u32, state: &State) {
         let r = &mut self.robots[robot as usize];
         r.last_state = self.now;
+        r.state_requested = false;
         r.battery = (state.battery_state.battery_charge / 100.0).clamp(0.0, 1.0);
         if let Some((sent, _)) = &r.instant
             && sent.actions.iter().all(|a| {
@@ -447,7 +451,9 @@ impl Coordinator {
     /// Rebuilds the grid robots plan on: the floor's, minus every edge into a closed cell.
     /// Closed are the blocked zones and the cells a silent robot was released into (where it
     /// may stand: nobody else may be planned there until it reports again). Distance tables
-    /// start afresh and the allocator gives up jobs aimed at closed cells.
+    /// and allocation costs start afresh: a stale table would send robots into dead ends
+    /// behind a silent robot, and the allocator to pods only reachable through it. The
+    /// allocator gives up jobs aimed at closed cells.
     fn close_cells(&mut self) {
         let mut closed = self.blocked.clone();
         for i in 0..self.robots.len() {
@@ -547,16 +553,7 @@ impl Coordinator {
         let mut changed = false;
         for i in 0..self.robots.len() {
             let r = &self.robots[i];
-            let age = now.saturating_sub(r.last_state);
-            if r.online && !r.silent && age > 0 && age == self.config.silent_ticks / 2 {
-                // Half-way to silent: ask for a state (the last one may have been lost).
-                // Sent once, not tracked: the answer is a state.
-                let message = self.instant_message(i as u32, "stateRequest");
-                out.outbound
-                    .push((i as u32, Outbound::InstantActions(message)));
-            }
-            let r = &self.robots[i];
-            let fresh = age <= self.config.silent_ticks;
+            let fresh = now.saturating_sub(r.last_state) <= self.config.silent_ticks;
             let alive = r.online && fresh;
             if r.silent == alive {
                 changed = true;
@@ -666,6 +663,26 @@ impl Coordinator {
             ) {
                 out.outbound.push((i as u32, Outbound::Order(order)));
                 orders += 1;
+            }
+        }
+        // Half-way to silent, one `stateRequest` (the last state may have been lost), from
+        // what the order cap left this tick; not tracked for an echo: the answer is a state.
+        let mut budget = cap.saturating_sub(orders);
+        for i in 0..n {
+            let r = &self.robots[i];
+            if budget == 0 {
+                break;
+            }
+            if r.online
+                && !r.silent
+                && !r.state_requested
+                && now.saturating_sub(r.last_state) >= (self.config.silent_ticks / 2).max(1)
+            {
+                let message = self.instant_message(i as u32, "stateRequest");
+                out.outbound
+                    .push((i as u32, Outbound::InstantActions(message)));
+                self.robots[i].state_requested = true;
+                budget -= 1;
             }
         }
         for i in 0..n {
