@@ -239,6 +239,8 @@ pub struct FleetReport {
     pub limited_outside: usize,
     /// Units that confirmed a `cancelOrder` (stopped and gave their further cells back).
     pub stopped: usize,
+    /// Order messages the units rejected (over their factsheet limits, or refused).
+    pub rejected: u64,
 }
 
 /// Settings of an in-process run.
@@ -315,6 +317,19 @@ pub fn run_in_process(
     let mut dropped = 0u64;
     let (mut bad_progress, mut restarts) = (0, 0);
     let epoch: i64 = 1_790_000_000_000;
+    // Factsheets first, as units publish them on connecting; orders honour their limits.
+    for (i, unit) in units.iter_mut().enumerate() {
+        let topic = format!("uagv/v2/{manufacturer}/{}/factsheet", unit.serial());
+        let payload = serde_json::to_vec(&unit.factsheet(0, epoch)).expect("factsheets serialise");
+        if let Ok(r) = inbox.receive(&topic, &payload)
+            && let Inbound::Factsheet(f) = r.message
+        {
+            coord.set_order_limits(
+                i as u32,
+                drover_core::orders::OrderLimits::from_factsheet(&f, run.tick_ms),
+            );
+        }
+    }
     let mut last_state_ms = vec![0u64; units.len()];
     let mut ticks = 0;
     let index: std::collections::HashMap<String, u32> = units
@@ -499,6 +514,7 @@ pub fn run_in_process(
         limited_edges,
         limited_outside,
         stopped,
+        rejected: units.iter().map(DriveUnit::rejected).sum(),
     }
 }
 

@@ -39,6 +39,11 @@ pub struct UnitConfig {
     pub drain_per_lift: f64,
     /// Battery percent gained per second on a charger.
     pub charge_per_s: f64,
+    /// Nodes per order message at most (factsheet `order.nodes`); longer orders are rejected.
+    pub max_order_nodes: usize,
+    /// Seconds between two order messages at least (factsheet `minOrderInterval`); orders
+    /// that come sooner are rejected.
+    pub min_order_interval_s: f64,
 }
 
 impl UnitConfig {
@@ -53,6 +58,8 @@ impl UnitConfig {
             drain_per_m: 0.01,
             drain_per_lift: 0.05,
             charge_per_s: 0.5,
+            max_order_nodes: 128,
+            min_order_interval_s: 0.0,
         }
     }
 
@@ -67,6 +74,8 @@ impl UnitConfig {
             drain_per_m: self.drain_per_m,
             drain_per_lift: self.drain_per_lift,
             charge_per_s: self.charge_per_s * factor,
+            max_order_nodes: self.max_order_nodes,
+            min_order_interval_s: self.min_order_interval_s / factor,
         }
     }
 }
@@ -111,6 +120,10 @@ pub struct DriveUnit {
     dirty: bool,
     last_ms: u64,
     metres: f64,
+    /// When the last order message was accepted, ms.
+    last_order_ms: Option<u64>,
+    /// Order messages rejected so far.
+    rejected: u64,
 }
 
 impl DriveUnit {
@@ -150,6 +163,8 @@ impl DriveUnit {
             dirty: true,
             last_ms: 0,
             metres: 0.0,
+            last_order_ms: None,
+            rejected: 0,
         }
     }
 
@@ -196,7 +211,13 @@ impl DriveUnit {
             && self.to_run.is_empty()
     }
 
+    /// Order messages this unit rejected (malformed, over its factsheet limits, or refused).
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
     fn reject(&mut self, error_type: &str, order: &Order, why: &str) {
+        self.rejected += 1;
         self.errors.push(RobotError {
             error_type: error_type.to_string(),
             error_references: Some(vec![
@@ -226,6 +247,25 @@ impl DriveUnit {
                 "nodes and edges do not form a path",
             );
         }
+        if order.nodes.len() > self.config.max_order_nodes {
+            return self.reject(
+                "validationError",
+                &order,
+                "more nodes than the factsheet's order.nodes",
+            );
+        }
+        let gap_ms = (self.config.min_order_interval_s * 1000.0) as u64;
+        if self
+            .last_order_ms
+            .is_some_and(|t| now_ms < t.saturating_add(gap_ms))
+        {
+            return self.reject(
+                "orderError",
+                &order,
+                "sooner than the factsheet's minOrderInterval",
+            );
+        }
+        self.last_order_ms = Some(now_ms);
         if order.order_id != self.order_id {
             if !self.idle() {
                 return self.reject("orderError", &order, "not idle: a new order must wait");
@@ -614,9 +654,13 @@ impl DriveUnit {
             },
             protocol_limits: ProtocolLimits {
                 max_string_lens: json!({"idLen": 64, "idNumericalOnly": false}),
-                max_array_lens: json!({"order.nodes": 128, "order.edges": 127, "state.nodeStates": 128}),
+                max_array_lens: json!({
+                    "order.nodes": self.config.max_order_nodes,
+                    "order.edges": self.config.max_order_nodes.saturating_sub(1),
+                    "state.nodeStates": self.config.max_order_nodes,
+                }),
                 timing: Timing {
-                    min_order_interval: 0.0,
+                    min_order_interval: self.config.min_order_interval_s,
                     min_state_interval: 0.0,
                     default_state_interval: Some(30.0),
                     visualization_interval: None,

@@ -33,9 +33,12 @@ fn picks(tasks: usize) -> FleetRun {
 /// `units` standard units on the demo floor run `run`; the coordinator is returned for
 /// inspection.
 fn run_with(units: usize, run: &FleetRun) -> (Coordinator, FleetReport) {
+    run_units(units, &UnitConfig::standard(), run)
+}
+
+fn run_units(units: usize, unit: &UnitConfig, run: &FleetRun) -> (Coordinator, FleetReport) {
     let floor = demo();
-    let (mut coord, mut units) =
-        spawn(&floor, units, coord_config(1), &UnitConfig::standard()).unwrap();
+    let (mut coord, mut units) = spawn(&floor, units, coord_config(1), unit).unwrap();
     let report = run_in_process(&floor, &mut coord, &mut units, run);
     eprintln!("{report:?}");
     (coord, report)
@@ -156,6 +159,21 @@ fn a_unit_taken_out_of_service_stops_at_its_next_node() {
     assert_eq!(report.stopped, 3, "{report:?}");
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.bad_progress, 0, "{report:?}");
+    assert_eq!(report.done, report.submitted, "{report:?}");
+}
+
+#[test]
+fn orders_respect_the_units_factsheet_limits() {
+    // Units that take at most 3 nodes per order and one order per second: the coordinator
+    // reads their factsheets, so none of its orders is rejected and every pick is done.
+    let strict = UnitConfig {
+        max_order_nodes: 3,
+        min_order_interval_s: 1.0,
+        ..UnitConfig::standard()
+    };
+    let (_, report) = run_units(12, &strict, &picks(30));
+    assert_eq!(report.rejected, 0, "{report:?}");
+    assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
 }
 

@@ -330,6 +330,12 @@ impl Coordinator {
         Outbound::InstantActions(message)
     }
 
+    /// Reads a robot's factsheet: later orders respect its node limit and minimum order
+    /// interval (`limits` from [`crate::orders::OrderLimits::from_factsheet`]).
+    pub fn set_order_limits(&mut self, robot: u32, limits: crate::orders::OrderLimits) {
+        self.robots[robot as usize].order.set_limits(limits);
+    }
+
     /// Reads a robot's connection state (retained ONLINE, or the broker's last will).
     pub fn on_connection(&mut self, robot: u32, state: ConnectionState) {
         self.robots[robot as usize].online = state == ConnectionState::Online;

@@ -104,6 +104,56 @@ pub struct OrderTrack {
     sent_released: u64,
     /// The last sent message, not yet echoed, with when it was (re)sent and how often.
     pending: Option<(Order, u64, u32)>,
+    /// What the robot's factsheet allows.
+    limits: OrderLimits,
+    /// Tick of the last message sent.
+    last_sent: Option<u64>,
+}
+
+/// Limits a robot declares in its factsheet (`protocolLimits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// Nodes per order message at most (`maxArrayLens` `order.nodes`, and `order.edges` + 1).
+    pub max_nodes: usize,
+    /// Ticks between two order messages at least (`timing.minOrderInterval`).
+    pub min_interval_ticks: u64,
+}
+
+impl Default for OrderLimits {
+    /// No limits: what a robot without a factsheet gets.
+    fn default() -> OrderLimits {
+        OrderLimits {
+            max_nodes: usize::MAX,
+            min_interval_ticks: 0,
+        }
+    }
+}
+
+impl OrderLimits {
+    /// The limits a factsheet declares, for ticks of `tick_ms`. A missing or malformed entry
+    /// is no limit; a node limit below 2 is raised to 2 (an order must move somewhere).
+    pub fn from_factsheet(factsheet: &drover_vda5050::Factsheet, tick_ms: u64) -> OrderLimits {
+        let lens = &factsheet.protocol_limits.max_array_lens;
+        let len = |key: &str| lens.get(key).and_then(serde_json::Value::as_u64);
+        let nodes = [
+            len("order.nodes"),
+            len("order.edges").map(|e| e.saturating_add(1)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(usize::MAX, |n| (n as usize).max(2));
+        let interval_s = factsheet.protocol_limits.timing.min_order_interval;
+        let min_interval_ticks = if interval_s.is_finite() && interval_s > 0.0 {
+            ((interval_s * 1000.0) / tick_ms.max(1) as f64).ceil() as u64
+        } else {
+            0
+        };
+        OrderLimits {
+            max_nodes: nodes,
+            min_interval_ticks,
+        }
+    }
 }
 
 /// What [`OrderTrack::on_state`] learnt from a state message.
@@ -129,7 +179,14 @@ impl OrderTrack {
             start: 0,
             sent_released: 0,
             pending: None,
+            limits: OrderLimits::default(),
+            last_sent: None,
         }
+    }
+
+    /// Applies the robot's factsheet limits to every later message.
+    pub fn set_limits(&mut self, limits: OrderLimits) {
+        self.limits = limits;
     }
 
     /// The current order id.
@@ -197,10 +254,15 @@ impl OrderTrack {
         now: u64,
         resend_ticks: u64,
     ) -> Option<Order> {
+        let gap = self.limits.min_interval_ticks;
+        if self.last_sent.is_some_and(|t| now < t + gap) {
+            return None;
+        }
         if let Some((order, sent, count)) = &mut self.pending {
             if now >= *sent + resend_ticks {
                 *sent = now;
                 *count += 1;
+                self.last_sent = Some(now);
                 return Some(order.clone());
             }
             return None;
@@ -217,7 +279,11 @@ impl OrderTrack {
             }
         };
         let order_id = self.order_id.clone().expect("set above");
-        let last = exec.last(robot);
+        // The whole base, and as much horizon as the robot's factsheet allows.
+        let room = (self.limits.max_nodes as u64).saturating_sub(1);
+        let last = exec
+            .last(robot)
+            .min(released.max(from.saturating_add(room)));
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
         let mut prev: Option<Cell> = None;
@@ -262,6 +328,7 @@ impl OrderTrack {
         self.update_id = update_id;
         self.sent_released = released;
         self.pending = Some((order.clone(), now, 1));
+        self.last_sent = Some(now);
         Some(order)
     }
 }

@@ -15,14 +15,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use drover_core::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, RobotSpec};
-use drover_core::orders::{MapFrame, heading_of};
+use drover_core::orders::{MapFrame, OrderLimits, heading_of};
 use drover_gateway::{Incoming, RobotLink};
 use drover_grid::Cell;
 use drover_grid::load::Floor;
 use drover_plan::AgentState;
 use drover_sim::fleet::{Associates, task_outcomes};
 use drover_sim::mqtt::epoch_ms;
-use drover_vda5050::{HeaderIds, Inbound, Inbox, Reject, Timestamp, Topic};
+use drover_vda5050::{Factsheet, HeaderIds, Inbound, Inbox, Reject, Timestamp, Topic};
 use tokio::sync::{mpsc, watch};
 
 use crate::ops::{Command, OpsLoop};
@@ -77,7 +77,8 @@ pub struct Summary {
     pub bad_progress: u64,
 }
 
-/// Waits for every robot's first state and returns where each stands. Robots that do not
+/// Waits for every robot's first state and returns where each stands, with the factsheets
+/// that arrived meanwhile (robots publish them retained on connecting). Robots that do not
 /// report within `timeout` are left out (logged); the others must stand on distinct free
 /// cells.
 async fn discover(
@@ -87,8 +88,9 @@ async fn discover(
     inbox: &mut Inbox,
     rx: &mut mpsc::Receiver<Incoming>,
     timeout: Duration,
-) -> anyhow::Result<Vec<RobotSpec>> {
+) -> anyhow::Result<(Vec<RobotSpec>, HashMap<String, Factsheet>)> {
     let mut found: HashMap<String, AgentState> = HashMap::new();
+    let mut sheets: HashMap<String, Factsheet> = HashMap::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while found.len() < serials.len() {
         let message = match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -102,7 +104,9 @@ async fn discover(
         let Ok(received) = inbox.receive(&topic, &payload) else {
             continue;
         };
-        if let Inbound::State(s) = received.message {
+        if let Inbound::Factsheet(f) = received.message {
+            sheets.insert(received.serial, *f);
+        } else if let Inbound::State(s) = received.message {
             let cell = s
                 .agv_position
                 .as_ref()
@@ -146,7 +150,7 @@ async fn discover(
         !specs.is_empty(),
         "no robot reported a state within {timeout:?}"
     );
-    Ok(specs)
+    Ok((specs, sheets))
 }
 
 /// The `p` quantile (0..=1) of sorted values, 0 for none.
@@ -186,7 +190,8 @@ pub async fn run_coordinator(
         robots = serials.len(),
         "waiting for the robots' first states"
     );
-    let specs = discover(&floor, &frame, &serials, &mut inbox, rx, startup_timeout).await?;
+    let (specs, sheets) =
+        discover(&floor, &frame, &serials, &mut inbox, rx, startup_timeout).await?;
     let index: HashMap<String, u32> = specs
         .iter()
         .enumerate()
@@ -194,6 +199,12 @@ pub async fn run_coordinator(
         .collect();
     tracing::info!(robots = specs.len(), "all robots located; coordinating");
     let mut coord = Coordinator::new(&floor, &specs, config);
+    let tick_ms = tick.as_millis() as u64;
+    for (robot, spec) in specs.iter().enumerate() {
+        if let Some(sheet) = sheets.get(&spec.serial) {
+            coord.set_order_limits(robot as u32, OrderLimits::from_factsheet(sheet, tick_ms));
+        }
+    }
     let mut headers: Vec<HeaderIds> = vec![HeaderIds::default(); specs.len()];
     let mut associates = control
         .associates_pick_ms
@@ -260,7 +271,11 @@ pub async fn run_coordinator(
                             coord.on_state(robot, &s)
                         }
                         Inbound::Connection(c) => coord.on_connection(robot, c.connection_state),
-                        Inbound::Factsheet(_) | Inbound::Visualization(_) => {}
+                        Inbound::Factsheet(f) => coord.set_order_limits(
+                            robot,
+                            OrderLimits::from_factsheet(&f, tick.as_millis() as u64),
+                        ),
+                        Inbound::Visualization(_) => {}
                     }
                 }
                 Err(reject) => {
