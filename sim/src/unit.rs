@@ -211,6 +211,17 @@ impl DriveUnit {
             && self.to_run.is_empty()
     }
 
+    /// The pod the unit carries.
+    pub fn load(&self) -> Option<&str> {
+        self.load.as_deref()
+    }
+
+    /// Puts a pod on the unit (a unit that lifted it before a coordinator restart).
+    pub fn set_load(&mut self, load: Option<String>) {
+        self.load = load;
+        self.dirty = true;
+    }
+
     /// Order messages this unit rejected (malformed, over its factsheet limits, or refused).
     pub fn rejected(&self) -> u64 {
         self.rejected

@@ -178,6 +178,37 @@ fn orders_respect_the_units_factsheet_limits() {
 }
 
 #[test]
+fn a_unit_that_starts_with_a_pod_on_it_brings_it_to_a_slot() {
+    // After a coordinator restart a unit still carries a pod: the coordinator adopts it, the
+    // unit sets it down in a free slot, and picks go on around it.
+    use drover_alloc::PodLoc;
+    let floor = demo();
+    let (mut coord, mut units) =
+        spawn(&floor, 8, coord_config(1), &UnitConfig::standard()).unwrap();
+    let pod = coord.alloc().pod_by_name("pod-0005").unwrap();
+    let PodLoc::Slot(old) = coord.alloc().pod_loc(pod) else {
+        panic!("pods start in slots")
+    };
+    units[2].set_load(Some("pod-0005".into()));
+    coord.adopt_load(2, "pod-0005").unwrap();
+    assert_eq!(coord.alloc().pod_loc(pod), PodLoc::Robot(2));
+    assert_eq!(coord.alloc().pod_in_slot(old), None);
+    assert!(
+        coord.adopt_load(3, "pod-0005").is_err(),
+        "one pod, one robot"
+    );
+    assert!(coord.adopt_load(3, "no-such-pod").is_err());
+    let report = run_in_process(&floor, &mut coord, &mut units, &picks(20));
+    assert_eq!(report.collisions, 0, "{report:?}");
+    assert_eq!(report.done, report.submitted, "{report:?}");
+    let PodLoc::Slot(slot) = coord.alloc().pod_loc(pod) else {
+        panic!("pod-0005 ends in a slot: {:?}", coord.alloc().pod_loc(pod))
+    };
+    assert_eq!(coord.alloc().pod_in_slot(slot), Some(pod));
+    assert_eq!(units[2].load(), None, "the unit set it down");
+}
+
+#[test]
 fn a_slow_zone_limits_speed_only_on_its_cells() {
     // The lower one-way highway (row 17) and the rows around it.
     let cells = (16..=18)

@@ -1091,6 +1091,60 @@ impl Allocator {
         events
     }
 
+    /// The pod called `name`.
+    pub fn pod_by_name(&self, name: &str) -> Option<PodId> {
+        self.pod_ids
+            .iter()
+            .position(|p| p == name)
+            .map(|k| PodId(k as u32))
+    }
+
+    /// A robot reports carrying `pod` (it was lifted before a coordinator restart): the pod
+    /// is taken off its recorded slot (or the floor) and the robot brings it to a slot.
+    /// Refused for a robot that is busy or already carries a pod, and for a pod that is on a
+    /// job or on another robot.
+    pub fn adopt(&mut self, robot: u32, pod: PodId) -> Result<(), String> {
+        let r = robot as usize;
+        if !self.robots[r].in_service || self.robots[r].carrying.is_some() {
+            return Err(format!(
+                "robot {robot} is out of service or already carries a pod"
+            ));
+        }
+        if !matches!(
+            self.robots[r].job,
+            Job::None | Job::Park { .. } | Job::Charge { .. }
+        ) {
+            return Err(format!("robot {robot} is on a job"));
+        }
+        let p = &self.pods[pod.0 as usize];
+        if p.busy {
+            return Err(format!("pod {} is on a job", self.pod_ids[pod.0 as usize]));
+        }
+        match p.loc {
+            PodLoc::Slot(c) => {
+                let k = self.slot_of_cell[c.index()] as usize;
+                self.slots[k] = Slot::Empty;
+            }
+            PodLoc::Stranded(_) => {}
+            PodLoc::Robot(other) => {
+                return Err(format!(
+                    "pod {} is on robot {other}",
+                    self.pod_ids[pod.0 as usize]
+                ));
+            }
+        }
+        self.release_internal(robot);
+        let cell = self.robots[r].cell;
+        let p = &mut self.pods[pod.0 as usize];
+        p.loc = PodLoc::Robot(robot);
+        p.busy = true;
+        self.robots[r].carrying = Some(pod);
+        let slot = self.choose_slot(pod, cell);
+        self.robots[r].job = Job::Return { pod, slot };
+        self.dirty = true;
+        Ok(())
+    }
+
     /// Blocked zones changed (`blocked` says which cells are in one). Slots in them take no
     /// returning pod. Pods, chargers and park cells in them are unreachable through the
     /// caller's distance tables, so no new job goes there; an in-service robot whose next goal

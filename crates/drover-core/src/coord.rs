@@ -330,6 +330,16 @@ impl Coordinator {
         Outbound::InstantActions(message)
     }
 
+    /// A robot reports a load at startup (it lifted a pod before the coordinator restarted):
+    /// the allocator takes the pod off its slot and the robot brings it to one.
+    pub fn adopt_load(&mut self, robot: u32, load_id: &str) -> Result<(), String> {
+        let pod = self
+            .alloc
+            .pod_by_name(load_id)
+            .ok_or_else(|| format!("load {load_id:?} is no pod on this floor"))?;
+        self.alloc.adopt(robot, pod)
+    }
+
     /// Reads a robot's factsheet: later orders respect its node limit and minimum order
     /// interval (`limits` from [`crate::orders::OrderLimits::from_factsheet`]).
     pub fn set_order_limits(&mut self, robot: u32, limits: crate::orders::OrderLimits) {

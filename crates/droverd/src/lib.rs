@@ -77,8 +77,8 @@ pub struct Summary {
     pub bad_progress: u64,
 }
 
-/// Waits for every robot's first state and returns where each stands, with the factsheets
-/// that arrived meanwhile (robots publish them retained on connecting). Robots that do not
+/// Waits for every robot's first state and returns where each stands and what it carries,
+/// with the factsheets that arrived meanwhile (robots publish them retained on connecting). Robots that do not
 /// report within `timeout` are left out (logged); the others must stand on distinct free
 /// cells.
 async fn discover(
@@ -88,8 +88,9 @@ async fn discover(
     inbox: &mut Inbox,
     rx: &mut mpsc::Receiver<Incoming>,
     timeout: Duration,
-) -> anyhow::Result<(Vec<RobotSpec>, HashMap<String, Factsheet>)> {
+) -> anyhow::Result<Discovered> {
     let mut found: HashMap<String, AgentState> = HashMap::new();
+    let mut loads: HashMap<String, Vec<String>> = HashMap::new();
     let mut sheets: HashMap<String, Factsheet> = HashMap::new();
     let deadline = tokio::time::Instant::now() + timeout;
     while found.len() < serials.len() {
@@ -118,6 +119,13 @@ async fn discover(
                 .map_or(drover_grid::Heading::East, |p| heading_of(p.theta));
             match cell {
                 Some(cell) if floor.grid.contains(cell) && floor.grid.is_free(cell) => {
+                    let carried = s
+                        .loads
+                        .iter()
+                        .flatten()
+                        .filter_map(|l| l.load_id.clone())
+                        .collect();
+                    loads.insert(received.serial.clone(), carried);
                     found.insert(received.serial, AgentState { cell, heading });
                 }
                 _ => {
@@ -150,7 +158,19 @@ async fn discover(
         !specs.is_empty(),
         "no robot reported a state within {timeout:?}"
     );
-    Ok((specs, sheets))
+    Ok(Discovered {
+        specs,
+        sheets,
+        loads,
+    })
+}
+
+/// What [`discover`] learnt.
+struct Discovered {
+    specs: Vec<RobotSpec>,
+    sheets: HashMap<String, Factsheet>,
+    /// Load ids each robot reports carrying.
+    loads: HashMap<String, Vec<String>>,
 }
 
 /// The `p` quantile (0..=1) of sorted values, 0 for none.
@@ -190,8 +210,11 @@ pub async fn run_coordinator(
         robots = serials.len(),
         "waiting for the robots' first states"
     );
-    let (specs, sheets) =
-        discover(&floor, &frame, &serials, &mut inbox, rx, startup_timeout).await?;
+    let Discovered {
+        specs,
+        sheets,
+        loads,
+    } = discover(&floor, &frame, &serials, &mut inbox, rx, startup_timeout).await?;
     let index: HashMap<String, u32> = specs
         .iter()
         .enumerate()
@@ -203,6 +226,17 @@ pub async fn run_coordinator(
     for (robot, spec) in specs.iter().enumerate() {
         if let Some(sheet) = sheets.get(&spec.serial) {
             coord.set_order_limits(robot as u32, OrderLimits::from_factsheet(sheet, tick_ms));
+        }
+        // A pod lifted before a restart goes back to a slot from where the robot stands.
+        for load in loads.get(&spec.serial).into_iter().flatten() {
+            match coord.adopt_load(robot as u32, load) {
+                Ok(()) => {
+                    tracing::info!(robot = %spec.serial, %load, "robot carries a pod: it goes to a slot")
+                }
+                Err(e) => {
+                    tracing::warn!(robot = %spec.serial, %load, error = %e, "robot reports a load that cannot be adopted")
+                }
+            }
         }
     }
     let mut headers: Vec<HeaderIds> = vec![HeaderIds::default(); specs.len()];
