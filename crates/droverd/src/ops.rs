@@ -1281,6 +1281,12 @@ impl OpsLoop {
             if out.silent {
                 alerts.push(format!("robot {} is silent", out.serial));
             }
+            if out.zone_held {
+                alerts.push(format!(
+                    "robot {} is held in a blocked zone until it is deleted",
+                    out.serial
+                ));
+            }
             for e in &out.errors {
                 alerts.push(format!("robot {}: {e}", out.serial));
             }

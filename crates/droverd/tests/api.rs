@@ -278,6 +278,19 @@ fn the_api_drives_a_shift() {
                 .any(|r| r["zone_held"] == true && r["paused"] == true),
         )
     });
+    wait_for(
+        Duration::from_secs(5),
+        "an alert for the held robot",
+        || {
+            let live = d.get_json("/api/live");
+            Some(
+                live["alerts"]
+                    .as_array()?
+                    .iter()
+                    .any(|a| a.as_str().is_some_and(|a| a.contains("blocked zone"))),
+            )
+        },
+    );
     let robots = d.get_json("/api/robots");
     let inside = robots
         .as_array()
