@@ -143,9 +143,16 @@ fn config() -> AllocConfig {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Pick { sku: usize, units: u32 },
-    Stow { sku: usize },
-    Transport { to: usize },
+    Pick {
+        sku: usize,
+        units: u32,
+    },
+    Stow {
+        sku: usize,
+    },
+    Transport {
+        to: usize,
+    },
     Fail(u32),
     Restore(u32),
     Staff(u16),
@@ -153,6 +160,10 @@ enum Op {
     Release(u16),
     Cancel(u64),
     Tick(u8),
+    /// Close cells (a blocked zone): a pseudo-random fifth of them from this seed, none for 0.
+    Avoid(u64),
+    /// A robot reports carrying a pod (after a restart).
+    Adopt(u32, u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -167,6 +178,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u16..3).prop_map(Op::Release),
         1 => (0u64..30).prop_map(Op::Cancel),
         6 => (1u8..6).prop_map(Op::Tick),
+        1 => (0u64..4).prop_map(Op::Avoid),
+        1 => (0u32..4, 0u32..8).prop_map(|(r, p)| Op::Adopt(r, p)),
     ]
 }
 
@@ -320,6 +333,19 @@ impl World {
             Op::Release(s) => {
                 if let Ok(ev) = self.alloc.release(StationId(s), self.now) {
                     self.record(&ev);
+                }
+            }
+            Op::Avoid(seed) => {
+                let closed = |c: Cell| {
+                    seed != 0
+                        && (u64::from(c.0) ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61 == 0
+                };
+                let ev = self.alloc.avoid(&closed);
+                self.record(&ev);
+            }
+            Op::Adopt(r, p) => {
+                if (p as usize) < self.alloc.n_pods() {
+                    let _ = self.alloc.adopt(r, PodId(p));
                 }
             }
             Op::Cancel(k) => {
