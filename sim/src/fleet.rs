@@ -558,6 +558,8 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
         silent_ticks: 100,
         map_id: "floor".into(),
         manufacturer: "drover-sim".into(),
+        // One coordinator per simulated run: plain ids keep snapshots stable.
+        instance: String::new(),
     }
 }
 

@@ -399,3 +399,27 @@ fn a_robot_quiet_for_half_the_silence_limit_gets_one_state_request() {
     }
     assert_eq!(requests, vec![(half, 0), (half, 1), (half, 2)]);
 }
+
+#[test]
+fn a_restarted_coordinator_never_reuses_an_order_id() {
+    // A robot may still run the previous coordinator's order: the ids must differ, or its
+    // states would read as progress on the new order.
+    use drover_core::coord::Outbound;
+    let floor = demo();
+    let first_order = |instance: &str| {
+        let mut config = coord_config(1);
+        config.instance = instance.to_string();
+        let (mut coord, _units) = spawn(&floor, 2, config, &UnitConfig::standard()).unwrap();
+        drover_sim::fleet::submit_picks(&mut coord, 2);
+        (0..200)
+            .flat_map(|_| coord.tick().outbound)
+            .find_map(|(_, m)| match m {
+                Outbound::Order(o) => Some(o.order_id),
+                Outbound::InstantActions(_) => None,
+            })
+            .expect("an order goes out")
+    };
+    let (a, b) = (first_order("18c2f"), first_order("18c30"));
+    assert_ne!(a, b);
+    assert!(a.contains("-18c2f-"), "{a}");
+}

@@ -48,6 +48,9 @@ pub struct CoordConfig {
     pub map_id: String,
     /// The manufacturer name robots use in their topics and headers.
     pub manufacturer: String,
+    /// Part of every order id, different for each coordinator run (droverd uses its start
+    /// time), so a restarted coordinator never reuses an id a robot may still run.
+    pub instance: String,
 }
 
 /// A robot the coordinator drives, as it first reported itself.
@@ -198,7 +201,7 @@ impl Coordinator {
                     manual_out: false,
                     manual_pause: false,
                     zone_held: false,
-                    order: OrderTrack::new(&config.manufacturer, &r.serial),
+                    order: OrderTrack::new(&config.manufacturer, &r.serial, &config.instance),
                     attached: None,
                     instant: None,
                     cancelling: None,

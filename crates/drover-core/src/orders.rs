@@ -92,6 +92,8 @@ pub fn heading_of(theta: f64) -> Heading {
 #[derive(Clone, Debug)]
 pub struct OrderTrack {
     serial: String,
+    /// Order ids start with this (serial, and the coordinator instance if any).
+    id_prefix: String,
     manufacturer: String,
     /// Orders started so far (the order id counter).
     orders: u32,
@@ -169,9 +171,17 @@ pub struct Progress {
 
 impl OrderTrack {
     /// A robot with no order yet.
-    pub fn new(manufacturer: &str, serial: &str) -> OrderTrack {
+    /// Order ids are `serial-instance-n` (`serial-n` for an empty `instance`): a coordinator
+    /// that restarts must not reuse the ids a robot may still run, or that robot's states
+    /// would read as progress on the new order.
+    pub fn new(manufacturer: &str, serial: &str, instance: &str) -> OrderTrack {
         OrderTrack {
             serial: serial.to_string(),
+            id_prefix: if instance.is_empty() {
+                serial.to_string()
+            } else {
+                format!("{serial}-{instance}")
+            },
             manufacturer: manufacturer.to_string(),
             orders: 0,
             order_id: None,
@@ -273,7 +283,7 @@ impl OrderTrack {
             Some(_) => return None,
             None => {
                 self.orders += 1;
-                self.order_id = Some(format!("{}-{}", self.serial, self.orders));
+                self.order_id = Some(format!("{}-{}", self.id_prefix, self.orders));
                 self.start = exec.first(robot);
                 (self.start, 0)
             }

@@ -221,6 +221,9 @@ pub async fn run_coordinator(
         .map(|(i, s)| (s.serial.clone(), i as u32))
         .collect();
     tracing::info!(robots = specs.len(), "all robots located; coordinating");
+    // Order ids of this run differ from a previous run's, which robots may still run.
+    let mut config = config;
+    config.instance = format!("{:x}", crate::ops::now_ms());
     let mut coord = Coordinator::new(&floor, &specs, config);
     let tick_ms = tick.as_millis() as u64;
     for (robot, spec) in specs.iter().enumerate() {
