@@ -125,6 +125,19 @@ pub struct Tick {
     pub outbound: Vec<(u32, Outbound)>,
     /// Events.
     pub events: Vec<CoordEvent>,
+    /// Seconds spent per phase, by the caller's clock ([`Coordinator::tick_timed`]).
+    pub phases: Phases,
+}
+
+/// Seconds one tick spent in each phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Phases {
+    /// Allocation.
+    pub alloc_s: f64,
+    /// Planning one step.
+    pub plan_s: f64,
+    /// Release and orders.
+    pub release_s: f64,
 }
 
 struct Robot {
@@ -561,6 +574,13 @@ impl Coordinator {
 
     /// One coordinator tick.
     pub fn tick(&mut self) -> Tick {
+        self.tick_timed(&|| 0.0)
+    }
+
+    /// One coordinator tick, reading `clock` (seconds, any origin) between phases so the
+    /// caller can report where the time went; the coordinator itself reads no clock.
+    pub fn tick_timed(&mut self, clock: &dyn Fn() -> f64) -> Tick {
+        let t0 = clock();
         let now = self.now;
         let mut out = Tick {
             events: std::mem::take(&mut self.events),
@@ -604,6 +624,7 @@ impl Coordinator {
             })
             .collect();
         let report = self.alloc.tick(now, &views, &mut self.costs);
+        let t1 = clock();
         out.events
             .extend(report.events.into_iter().map(CoordEvent::Alloc));
 
@@ -620,6 +641,7 @@ impl Coordinator {
                 *g = None;
             }
         }
+        let t2 = clock();
         let plan = self.planner.step_for_execution(
             &self.grid,
             &mut self.oracle,
@@ -630,6 +652,7 @@ impl Coordinator {
         );
         self.planned = plan.next;
         self.exec.push_step(&self.planned);
+        let t3 = clock();
 
         // Actions where planned robots reach goals with something to do.
         for (i, goal) in goals.iter().enumerate() {
@@ -716,6 +739,11 @@ impl Coordinator {
             }
         }
         self.now += 1;
+        out.phases = Phases {
+            alloc_s: t1 - t0,
+            plan_s: t3 - t2,
+            release_s: clock() - t3,
+        };
         out
     }
 }

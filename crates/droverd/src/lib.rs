@@ -262,6 +262,8 @@ pub async fn run_coordinator(
         }
         None => tasks = drover_sim::fleet::submit_picks(&mut coord, control.submit_picks),
     }
+    // Shown at 0 until the broker connection drops and comes back.
+    metrics::counter!("drover_mqtt_reconnects_total").increment(0);
     let mut durations: Vec<f64> = Vec::new();
     let start = Instant::now();
     let mut last_progress = Instant::now();
@@ -290,8 +292,14 @@ pub async fn run_coordinator(
         }
         // Everything that arrived since the last tick.
         while let Ok(message) = rx.try_recv() {
-            let Incoming::Message { topic, payload } = message else {
-                continue;
+            let (topic, payload) = match message {
+                Incoming::Message { topic, payload } => (topic, payload),
+                Incoming::Connected => {
+                    // Discovery saw the first connect: every later one is a reconnect.
+                    metrics::counter!("drover_mqtt_reconnects_total").increment(1);
+                    continue;
+                }
+                _ => continue,
             };
             match inbox.receive(&topic, &payload) {
                 Ok(received) => {
@@ -339,8 +347,10 @@ pub async fn run_coordinator(
             }
         }
         let t0 = Instant::now();
-        let out = coord.tick();
+        let out = coord.tick_timed(&|| t0.elapsed().as_secs_f64());
         let tick_s = t0.elapsed().as_secs_f64();
+        metrics::histogram!("drover_alloc_seconds").record(out.phases.alloc_s);
+        metrics::histogram!("drover_planner_seconds").record(out.phases.plan_s);
         durations.push(tick_s * 1000.0);
         metrics::histogram!("drover_tick_seconds").record(tick_s);
         summary.ticks += 1;

@@ -393,6 +393,9 @@ fn the_api_drives_a_shift() {
     assert_eq!(status, 200);
     for name in [
         "drover_tick_seconds_bucket",
+        "drover_alloc_seconds_bucket",
+        "drover_planner_seconds_bucket",
+        "drover_mqtt_reconnects_total",
         "drover_tasks{status=\"done\"}",
         "drover_robots{",
         "drover_station_uph{",
