@@ -12,7 +12,7 @@ const COLORS = {
   E: "#444", S: "#444", e: "#444", r: "#444", i: "#444", j: "#444",
 };
 
-const state = { floor: null, robots: new Map(), stations: [], zones: new Map(), moves: 0, selected: null, kpis: null };
+const state = { floor: null, robots: new Map(), stations: [], zones: new Map(), pods: new Set(), moves: 0, selected: null, kpis: null };
 const canvas = document.getElementById("floor");
 const ctx = canvas.getContext("2d");
 let cellPx = 8;
@@ -47,6 +47,13 @@ function draw() {
       ctx.fillStyle = COLORS[line[col]] || "#333";
       ctx.fillRect(col * cellPx, row * cellPx, cellPx, cellPx);
     }
+  }
+  // Pods standing in their slots (a lifted pod is drawn with its robot).
+  ctx.fillStyle = "#9a7440";
+  const inset = Math.max(1, Math.round(cellPx * 0.2));
+  for (const c of state.pods) {
+    const [x, y] = cellXY(c);
+    ctx.fillRect(x * cellPx + inset, y * cellPx + inset, cellPx - 2 * inset, cellPx - 2 * inset);
   }
   for (const z of state.zones.values()) {
     ctx.fillStyle = z.mode === "slow" ? "rgba(255,179,71,0.35)" : "rgba(255,92,92,0.40)";
@@ -98,6 +105,7 @@ function draw() {
     ctx.strokeRect(a[0] * cellPx, a[1] * cellPx, (b[0] - a[0] + 1) * cellPx, (b[1] - a[1] + 1) * cellPx);
   }
   document.body.dataset.robots = String(state.robots.size);
+  document.body.dataset.pods = String(state.pods.size);
   document.body.dataset.moves = String(state.moves);
 }
 
@@ -219,6 +227,7 @@ function applyLive(live) {
   state.robots = new Map(live.robots.map((r) => [r.serial, r]));
   state.stations = live.stations;
   state.zones = new Map(live.zones.map((z) => [z.id, z]));
+  state.pods = new Set(live.pods);
   state.kpis = live.kpis;
   renderAlerts(live.alerts);
   renderPanels();
@@ -272,6 +281,7 @@ async function main() {
       const live = await getJson("/api/live");
       state.kpis = live.kpis;
       state.stations = live.stations;
+      state.pods = new Set(live.pods);
       renderAlerts(live.alerts);
       renderPanels();
     } catch (e) { /* the event stream shows the connection state */ }

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use drover_alloc::{
-    Activity, Errand, ErrandAction, PodId, PodSel, StationId, TaskId, TaskKind, TaskState,
+    Activity, Errand, ErrandAction, PodId, PodLoc, PodSel, StationId, TaskId, TaskKind, TaskState,
 };
 use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
 use drover_grid::load::{Floor, StationKind};
@@ -262,6 +262,9 @@ pub struct Live {
     pub kpis: Kpis,
     /// Alerts for people: robot errors, silent robots, starving stations.
     pub alerts: Vec<String>,
+    /// Cells where a pod stands (in a slot, or stranded); a lifted pod rides on its robot
+    /// (`carrying`).
+    pub pods: Vec<u32>,
 }
 
 /// An event for SSE clients.
@@ -1400,6 +1403,13 @@ impl OpsLoop {
             },
             tick_ms_p99: crate::percentile(&sorted, 0.99),
         };
+        let alloc = coord.alloc();
+        let pods = (0..alloc.n_pods() as u32)
+            .filter_map(|p| match alloc.pod_loc(PodId(p)) {
+                PodLoc::Slot(c) | PodLoc::Stranded(c) => Some(c.0),
+                PodLoc::Robot(_) => None,
+            })
+            .collect();
         let live = Live {
             tick: coord.now(),
             robots,
@@ -1407,6 +1417,7 @@ impl OpsLoop {
             zones: self.zones.clone(),
             kpis,
             alerts,
+            pods,
         };
         self.live.send_replace(Arc::new(live));
     }

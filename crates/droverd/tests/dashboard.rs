@@ -154,6 +154,7 @@ fn robots_appear_and_move_and_a_zone_shows_up() {
     );
     let probe = "JSON.stringify({ready: document.body.dataset.ready, \
                  robots: Number(document.body.dataset.robots), \
+                 pods: Number(document.body.dataset.pods), \
                  moves: Number(document.body.dataset.moves), \
                  zone: !!document.querySelector('tr.zone[data-name=\"chromium-zone\"]'), \
                  stations: document.querySelectorAll('tr.station').length, \
@@ -173,6 +174,8 @@ fn robots_appear_and_move_and_a_zone_shows_up() {
         "the zone is listed: {seen}"
     );
     assert!(seen["stations"].as_u64().unwrap() >= 6, "{seen}");
+    // The demo floor has about 150 pods; a few ride on robots at any moment.
+    assert!(seen["pods"].as_u64().unwrap() > 100, "pods drawn: {seen}");
     assert!(seen["drawn"].as_u64().unwrap() > 0, "{seen}");
     // A zone made through the API while the page is open arrives over the event stream.
     let (status, body) = d.req(
