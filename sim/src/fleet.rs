@@ -386,18 +386,19 @@ pub fn run_in_process(
             zone_out = coord.set_zones(&areas);
         }
         for &(unit, from, until) in &run.out_of_service {
-            if t == from {
-                coord.set_out_of_service(unit as u32, true);
-                zone_out.push((unit as u32, coord.cancel_order(unit as u32)));
-            } else if t == until {
-                coord.set_out_of_service(unit as u32, false);
+            if t == from || t == until {
+                let (_, cancel) = coord.set_out_of_service(unit as u32, t == from);
+                zone_out.extend(cancel.map(|m| (unit as u32, m)));
             }
         }
+        let dead: Vec<bool> = (0..units.len())
+            .map(|u| run.deaths.iter().any(|&(d, at)| d == u && t >= at))
+            .collect();
         // Units drive between ticks and report.
         let mut ms = now_ms.saturating_sub(run.tick_ms) + run.unit_step_ms;
         while ms <= now_ms {
             for (u, unit) in units.iter_mut().enumerate() {
-                if run.deaths.iter().any(|&(d, at)| d == u && t >= at) {
+                if dead[u] {
                     continue;
                 }
                 unit.advance(ms);
@@ -470,11 +471,7 @@ pub fn run_in_process(
                 dropped += 1;
                 continue;
             }
-            if run
-                .deaths
-                .iter()
-                .any(|&(d, at)| d == robot as usize && t >= at)
-            {
+            if dead[robot as usize] {
                 continue;
             }
             let unit = &mut units[robot as usize];

@@ -340,7 +340,7 @@ impl Coordinator {
     /// `cancelOrder` for one robot, resent until echoed: it stops at its next node, and once
     /// it reports the cancel finished, the cells it was released beyond that node are given
     /// back (until then they stay its own).
-    pub fn cancel_order(&mut self, robot: u32) -> Outbound {
+    fn cancel_order(&mut self, robot: u32) -> Outbound {
         let message = self.instant(robot, "cancelOrder");
         self.robots[robot as usize].cancelling = Some(message.actions[0].action_id.clone());
         Outbound::InstantActions(message)
@@ -383,10 +383,12 @@ impl Coordinator {
     }
 
     /// An operator takes a robot out of service (its task goes back to the queue, a carried
-    /// pod stays with it and goes home when it returns) or puts it back.
-    pub fn set_out_of_service(&mut self, robot: u32, out: bool) -> Vec<Event> {
+    /// pod stays with it and goes home when it returns; it gets `cancelOrder`, returned to
+    /// send) or puts it back.
+    pub fn set_out_of_service(&mut self, robot: u32, out: bool) -> (Vec<Event>, Option<Outbound>) {
         self.robots[robot as usize].manual_out = out;
-        self.sync_service(robot)
+        let events = self.sync_service(robot);
+        (events, out.then(|| self.cancel_order(robot)))
     }
 
     /// Tells the allocator whether the robot may take work: not silent, not taken out by an
@@ -409,24 +411,18 @@ impl Coordinator {
                 r.serial
             ));
         }
-        r.manual_pause = paused;
-        let action = if paused { "startPause" } else { "stopPause" };
-        Ok(Outbound::InstantActions(self.instant(robot, action)))
+        Ok(self.set_pause(robot, paused))
     }
 
-    /// Whether an operator paused the robot.
-    pub fn is_paused(&self, robot: u32) -> bool {
-        self.robots[robot as usize].manual_pause
+    fn set_pause(&mut self, robot: u32, paused: bool) -> Outbound {
+        self.robots[robot as usize].manual_pause = paused;
+        let action = if paused { "startPause" } else { "stopPause" };
+        Outbound::InstantActions(self.instant(robot, action))
     }
 
     /// Whether the robot is held in a blocked zone.
     pub fn is_zone_held(&self, robot: u32) -> bool {
         self.robots[robot as usize].zone_held
-    }
-
-    /// Whether `cell` lies in a blocked zone.
-    pub fn is_blocked(&self, cell: Cell) -> bool {
-        self.blocked.get(cell.index()).copied().unwrap_or(false)
     }
 
     /// Replaces the zones. Blocked zones lose the edges that lead into them, so no plan and no
@@ -539,10 +535,7 @@ impl Coordinator {
     /// Sends every robot `startPause` (on shutdown) until each echoes it.
     pub fn pause_all(&mut self) -> Vec<(u32, Outbound)> {
         (0..self.robots.len() as u32)
-            .map(|r| {
-                self.robots[r as usize].manual_pause = true;
-                (r, Outbound::InstantActions(self.instant(r, "startPause")))
-            })
+            .map(|r| (r, self.set_pause(r, true)))
             .collect()
     }
 

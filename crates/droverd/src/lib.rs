@@ -316,10 +316,9 @@ pub async fn run_coordinator(
                             coord.on_state(robot, &s)
                         }
                         Inbound::Connection(c) => coord.on_connection(robot, c.connection_state),
-                        Inbound::Factsheet(f) => coord.set_order_limits(
-                            robot,
-                            OrderLimits::from_factsheet(&f, tick.as_millis() as u64),
-                        ),
+                        Inbound::Factsheet(f) => {
+                            coord.set_order_limits(robot, OrderLimits::from_factsheet(&f, tick_ms))
+                        }
                         Inbound::Visualization(_) => {}
                     }
                 }

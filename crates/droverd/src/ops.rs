@@ -404,8 +404,9 @@ impl FloorNames {
                 queue.push_back(c);
             }
         }
-        let inside = |c: u32| zone.contains(&c);
         while let Some(c) = queue.pop_front() {
+            // Zone cells are the search's roots: they point to themselves.
+            let inside = |c: u32| from[c as usize] == c;
             if at_edge(c) && (self.walkable[c as usize] || inside(c)) {
                 // Walk back to the zone.
                 let mut path = Vec::new();
@@ -778,7 +779,12 @@ impl OpsLoop {
         for (id, zone) in &recovered.zones {
             self.zones.push(zone_out(*id, &zone.spec()));
         }
-        let pauses = coord.set_zones(&self.zone_areas());
+        // Without zones there is nothing to close (and no distance table to restart).
+        let pauses = if self.zones.is_empty() {
+            Vec::new()
+        } else {
+            coord.set_zones(&self.zone_areas())
+        };
         let n = recovered.open.len();
         for row in recovered.open {
             if row.status != TaskStatus::Queued {
@@ -982,12 +988,10 @@ impl OpsLoop {
                             .request_charge(r)
                             .map_err(ApiError::conflict),
                         RobotOp::OutOfService | RobotOp::InService => {
-                            let out_of_service = op == RobotOp::OutOfService;
-                            let events = coord.set_out_of_service(r, out_of_service);
-                            if out_of_service {
-                                // Stop at the next node; its further cells go to others.
-                                out.push((r, coord.cancel_order(r)));
-                            }
+                            let (events, cancel) =
+                                coord.set_out_of_service(r, op == RobotOp::OutOfService);
+                            // Out of service: it stops at its next node (cancelOrder).
+                            out.extend(cancel.map(|m| (r, m)));
                             tracing::info!(robot = %serial, ?op, requeued = events.len(), "operator");
                             Ok(())
                         }

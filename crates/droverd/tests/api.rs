@@ -10,6 +10,21 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "s3cret";
 
+/// Cell ids from a JSON array.
+fn cell_ids(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_i64().unwrap())
+        .collect()
+}
+
+/// Whether a demo-floor cell (40 x 22, walled) lies next to the outer wall.
+fn at_floor_edge(cell: i64) -> bool {
+    let (r, c) = (cell / 40, cell % 40);
+    r <= 1 || c <= 1 || r >= 20 || c >= 38
+}
+
 #[test]
 fn the_api_drives_a_shift() {
     let dir = temp_dir("api");
@@ -256,18 +271,9 @@ fn the_api_drives_a_shift() {
     );
     assert_eq!(status, 201, "{body}");
     let tech: Value = serde_json::from_str(&body).unwrap();
-    let access: Vec<i64> = tech["access"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_i64().unwrap())
-        .collect();
+    let access = cell_ids(&tech["access"]);
     if let Some(&first) = access.first() {
-        let (r, c) = (first / 40, first % 40);
-        assert!(
-            r <= 1 || c <= 1 || r >= 20 || c >= 38,
-            "{access:?} starts at the edge"
-        );
+        assert!(at_floor_edge(first), "{access:?} starts at the edge");
     }
     wait_for(Duration::from_secs(10), "a robot held in the zone", || {
         let robots = d.get_json("/api/robots");
@@ -327,17 +333,8 @@ fn the_api_drives_a_shift() {
     );
     assert_eq!(status, 201, "{body}");
     let aisle: Value = serde_json::from_str(&body).unwrap();
-    let walk: Vec<i64> = aisle["access"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_i64().unwrap())
-        .collect();
-    let (r, c) = (walk[0] / 40, walk[0] % 40);
-    assert!(
-        r <= 1 || c <= 1 || r >= 20 || c >= 38,
-        "{walk:?} starts at the edge"
-    );
+    let walk = cell_ids(&aisle["access"]);
+    assert!(at_floor_edge(walk[0]), "{walk:?} starts at the edge");
     let mut steps = walk.clone();
     steps.push(7 * 40 + 20);
     for pair in steps.windows(2) {
