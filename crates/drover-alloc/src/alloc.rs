@@ -1250,6 +1250,9 @@ impl Allocator {
     }
 }
 
+/// Ticks between allocation sweeps while tasks are queued and robots free.
+const SWEEP_TICKS: u64 = 16;
+
 /// Cells of detour worth one more order line served by the same pod presentation.
 const PILE_ON_WEIGHT: i64 = 10;
 
@@ -1302,6 +1305,15 @@ impl Allocator {
         }
         if self.config.battery.is_some() {
             self.send_to_chargers(costs, &mut report.events, false);
+        }
+        // A sweep now and then: a queued task whose chance passed unnoticed (its pod came
+        // free in a tick whose batch had no room for it) must not wait for the next event.
+        if !self.dirty
+            && now % SWEEP_TICKS == 0
+            && !self.queue.is_empty()
+            && (0..self.robots.len() as u32).any(|r| self.free_for_work(r).is_some())
+        {
+            self.dirty = true;
         }
         if self.dirty {
             self.dirty = false;
@@ -1390,6 +1402,8 @@ impl Allocator {
                 self.robots[r].job = Job::None;
                 self.robots[r].hold_until = now + self.config.drop_ticks as u64;
                 events.push(Event::PodStored { pod, slot });
+                // The pod may serve queued lines again.
+                self.dirty = true;
             }
             Job::Transport { task, errand } => {
                 let (task, e) = (*task, *errand);
