@@ -1309,7 +1309,7 @@ impl Allocator {
         // A sweep now and then: a queued task whose chance passed unnoticed (its pod came
         // free in a tick whose batch had no room for it) must not wait for the next event.
         if !self.dirty
-            && now % SWEEP_TICKS == 0
+            && now.is_multiple_of(SWEEP_TICKS)
             && !self.queue.is_empty()
             && (0..self.robots.len() as u32).any(|r| self.free_for_work(r).is_some())
         {
