@@ -114,7 +114,7 @@ pub fn run(
     let mut moves = Vec::new();
     let mut step_ms = Vec::with_capacity(options.steps as usize);
     let mut finished = 0;
-    let mut missing: Vec<Cell> = Vec::new();
+    let mut missing: Vec<(Cell, bool)> = Vec::new();
     let n = scenario.starts.len();
     if let Some((_, goals)) = scenario.source.batch_step(&scenario.starts, 0, &mut events) {
         for (agent, goal) in goals.into_iter().enumerate() {
@@ -135,7 +135,7 @@ pub fn run(
         if missing.len() > 1 {
             let tables: Vec<DistTable> = missing
                 .par_iter()
-                .map(|g| DistTable::compute(grid, *g, motion))
+                .map(|&(g, loaded)| DistTable::compute_for(grid, g, motion, loaded))
                 .collect();
             for table in tables {
                 fleet.insert_table(table);

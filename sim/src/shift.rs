@@ -404,7 +404,7 @@ pub fn run_shift(
     let (mut units_picked, mut units_stowed, mut pick_pods) = (0u64, 0u64, 0u64);
     let (mut batches_optimal, mut batches_greedy) = (0u64, 0u64);
     let mut step_ms: Vec<f64> = Vec::with_capacity(total_ticks as usize);
-    let mut missing: Vec<Cell> = Vec::new();
+    let mut missing: Vec<(Cell, bool)> = Vec::new();
     let tote_point = |s: usize| {
         let face = floor.stations[s].face;
         Heading::ALL
@@ -592,12 +592,13 @@ pub fn run_shift(
         }
         for r in 0..config.robots {
             fleet.set_goal(r, alloc.goals()[r]);
+            fleet.set_loaded(r, alloc.carrying(r as u32).is_some());
         }
         fleet.missing_tables(&mut missing);
         if !missing.is_empty() {
             let tables: Vec<DistTable> = missing
                 .par_iter()
-                .map(|&g| DistTable::compute(&grid, g, config.motion))
+                .map(|&(g, loaded)| DistTable::compute_for(&grid, g, config.motion, loaded))
                 .collect();
             for t in tables {
                 fleet.insert_table(t);

@@ -1176,6 +1176,22 @@ impl Allocator {
         events
     }
 
+    /// A robot taking a pod back cannot reach its slot (a dead robot or a zone closed the
+    /// aisles a loaded robot needs): it gets another slot among those `reachable` accepts.
+    /// Returns whether the slot changed.
+    pub fn reslot(&mut self, robot: u32, reachable: &dyn Fn(Cell) -> bool) -> bool {
+        let r = robot as usize;
+        let Some(Job::Return { pod, slot }) = self.robots.get(r).map(|r| &r.job) else {
+            return false;
+        };
+        let (pod, slot) = (*pod, *slot);
+        let cell = self.robots[r].cell;
+        self.unreserve(slot);
+        let new = self.choose_slot_where(pod, cell, &|c| c != slot && reachable(c));
+        self.robots[r].job = Job::Return { pod, slot: new };
+        new != slot
+    }
+
     fn unreserve(&mut self, slot: Cell) {
         let k = self.slot_of_cell[slot.index()] as usize;
         if let Slot::Reserved(_) = self.slots[k] {
@@ -1199,6 +1215,11 @@ impl Allocator {
     /// Picks and reserves the slot a pod goes back to: near the stations for pods in recent
     /// demand, deeper for slow movers; among near-equal ranks, the one closest to `from`.
     fn choose_slot(&mut self, pod: PodId, from: Cell) -> Cell {
+        self.choose_slot_where(pod, from, &|_| true)
+    }
+
+    /// [`Allocator::choose_slot`] among the slots `ok` accepts.
+    fn choose_slot_where(&mut self, pod: PodId, from: Cell, ok: &dyn Fn(Cell) -> bool) -> Cell {
         let n = self.slots.len();
         let home = self.pods[pod.0 as usize].home;
         let home_k = self.slot_of_cell[home.index()] as usize;
@@ -1229,6 +1250,7 @@ impl Allocator {
                         let k = self.slots_by_rank[rank] as usize;
                         if self.slots[k] == Slot::Empty
                             && !self.slot_blocked[k]
+                            && ok(self.storage_cells[k])
                             && !candidates.contains(&k)
                         {
                             candidates.push(k);

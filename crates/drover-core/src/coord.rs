@@ -14,7 +14,7 @@
 use drover_alloc::{AllocConfig, Allocator, Event, GoalAction, RobotView, TargetTables};
 use drover_grid::load::Floor;
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion};
-use drover_plan::{AgentState, PlanConfig, Planner, Unlimited};
+use drover_plan::{AgentState, Move, PlanConfig, Planner, Unlimited, WaitReason};
 use drover_vda5050::{
     Action, ActionStatus, BlockingType, ConnectionState, InstantActions, Order, State, Timestamp,
     VERSION,
@@ -634,6 +634,10 @@ impl Coordinator {
                 *g = None;
             }
         }
+        let loaded: Vec<bool> = (0..self.robots.len() as u32)
+            .map(|r| self.alloc.carrying(r).is_some())
+            .collect();
+        self.planner.set_loaded(&loaded);
         let t2 = clock();
         let plan = self.planner.step_for_execution(
             &self.grid,
@@ -643,6 +647,14 @@ impl Coordinator {
             &held,
             &Unlimited,
         );
+        // A loaded robot with no way to its return slot (aisles closed by a dead robot or a
+        // zone) takes a slot it can reach.
+        for (i, mv) in plan.moves.iter().enumerate() {
+            if *mv == Move::Wait(WaitReason::NoPath) && loaded[i] {
+                let reach = loaded_reach(&self.grid, self.planned[i].cell);
+                self.alloc.reslot(i as u32, &|c| reach[c.index()]);
+            }
+        }
         self.planned = plan.next;
         self.exec.push_step(&self.planned);
         let t3 = clock();
@@ -739,4 +751,26 @@ impl Coordinator {
         };
         out
     }
+}
+
+/// Cells a loaded robot at `from` can reach on `grid`: it never passes under stored pods, so a
+/// storage cell is reached but not crossed.
+fn loaded_reach(grid: &Grid, from: Cell) -> Vec<bool> {
+    let mut seen = vec![false; grid.n_cells()];
+    let mut stack = vec![from];
+    seen[from.index()] = true;
+    while let Some(cell) = stack.pop() {
+        if cell != from && grid.kind(cell) == drover_grid::CellKind::Storage {
+            continue;
+        }
+        for h in drover_grid::Heading::ALL {
+            if let Some(next) = grid.neighbor(cell, h)
+                && !seen[next.index()]
+            {
+                seen[next.index()] = true;
+                stack.push(next);
+            }
+        }
+    }
+    seen
 }

@@ -52,6 +52,8 @@ pub struct CoreConfig {
 pub struct FleetState {
     agents: Vec<AgentState>,
     goals: Vec<Option<Cell>>,
+    /// Per robot: carries a pod (plans around stored pods).
+    loaded: Vec<bool>,
     planner: Planner,
     oracle: DistanceOracle,
 }
@@ -87,6 +89,7 @@ impl FleetState {
             planner: Planner::new(grid, n, &config.plan),
             oracle: DistanceOracle::new(grid, config.plan.motion, config.table_cache_bytes),
             goals: vec![None; n],
+            loaded: vec![false; n],
             agents,
         }
     }
@@ -106,15 +109,22 @@ impl FleetState {
         self.goals[agent] = goal;
     }
 
-    /// Goals whose distance tables are not cached yet, without duplicates.
-    pub fn missing_tables(&self, out: &mut Vec<Cell>) {
+    /// Marks robot `agent` as carrying a pod or not: a loaded robot never drives under
+    /// stored pods (see [`Planner::set_loaded`]).
+    pub fn set_loaded(&mut self, agent: usize, loaded: bool) {
+        self.loaded[agent] = loaded;
+    }
+
+    /// Goals (with the loaded flag of the robots heading there) whose distance tables are not
+    /// cached yet, without duplicates; compute them with [`DistTable::compute_for`].
+    pub fn missing_tables(&self, out: &mut Vec<(Cell, bool)>) {
         out.clear();
         out.extend(
             self.goals
                 .iter()
-                .flatten()
-                .copied()
-                .filter(|g| !self.oracle.contains(*g)),
+                .zip(&self.loaded)
+                .filter_map(|(g, l)| g.map(|g| (g, *l)))
+                .filter(|(g, l)| !self.oracle.contains_for(*g, *l)),
         );
         out.sort_unstable();
         out.dedup();
@@ -144,6 +154,7 @@ pub fn tick(
         config.plan.motion,
         "config changed motion model"
     );
+    state.planner.set_loaded(&state.loaded);
     let plan = state
         .planner
         .step(grid, &mut state.oracle, &state.agents, &state.goals, budget);

@@ -5,7 +5,7 @@
 //! headings). A table here covers the free cells only, as `u16`, so one goal costs 77 KB on
 //! warehouse_large in `Grid4` and four times that in `Rotate`, where the heading matters.
 
-use crate::grid::{Cell, Grid, Heading};
+use crate::grid::{Cell, CellKind, Grid, Heading};
 
 /// How robots move, which decides what a "step" is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +35,8 @@ pub const UNREACHABLE: u32 = u32::MAX;
 pub struct DistTable {
     goal: Cell,
     motion: Motion,
+    /// For a robot carrying a pod: no move into a storage cell other than the goal.
+    loaded: bool,
     /// Indexed by `free_index * states_per_cell + heading`; `u16::MAX` = unreachable.
     dist: Vec<u16>,
 }
@@ -43,7 +45,19 @@ impl DistTable {
     /// Computes the table by a reverse breadth-first search from `goal`, following directed
     /// edges backwards so one-way lanes are respected. Runs in time linear in the free cells.
     pub fn compute(grid: &Grid, goal: Cell, motion: Motion) -> DistTable {
-        DistTable::compute_to_nearest(grid, &[goal], motion)
+        DistTable::search(grid, &[goal], motion, false)
+    }
+
+    /// Like [`DistTable::compute`], for a robot carrying a pod: a loaded robot may not pass
+    /// under the pods stored around it, so no path moves into a storage cell other than the
+    /// goal (it may still leave the slot it lifted its pod in, and turn there).
+    pub fn compute_loaded(grid: &Grid, goal: Cell, motion: Motion) -> DistTable {
+        DistTable::search(grid, &[goal], motion, true)
+    }
+
+    /// Computes the table for `loaded` or empty robots (see [`DistTable::compute_loaded`]).
+    pub fn compute_for(grid: &Grid, goal: Cell, motion: Motion, loaded: bool) -> DistTable {
+        DistTable::search(grid, &[goal], motion, loaded)
     }
 
     /// Like [`DistTable::compute`], but to whichever of `goals` is nearest (one multi-source
@@ -52,7 +66,15 @@ impl DistTable {
     /// # Panics
     /// If `goals` is empty.
     pub fn compute_to_nearest(grid: &Grid, goals: &[Cell], motion: Motion) -> DistTable {
+        DistTable::search(grid, goals, motion, false)
+    }
+
+    fn search(grid: &Grid, goals: &[Cell], motion: Motion, loaded: bool) -> DistTable {
         let goal = goals[0];
+        // A loaded robot never moves into a storage cell other than a goal: such a cell
+        // relays no forward move in the reverse search (turning in it is still fine).
+        let closed =
+            |cell: Cell| loaded && grid.kind(cell) == CellKind::Storage && !goals.contains(&cell);
         let per = motion.states_per_cell();
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         // Queue of (cell, heading) states; heading is ignored in Grid4.
@@ -77,6 +99,9 @@ impl DistTable {
             let next_d = d.saturating_add(1);
             match motion {
                 Motion::Grid4 => {
+                    if closed(cell) {
+                        continue;
+                    }
                     // Predecessor p moves into `cell` heading `heading`; p = cell - heading.
                     for heading in Heading::ALL {
                         let Some(pred) = grid.raw_neighbor(cell, heading.opposite()) else {
@@ -103,7 +128,8 @@ impl DistTable {
                         }
                     }
                     // (pred, h) --F--> (cell, h).
-                    if let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
+                    if !closed(cell)
+                        && let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
                         && grid.has_edge(pred, heading)
                     {
                         let pi = grid.free_index(pred).expect("edges join free cells");
@@ -116,7 +142,17 @@ impl DistTable {
                 }
             }
         }
-        DistTable { goal, motion, dist }
+        DistTable {
+            goal,
+            motion,
+            loaded,
+            dist,
+        }
+    }
+
+    /// Whether the table is for robots carrying a pod ([`DistTable::compute_loaded`]).
+    pub fn loaded(&self) -> bool {
+        self.loaded
     }
 
     /// The goal this table leads to.
@@ -208,8 +244,9 @@ struct Slot {
 pub struct DistanceOracle {
     motion: Motion,
     cap_bytes: usize,
-    /// Per cell: index into `slots`, or `u32::MAX`.
+    /// Per cell, then per cell again for loaded tables: index into `slots`, or `u32::MAX`.
     slot_of: Vec<u32>,
+    n_cells: usize,
     slots: Vec<Option<Slot>>,
     free_slots: Vec<u32>,
     epoch: u64,
@@ -222,7 +259,8 @@ impl DistanceOracle {
         DistanceOracle {
             motion,
             cap_bytes,
-            slot_of: vec![u32::MAX; grid.n_cells()],
+            slot_of: vec![u32::MAX; 2 * grid.n_cells()],
+            n_cells: grid.n_cells(),
             slots: Vec::new(),
             free_slots: Vec::new(),
             epoch: 0,
@@ -242,20 +280,27 @@ impl DistanceOracle {
 
     /// Whether a table for `goal` is held.
     pub fn contains(&self, goal: Cell) -> bool {
-        self.slot_of
-            .get(goal.index())
-            .is_some_and(|s| *s != u32::MAX)
+        self.contains_for(goal, false)
+    }
+
+    /// Whether a table for `goal` and robots `loaded` or not is held.
+    pub fn contains_for(&self, goal: Cell, loaded: bool) -> bool {
+        goal.index() < self.n_cells && self.slot_of[self.key(goal, loaded)] != u32::MAX
+    }
+
+    fn key(&self, goal: Cell, loaded: bool) -> usize {
+        goal.index() + if loaded { self.n_cells } else { 0 }
     }
 
     /// Adds a table computed elsewhere (for the same grid and motion).
     pub fn insert(&mut self, table: DistTable) -> TableRef {
         debug_assert_eq!(table.motion, self.motion, "table for another motion model");
-        if let Some(found) = self.lookup(table.goal) {
+        if let Some(found) = self.lookup(table.goal, table.loaded) {
             return found;
         }
         let bytes = table.bytes();
         self.make_room(bytes);
-        let goal = table.goal;
+        let key = self.key(table.goal, table.loaded);
         let slot = Slot {
             table,
             last_used: self.epoch,
@@ -270,7 +315,7 @@ impl DistanceOracle {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.slot_of[goal.index()] = index;
+        self.slot_of[key] = index;
         self.stats.computed += 1;
         self.stats.held += 1;
         self.stats.bytes += bytes;
@@ -279,9 +324,15 @@ impl DistanceOracle {
 
     /// The table for `goal`, computed now if it is not held, and marked as used this epoch.
     pub fn ensure(&mut self, grid: &Grid, goal: Cell) -> TableRef {
-        match self.lookup(goal) {
+        self.ensure_for(grid, goal, false)
+    }
+
+    /// Like [`DistanceOracle::ensure`], for robots carrying a pod when `loaded`
+    /// ([`DistTable::compute_loaded`]).
+    pub fn ensure_for(&mut self, grid: &Grid, goal: Cell, loaded: bool) -> TableRef {
+        match self.lookup(goal, loaded) {
             Some(found) => found,
-            None => self.insert(DistTable::compute(grid, goal, self.motion)),
+            None => self.insert(DistTable::compute_for(grid, goal, self.motion, loaded)),
         }
     }
 
@@ -298,7 +349,10 @@ impl DistanceOracle {
 
     /// The table for `goal` if held, without touching its age.
     pub fn get(&self, goal: Cell) -> Option<&DistTable> {
-        let slot = *self.slot_of.get(goal.index())?;
+        if goal.index() >= self.n_cells {
+            return None;
+        }
+        let slot = self.slot_of[self.key(goal, false)];
         self.slots.get(slot as usize)?.as_ref().map(|s| &s.table)
     }
 
@@ -307,8 +361,11 @@ impl DistanceOracle {
         self.stats
     }
 
-    fn lookup(&mut self, goal: Cell) -> Option<TableRef> {
-        let slot = *self.slot_of.get(goal.index())?;
+    fn lookup(&mut self, goal: Cell, loaded: bool) -> Option<TableRef> {
+        if goal.index() >= self.n_cells {
+            return None;
+        }
+        let slot = self.slot_of[self.key(goal, loaded)];
         if slot == u32::MAX {
             return None;
         }
@@ -331,7 +388,8 @@ impl DistanceOracle {
                 .min_by_key(|(_, used)| *used);
             let Some((index, _)) = victim else { return };
             let slot = self.slots[index].take().expect("victim exists");
-            self.slot_of[slot.table.goal.index()] = u32::MAX;
+            let key = self.key(slot.table.goal, slot.table.loaded);
+            self.slot_of[key] = u32::MAX;
             self.free_slots.push(index as u32);
             self.stats.evicted += 1;
             self.stats.held -= 1;

@@ -13,7 +13,7 @@
 //! occupant moves forward too (LoRR Start-Kit's `moveCheck`), so nobody drives into a robot
 //! that is still turning.
 
-use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
+use drover_grid::{Cell, CellKind, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
 
 use crate::{AgentId, AgentState, Budget, Move, PlanConfig, StepPlan, Turn, WaitReason};
 
@@ -26,6 +26,8 @@ pub struct Planner {
     /// Steps since the agent's goal last changed or was reached, plus a tie-breaker in [0, 1).
     priority: Vec<f64>,
     last_goal: Vec<Option<Cell>>,
+    /// Per agent: carries a pod, so it may not pass under stored pods ([`Planner::set_loaded`]).
+    loaded: Vec<bool>,
     /// Per cell: the agent standing there now, or `NONE`.
     occupied_now: Vec<u32>,
     /// Per cell: the agent that reserved it for the next step, or `NONE`.
@@ -71,6 +73,7 @@ impl Planner {
             rng: SplitMix64(config.seed),
             priority: Vec::new(),
             last_goal: Vec::new(),
+            loaded: Vec::new(),
             occupied_now: vec![NONE; grid.n_cells()],
             occupied_next: vec![NONE; grid.n_cells()],
             next_cell: Vec::new(),
@@ -89,9 +92,21 @@ impl Planner {
         }
         self.priority.truncate(n);
         self.last_goal.resize(n, None);
+        self.loaded.resize(n, false);
         self.next_cell.resize(n, NONE);
         self.tables.resize(n, None);
         self.check.resize(n, 0);
+    }
+
+    /// Marks which agents carry a pod (`loaded[i]`; missing entries are empty). A loaded agent
+    /// never moves into a storage cell other than its goal: the pods stored there would
+    /// collide with the one it carries (empty robots drive under stored pods). Kept until
+    /// changed.
+    pub fn set_loaded(&mut self, loaded: &[bool]) {
+        let n = self.loaded.len().max(loaded.len());
+        self.loaded.clear();
+        self.loaded.extend_from_slice(loaded);
+        self.loaded.resize(n, false);
     }
 
     /// Plans one step for every agent. `goals[i]` is agent i's current goal (`None`: idle).
@@ -153,7 +168,8 @@ impl Planner {
         self.resize(n);
         oracle.begin_epoch();
         for i in 0..n {
-            self.tables[i] = goals[i].map(|g| oracle.ensure(grid, g));
+            let loaded = self.loaded[i];
+            self.tables[i] = goals[i].map(|g| oracle.ensure_for(grid, g, loaded));
             let at_goal = goals[i] == Some(agents[i].cell);
             if goals[i] != self.last_goal[i] || at_goal || goals[i].is_none() {
                 self.priority[i] = self.priority[i].fract();
@@ -279,9 +295,23 @@ impl Planner {
             cell: cur,
         }; 5];
         let mut n_candidates = 0;
+        let loaded = self.loaded[iu];
+        // Never into a cell the goal cannot be reached from (a loaded robot pushed past its
+        // slot into a pocket behind it would be trapped there), unless already in one.
+        let can_reach = self.tables[iu]
+            .is_some_and(|t| oracle.table(t).get(grid, cur, agents[iu].heading) != UNREACHABLE);
         for heading in Heading::ALL {
             if let Some(next) = grid.neighbor(cur, heading) {
+                if loaded
+                    && grid.kind(next) == CellKind::Storage
+                    && self.last_goal[iu] != Some(next)
+                {
+                    continue;
+                }
                 let key = self.key(grid, oracle, agents, iu, next, Some(heading));
+                if can_reach && key >> 40 >= 2 << 20 {
+                    continue;
+                }
                 candidates[n_candidates] = Candidate { key, cell: next };
                 n_candidates += 1;
             }
@@ -308,6 +338,13 @@ impl Planner {
                 && self.next_cell[occupant as usize] == NONE
                 && !self.pibt(grid, oracle, agents, occupant, i)
             {
+                let o = occupant as usize;
+                if self.loaded[o] {
+                    // A loaded robot boxed in by stored pods (just lifted, say) can leave
+                    // only through the cell of the robot that wants its cell: it goes first
+                    // next step and pushes that robot aside, or the two would wait forever.
+                    self.priority[o] = self.priority[o].max(self.priority[iu].floor() + 1.0);
+                }
                 continue;
             }
             return true;
@@ -540,6 +577,9 @@ impl Planner {
         let best = Heading::ALL
             .into_iter()
             .filter_map(|h| grid.neighbor(a.cell, h).map(|c| (table.get(grid, c, h), c)))
+            .filter(|(_, c)| {
+                !self.loaded[i] || grid.kind(*c) != CellKind::Storage || Some(*c) == goals[i]
+            })
             .min_by_key(|(d, _)| *d);
         match best {
             Some((_, cell)) => {

@@ -435,3 +435,103 @@ fn an_unreachable_goal_makes_the_agent_wait_with_no_path() {
     let plan = planner.step(&f.grid, &mut oracle, &f.agents, &f.goals, &Unlimited);
     assert_eq!(plan.moves, vec![Move::Wait(crate::WaitReason::NoPath)]);
 }
+
+/// A grid from rows of `#` obstacle, `s` storage, anything else travel.
+fn storage_grid(rows: &[&str]) -> Grid {
+    let kinds = rows
+        .iter()
+        .flat_map(|r| r.chars())
+        .map(|ch| match ch {
+            '#' => CellKind::Obstacle,
+            's' => CellKind::Storage,
+            _ => CellKind::Travel,
+        })
+        .collect();
+    Grid::new(rows[0].len() as u32, rows.len() as u32, kinds)
+}
+
+/// Runs agents to their goals (each stops on its goal) and returns the step at which all
+/// stood on them (or `None` after `limit`), checking that loaded agents never enter a
+/// storage cell other than their goal.
+fn run_loaded(
+    grid: &Grid,
+    motion: Motion,
+    seed: u64,
+    mut agents: Vec<AgentState>,
+    goals: &[Option<Cell>],
+    loaded: &[bool],
+    limit: usize,
+) -> Option<usize> {
+    let mut oracle = DistanceOracle::new(grid, motion, 1 << 20);
+    let mut config = PlanConfig::for_tests(motion);
+    config.seed = seed;
+    let mut planner = Planner::new(grid, agents.len(), &config);
+    planner.set_loaded(loaded);
+    for t in 0..limit {
+        if agents.iter().zip(goals).all(|(a, g)| Some(a.cell) == *g) {
+            return Some(t);
+        }
+        let plan = planner.step(grid, &mut oracle, &agents, goals, &Unlimited);
+        for (i, (before, after)) in agents.iter().zip(&plan.next).enumerate() {
+            if loaded[i] && after.cell != before.cell {
+                assert!(
+                    grid.kind(after.cell) != CellKind::Storage || Some(after.cell) == goals[i],
+                    "loaded agent {i} drove under a stored pod at {:?}",
+                    after.cell
+                );
+            }
+        }
+        agents = plan.next;
+    }
+    None
+}
+
+#[test]
+fn an_empty_robot_drives_under_stored_pods_and_a_loaded_one_goes_around() {
+    let grid = storage_grid(&[".......", ".sssss.", "......."]);
+    let start = AgentState {
+        cell: grid.cell_at(1, 0).unwrap(),
+        heading: Heading::East,
+    };
+    let goal = [grid.cell_at(1, 6)];
+    let steps = |loaded: bool| {
+        run_loaded(&grid, Motion::Grid4, 0, vec![start], &goal, &[loaded], 50).unwrap()
+    };
+    assert_eq!(steps(false), 6, "straight under the pods");
+    assert_eq!(steps(true), 8, "up, along the aisle, down");
+    let d =
+        |loaded| {
+            drover_grid::DistTable::compute_for(&grid, goal[0].unwrap(), Motion::Rotate, loaded)
+                .get(&grid, start.cell, Heading::East)
+        };
+    assert_eq!(
+        (d(false), d(true)),
+        (6, 11),
+        "rotate: 6 forward; or 8 moves and 3 turns"
+    );
+}
+
+#[test]
+fn a_loaded_robot_boxed_in_its_slot_gets_out_past_an_empty_robot_wanting_in() {
+    // The slot at (1, 2) opens only onto the aisle below, where an empty robot wants to
+    // pass under it to the row above.
+    let grid = storage_grid(&[".....", "##s##", ".....", "....."]);
+    let at = |r, c| grid.cell_at(r, c).unwrap();
+    for motion in [Motion::Grid4, Motion::Rotate] {
+        for seed in 0..8 {
+            let agents = vec![
+                AgentState {
+                    cell: at(1, 2),
+                    heading: Heading::South,
+                },
+                AgentState {
+                    cell: at(2, 2),
+                    heading: Heading::North,
+                },
+            ];
+            let goals = [Some(at(3, 4)), Some(at(0, 2))];
+            let solved = run_loaded(&grid, motion, seed, agents, &goals, &[true, false], 40);
+            assert!(solved.is_some(), "{motion:?}, seed {seed}: deadlocked");
+        }
+    }
+}
