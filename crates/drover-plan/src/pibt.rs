@@ -28,6 +28,8 @@ pub struct Planner {
     last_goal: Vec<Option<Cell>>,
     /// Per agent: carries a pod, so it may not pass under stored pods ([`Planner::set_loaded`]).
     loaded: Vec<bool>,
+    /// Per agent, this step: its goal cannot be reached from where it stands.
+    no_path: Vec<bool>,
     /// Per cell: the agent standing there now, or `NONE`.
     occupied_now: Vec<u32>,
     /// Per cell: the agent that reserved it for the next step, or `NONE`.
@@ -74,6 +76,7 @@ impl Planner {
             priority: Vec::new(),
             last_goal: Vec::new(),
             loaded: Vec::new(),
+            no_path: Vec::new(),
             occupied_now: vec![NONE; grid.n_cells()],
             occupied_next: vec![NONE; grid.n_cells()],
             next_cell: Vec::new(),
@@ -93,6 +96,7 @@ impl Planner {
         self.priority.truncate(n);
         self.last_goal.resize(n, None);
         self.loaded.resize(n, false);
+        self.no_path.resize(n, false);
         self.next_cell.resize(n, NONE);
         self.tables.resize(n, None);
         self.check.resize(n, 0);
@@ -170,6 +174,9 @@ impl Planner {
         for i in 0..n {
             let loaded = self.loaded[i];
             self.tables[i] = goals[i].map(|g| oracle.ensure_for(grid, g, loaded));
+            self.no_path[i] = self.tables[i].is_some_and(|t| {
+                oracle.table(t).get(grid, agents[i].cell, agents[i].heading) == UNREACHABLE
+            });
             let at_goal = goals[i] == Some(agents[i].cell);
             if goals[i] != self.last_goal[i] || at_goal || goals[i].is_none() {
                 self.priority[i] = self.priority[i].fract();
@@ -251,7 +258,10 @@ impl Planner {
         heading: Option<Heading>,
     ) -> u64 {
         let state = agents[i];
-        let cost: u64 = match self.tables[i] {
+        // An agent that cannot reach its goal from here moves only when pushed, like an
+        // idle one (wandering would not bring it closer).
+        let table = self.tables[i].filter(|_| !self.no_path[i]);
+        let cost: u64 = match table {
             None => match heading {
                 None => 0,
                 Some(_) => 2,
@@ -298,8 +308,7 @@ impl Planner {
         let loaded = self.loaded[iu];
         // Never into a cell the goal cannot be reached from (a loaded robot pushed past its
         // slot into a pocket behind it would be trapped there), unless already in one.
-        let can_reach = self.tables[iu]
-            .is_some_and(|t| oracle.table(t).get(grid, cur, agents[iu].heading) != UNREACHABLE);
+        let can_reach = self.tables[iu].is_some() && !self.no_path[iu];
         for heading in Heading::ALL {
             if let Some(next) = grid.neighbor(cur, heading) {
                 if loaded
