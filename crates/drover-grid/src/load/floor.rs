@@ -472,10 +472,19 @@ fn close_lane(grid: &mut Grid, station: &Station) {
 
 /// Cells reachable from `start` (forward) or that reach it (`forward == false`).
 fn reach(grid: &Grid, start: Cell, forward: bool) -> Vec<bool> {
+    reach_as(grid, start, forward, false)
+}
+
+/// Like [`reach`]; with `loaded`, for a robot carrying a pod, which enters or leaves a
+/// storage slot but never passes through one.
+fn reach_as(grid: &Grid, start: Cell, forward: bool, loaded: bool) -> Vec<bool> {
     let mut seen = vec![false; grid.n_cells()];
     let mut stack = vec![start];
     seen[start.index()] = true;
     while let Some(cell) = stack.pop() {
+        if loaded && cell != start && grid.kind(cell) == CellKind::Storage {
+            continue;
+        }
         for h in Heading::ALL {
             let next = if forward {
                 grid.neighbor(cell, h)
@@ -527,6 +536,28 @@ fn check_reachability(
                 "charger {name:?} at {} is unreachable from the storage field",
                 pos(*c)
             ));
+        }
+    }
+    // A robot carrying a pod stays out of the other slots: every slot needs a way out to
+    // the stations and back in along aisles and highways.
+    if let Some(face) = stations.first().map(|s| s.face) {
+        let from = reach_as(grid, face, true, true);
+        let to = reach_as(grid, face, false, true);
+        let ok_loaded = |c: Cell| from[c.index()] && to[c.index()];
+        for c in stations.iter().map(|s| s.face).chain(storage.iter().copied()) {
+            if !ok_loaded(c) {
+                return Err(format!(
+                    "{} {} has no round trip to station {:?} for a robot carrying a pod \
+                     (it may not pass under other pods: give the slot an aisle)",
+                    if grid.kind(c) == CellKind::Storage {
+                        "storage slot"
+                    } else {
+                        "station face"
+                    },
+                    pos(c),
+                    stations[0].name
+                ));
+            }
         }
     }
     for &c in park.iter().chain(storage) {
