@@ -328,7 +328,7 @@ fn broken_floor_layouts_are_rejected_with_a_position() {
                 "queue = [[1, 2], [1, 3]]",
                 "queue = [[1, 2], [1, 3]]\nexit = [3, 3]",
             ),
-        )),        // Slots walled in by other slots: a robot carrying a pod could not get out.
+        )), // Slots walled in by other slots: a robot carrying a pod could not get out.
         err(load::parse_floor(
             "f.toml",
             &FLOOR.replace("#.....#", "#.#s#.#"),

@@ -544,7 +544,11 @@ fn check_reachability(
         let from = reach_as(grid, face, true, true);
         let to = reach_as(grid, face, false, true);
         let ok_loaded = |c: Cell| from[c.index()] && to[c.index()];
-        for c in stations.iter().map(|s| s.face).chain(storage.iter().copied()) {
+        for c in stations
+            .iter()
+            .map(|s| s.face)
+            .chain(storage.iter().copied())
+        {
             if !ok_loaded(c) {
                 return Err(format!(
                     "{} {} has no round trip to station {:?} for a robot carrying a pod \
