@@ -592,7 +592,7 @@ pub fn run_shift(
         }
         for r in 0..config.robots {
             fleet.set_goal(r, alloc.goals()[r]);
-            fleet.set_loaded(r, alloc.carrying(r as u32).is_some());
+            fleet.set_loaded(r, alloc.loaded(r as u32));
         }
         fleet.missing_tables(&mut missing);
         if !missing.is_empty() {

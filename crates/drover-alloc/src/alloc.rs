@@ -620,6 +620,24 @@ impl Allocator {
         self.robots[robot as usize].carrying
     }
 
+    /// Whether a robot carries something: a pod, or a transport's load between its lift and
+    /// its drop. A loaded robot may not pass under stored pods.
+    pub fn loaded(&self, robot: u32) -> bool {
+        let r = &self.robots[robot as usize];
+        if r.carrying.is_some() {
+            return true;
+        }
+        let Job::Transport { task, errand } = r.job else {
+            return false;
+        };
+        let TaskKind::Transport { errands } = &self.tasks[task.0 as usize].kind else {
+            return false;
+        };
+        let done = &errands[..errand.min(errands.len())];
+        let count = |a: ErrandAction| done.iter().filter(|e| e.action == a).count();
+        count(ErrandAction::Lift) > count(ErrandAction::Drop)
+    }
+
     /// Client tasks a robot holds (several order lines when pods are piled on).
     pub fn robot_tasks(&self, robot: u32) -> Vec<TaskId> {
         match &self.robots[robot as usize].job {

@@ -304,11 +304,11 @@ impl World {
                 let errands = vec![
                     Errand {
                         cell,
-                        action: ErrandAction::Visit,
+                        action: ErrandAction::Lift,
                     },
                     Errand {
                         cell: Cell(61),
-                        action: ErrandAction::Dwell(2),
+                        action: ErrandAction::Drop,
                     },
                 ];
                 self.client.push(
@@ -416,6 +416,12 @@ impl World {
             }
         }
         for r in 0..a.n_robots() as u32 {
+            // Loaded (kept out from under stored pods): with a pod, or mid-transport.
+            if a.carrying(r).is_some() {
+                prop_assert!(a.loaded(r), "robot {r} carries a pod but is not loaded");
+            } else if a.loaded(r) {
+                prop_assert_eq!(a.activity(r), crate::Activity::Transport);
+            }
             if let Some(p) = a.carrying(r) {
                 prop_assert!(
                     matches!(a.pod_loc(p), PodLoc::Robot(x) if x == r)
@@ -545,4 +551,50 @@ fn impossible_tasks_are_refused_with_a_reason() {
         Err(SubmitError::Internal)
     );
     assert!(a.tasks().is_empty(), "nothing stored for refused tasks");
+}
+
+#[test]
+fn a_transport_robot_is_loaded_from_its_lift_to_its_drop() {
+    let mut w = World::new();
+    let errands = vec![
+        Errand {
+            cell: Cell(13),
+            action: ErrandAction::Lift,
+        },
+        Errand {
+            cell: Cell(61),
+            action: ErrandAction::Drop,
+        },
+    ];
+    let task = w
+        .alloc
+        .submit(TaskKind::Transport { errands }, 0, None)
+        .unwrap();
+    // Per tick: which robot holds the task and whether it is loaded.
+    let mut trace = Vec::new();
+    for _ in 0..200 {
+        w.step();
+        let state = w.alloc.task(task).unwrap().state.clone();
+        if let Some(r) = state.robot() {
+            trace.push((w.views[r as usize].cell, w.alloc.loaded(r)));
+        }
+        if state.is_final() {
+            break;
+        }
+    }
+    assert!(w.alloc.task(task).unwrap().state.is_final(), "{trace:?}");
+    let first_loaded = trace.iter().position(|t| t.1).expect("loaded at some tick");
+    assert_eq!(
+        trace[first_loaded].0,
+        Cell(13),
+        "loaded from the lift cell on"
+    );
+    assert!(
+        !trace[..first_loaded].iter().any(|t| t.1),
+        "empty before the lift"
+    );
+    assert!(
+        (0..w.alloc.n_robots() as u32).all(|r| !w.alloc.loaded(r)),
+        "nobody loaded after the drop"
+    );
 }

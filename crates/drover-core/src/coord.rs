@@ -635,7 +635,7 @@ impl Coordinator {
             }
         }
         let loaded: Vec<bool> = (0..self.robots.len() as u32)
-            .map(|r| self.alloc.carrying(r).is_some())
+            .map(|r| self.alloc.loaded(r))
             .collect();
         self.planner.set_loaded(&loaded);
         let t2 = clock();
