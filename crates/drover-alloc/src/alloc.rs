@@ -1196,18 +1196,17 @@ impl Allocator {
 
     /// A robot taking a pod back cannot reach its slot (a dead robot or a zone closed the
     /// aisles a loaded robot needs): it gets another slot among those `reachable` accepts.
-    /// Returns whether the slot changed.
-    pub fn reslot(&mut self, robot: u32, reachable: &dyn Fn(Cell) -> bool) -> bool {
+    /// Robots on any other job are left alone.
+    pub fn reslot(&mut self, robot: u32, reachable: &dyn Fn(Cell) -> bool) {
         let r = robot as usize;
         let Some(Job::Return { pod, slot }) = self.robots.get(r).map(|r| &r.job) else {
-            return false;
+            return;
         };
         let (pod, slot) = (*pod, *slot);
         let cell = self.robots[r].cell;
         self.unreserve(slot);
         let new = self.choose_slot_where(pod, cell, &|c| c != slot && reachable(c));
         self.robots[r].job = Job::Return { pod, slot: new };
-        new != slot
     }
 
     fn unreserve(&mut self, slot: Cell) {
@@ -1346,8 +1345,9 @@ impl Allocator {
         if self.config.battery.is_some() {
             self.send_to_chargers(costs, &mut report.events, false);
         }
-        // A sweep now and then: a queued task whose chance passed unnoticed (its pod came
-        // free in a tick whose batch had no room for it) must not wait for the next event.
+        // A safety net over the events that mark work (a stored pod, a robot coming free):
+        // while tasks are queued and robots free, allocation runs at least every
+        // `SWEEP_TICKS`, so a task whose chance was missed never waits for good.
         if !self.dirty
             && now.is_multiple_of(SWEEP_TICKS)
             && !self.queue.is_empty()
@@ -1442,7 +1442,8 @@ impl Allocator {
                 self.robots[r].job = Job::None;
                 self.robots[r].hold_until = now + self.config.drop_ticks as u64;
                 events.push(Event::PodStored { pod, slot });
-                // The pod may serve queued lines again.
+                // The pod may serve queued lines again (without this, a task waiting for it
+                // could stay queued with every robot parked).
                 self.dirty = true;
             }
             Job::Transport { task, errand } => {

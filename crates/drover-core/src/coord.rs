@@ -651,7 +651,7 @@ impl Coordinator {
         // zone) takes a slot it can reach.
         for (i, mv) in plan.moves.iter().enumerate() {
             if *mv == Move::Wait(WaitReason::NoPath) && loaded[i] {
-                let reach = loaded_reach(&self.grid, self.planned[i].cell);
+                let reach = self.grid.reachable(self.planned[i].cell, true, true);
                 self.alloc.reslot(i as u32, &|c| reach[c.index()]);
             }
         }
@@ -751,26 +751,4 @@ impl Coordinator {
         };
         out
     }
-}
-
-/// Cells a loaded robot at `from` can reach on `grid`: it never passes under stored pods, so a
-/// storage cell is reached but not crossed.
-fn loaded_reach(grid: &Grid, from: Cell) -> Vec<bool> {
-    let mut seen = vec![false; grid.n_cells()];
-    let mut stack = vec![from];
-    seen[from.index()] = true;
-    while let Some(cell) = stack.pop() {
-        if cell != from && grid.kind(cell) == drover_grid::CellKind::Storage {
-            continue;
-        }
-        for h in drover_grid::Heading::ALL {
-            if let Some(next) = grid.neighbor(cell, h)
-                && !seen[next.index()]
-            {
-                seen[next.index()] = true;
-                stack.push(next);
-            }
-        }
-    }
-    seen
 }

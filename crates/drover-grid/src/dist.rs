@@ -5,7 +5,7 @@
 //! headings). A table here covers the free cells only, as `u16`, so one goal costs 77 KB on
 //! warehouse_large in `Grid4` and four times that in `Rotate`, where the heading matters.
 
-use crate::grid::{Cell, CellKind, Grid, Heading};
+use crate::grid::{Cell, Grid, Heading};
 
 /// How robots move, which decides what a "step" is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,7 +74,7 @@ impl DistTable {
         // A loaded robot never moves into a storage cell other than a goal: such a cell
         // relays no forward move in the reverse search (turning in it is still fine).
         let closed =
-            |cell: Cell| loaded && grid.kind(cell) == CellKind::Storage && !goals.contains(&cell);
+            |cell: Cell| loaded && !goals.iter().any(|&g| grid.loaded_may_enter(cell, Some(g)));
         let per = motion.states_per_cell();
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         // Queue of (cell, heading) states; heading is ignored in Grid4.

@@ -411,30 +411,48 @@ impl Grid {
         let Some(&root) = self.free_cells.first() else {
             return true;
         };
-        let count = |grid: &Grid, reverse: bool| {
-            let mut seen = vec![false; grid.n_cells()];
-            let mut stack = vec![root];
-            seen[root.index()] = true;
-            let mut n = 0;
-            while let Some(cell) = stack.pop() {
-                n += 1;
-                for h in Heading::ALL {
-                    let next = if reverse {
-                        grid.raw_neighbor(cell, h)
-                            .filter(|p| grid.has_edge(*p, h.opposite()))
-                    } else {
-                        grid.neighbor(cell, h)
-                    };
-                    if let Some(next) = next
-                        && !std::mem::replace(&mut seen[next.index()], true)
-                    {
-                        stack.push(next);
-                    }
+        let count = |grid: &Grid, forward: bool| {
+            grid.reachable(root, forward, false)
+                .iter()
+                .filter(|r| **r)
+                .count()
+        };
+        count(self, true) == count(other, true) && count(self, false) == count(other, false)
+    }
+
+    /// Cells reachable from `start` along edges (`forward`), or that reach it (`!forward`).
+    /// With `loaded`, as a robot carrying a pod moves: it may enter or leave a storage slot
+    /// but never pass through one (see [`Grid::loaded_may_enter`]).
+    pub fn reachable(&self, start: Cell, forward: bool, loaded: bool) -> Vec<bool> {
+        let mut seen = vec![false; self.n_cells()];
+        let mut stack = vec![start];
+        seen[start.index()] = true;
+        while let Some(cell) = stack.pop() {
+            if loaded && !self.loaded_may_enter(cell, Some(start)) {
+                continue; // reached, but nothing passes through it
+            }
+            for h in Heading::ALL {
+                let next = if forward {
+                    self.neighbor(cell, h)
+                } else {
+                    self.raw_neighbor(cell, h)
+                        .filter(|&n| self.is_free(n) && self.has_edge(n, h.opposite()))
+                };
+                if let Some(n) = next
+                    && !std::mem::replace(&mut seen[n.index()], true)
+                {
+                    stack.push(n);
                 }
             }
-            n
-        };
-        count(self, false) == count(other, false) && count(self, true) == count(other, true)
+        }
+        seen
+    }
+
+    /// DOMAIN.md's storage rule: a robot carrying a pod (or a cart) heading for `goal` may
+    /// move into `cell` unless it is a storage slot other than the goal, whose stored pod
+    /// would collide with its load. Empty robots drive under stored pods and may go anywhere.
+    pub fn loaded_may_enter(&self, cell: Cell, goal: Option<Cell>) -> bool {
+        self.kind(cell) != CellKind::Storage || goal == Some(cell)
     }
 
     /// Draws the grid as text, one row per line: `@` obstacle, `.` travel, and a letter

@@ -13,11 +13,14 @@
 //! occupant moves forward too (LoRR Start-Kit's `moveCheck`), so nobody drives into a robot
 //! that is still turning.
 
-use drover_grid::{Cell, CellKind, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
+use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
 
 use crate::{AgentId, AgentState, Budget, Move, PlanConfig, StepPlan, Turn, WaitReason};
 
 const NONE: u32 = u32::MAX;
+
+/// The distance a sort key gives a state the goal cannot be reached from.
+const FAR: u64 = 1 << 20;
 
 /// The lifelong planner: keeps priorities and reusable buffers between steps.
 pub struct Planner {
@@ -277,7 +280,7 @@ impl Planner {
                         d => d + 1 + state.heading.turns_to(h),
                     },
                 };
-                let d = if d == UNREACHABLE { 1 << 20 } else { d as u64 };
+                let d = if d == UNREACHABLE { FAR } else { d as u64 };
                 // Staying ranks after a move of equal cost, so an agent that must turn
                 // first still claims the cell it is turning towards.
                 2 * d + u64::from(heading.is_none())
@@ -311,14 +314,11 @@ impl Planner {
         let can_reach = self.tables[iu].is_some() && !self.no_path[iu];
         for heading in Heading::ALL {
             if let Some(next) = grid.neighbor(cur, heading) {
-                if loaded
-                    && grid.kind(next) == CellKind::Storage
-                    && self.last_goal[iu] != Some(next)
-                {
+                if loaded && !grid.loaded_may_enter(next, self.last_goal[iu]) {
                     continue;
                 }
                 let key = self.key(grid, oracle, agents, iu, next, Some(heading));
-                if can_reach && key >> 40 >= 2 << 20 {
+                if can_reach && key >> 40 >= 2 * FAR {
                     continue;
                 }
                 candidates[n_candidates] = Candidate { key, cell: next };
@@ -578,17 +578,15 @@ impl Planner {
         let Some(table) = self.tables[i] else {
             return WaitReason::Idle;
         };
-        let table = oracle.table(table);
-        if table.get(grid, a.cell, a.heading) == UNREACHABLE {
+        if self.no_path[i] {
             return WaitReason::NoPath;
         }
+        let table = oracle.table(table);
         // The neighbour it would have liked best, and who holds it.
         let best = Heading::ALL
             .into_iter()
             .filter_map(|h| grid.neighbor(a.cell, h).map(|c| (table.get(grid, c, h), c)))
-            .filter(|(_, c)| {
-                !self.loaded[i] || grid.kind(*c) != CellKind::Storage || Some(*c) == goals[i]
-            })
+            .filter(|(_, c)| !self.loaded[i] || grid.loaded_may_enter(*c, goals[i]))
             .min_by_key(|(d, _)| *d);
         match best {
             Some((_, cell)) => {

@@ -470,38 +470,6 @@ fn close_lane(grid: &mut Grid, station: &Station) {
     }
 }
 
-/// Cells reachable from `start` (forward) or that reach it (`forward == false`).
-fn reach(grid: &Grid, start: Cell, forward: bool) -> Vec<bool> {
-    reach_as(grid, start, forward, false)
-}
-
-/// Like [`reach`]; with `loaded`, for a robot carrying a pod, which enters or leaves a
-/// storage slot but never passes through one.
-fn reach_as(grid: &Grid, start: Cell, forward: bool, loaded: bool) -> Vec<bool> {
-    let mut seen = vec![false; grid.n_cells()];
-    let mut stack = vec![start];
-    seen[start.index()] = true;
-    while let Some(cell) = stack.pop() {
-        if loaded && cell != start && grid.kind(cell) == CellKind::Storage {
-            continue;
-        }
-        for h in Heading::ALL {
-            let next = if forward {
-                grid.neighbor(cell, h)
-            } else {
-                grid.raw_neighbor(cell, h)
-                    .filter(|&n| grid.is_free(n) && grid.has_edge(n, h.opposite()))
-            };
-            if let Some(n) = next
-                && !std::mem::replace(&mut seen[n.index()], true)
-            {
-                stack.push(n);
-            }
-        }
-    }
-    seen
-}
-
 /// Every station, charger, park cell and storage slot must be reachable from the storage
 /// field and reach it back.
 fn check_reachability(
@@ -514,8 +482,8 @@ fn check_reachability(
     let Some(&hub) = storage.first() else {
         return Ok(());
     };
-    let from = reach(grid, hub, true);
-    let to = reach(grid, hub, false);
+    let from = grid.reachable(hub, true, false);
+    let to = grid.reachable(hub, false, false);
     let ok = |c: Cell| from[c.index()] && to[c.index()];
     let pos = |c: Cell| {
         let (r, col) = grid.row_col(c);
@@ -541,8 +509,8 @@ fn check_reachability(
     // A robot carrying a pod stays out of the other slots: every slot needs a way out to
     // the stations and back in along aisles and highways.
     if let Some(face) = stations.first().map(|s| s.face) {
-        let from = reach_as(grid, face, true, true);
-        let to = reach_as(grid, face, false, true);
+        let from = grid.reachable(face, true, true);
+        let to = grid.reachable(face, false, true);
         let ok_loaded = |c: Cell| from[c.index()] && to[c.index()];
         for c in stations
             .iter()
