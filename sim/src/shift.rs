@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use drover_alloc::{
     Activity, AllocConfig, Allocator, BatteryConfig, Errand, ErrandAction, Event, PodSel,
-    RobotView, StationId, TargetTables, TaskId, TaskKind,
+    RobotView, StationId, TargetTables, TaskId, TaskKind, floor_targets,
 };
 use drover_core::{CoreConfig, FleetState, Tick, tick};
 use drover_grid::load::{Floor, StationKind};
@@ -306,16 +306,7 @@ pub fn run_shift(
 
     // Allocation costs: one 4-connected table per target, computed up front in parallel.
     let mut costs = TargetTables::new(&grid);
-    let mut targets: Vec<Cell> = floor.storage.clone();
-    targets.extend(
-        floor
-            .stations
-            .iter()
-            .flat_map(|s| s.queue.iter().copied().chain([s.face])),
-    );
-    targets.extend(floor.chargers.iter().map(|c| c.1));
-    targets.extend(floor.park.iter().copied());
-    let missing = costs.missing(&targets);
+    let missing = costs.missing(&floor_targets(&floor));
     for t in missing
         .par_iter()
         .map(|&c| DistTable::compute(&grid, c, Motion::Grid4))

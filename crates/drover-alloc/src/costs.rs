@@ -1,5 +1,6 @@
 //! Travel costs for allocation: exact grid distances from the distance oracle's BFS.
 
+use drover_grid::load::Floor;
 use drover_grid::{Cell, DistTable, Grid, Motion, UNREACHABLE};
 
 /// Steps from one cell to another, or [`UNREACHABLE`].
@@ -24,6 +25,21 @@ pub trait Costs {
     }
 }
 
+/// The cells allocation measures distances to: storage slots, station faces and queue
+/// cells, chargers and park cells.
+pub fn floor_targets(floor: &Floor) -> Vec<Cell> {
+    let mut targets: Vec<Cell> = floor.storage.clone();
+    targets.extend(
+        floor
+            .stations
+            .iter()
+            .flat_map(|s| s.queue.iter().copied().chain([s.face])),
+    );
+    targets.extend(floor.chargers.iter().map(|c| c.1));
+    targets.extend(floor.park.iter().copied());
+    targets
+}
+
 /// Reverse BFS tables, one per target cell (pod slots, station faces, chargers, park cells),
 /// computed on first use and kept: a floor has a few thousand targets, and each table is two
 /// bytes per free cell. Costs ignore heading (4-connected), which is what allocation needs.
@@ -41,6 +57,17 @@ impl TargetTables {
             tables: (0..grid.n_cells()).map(|_| None).collect(),
             bytes: 0,
         }
+    }
+
+    /// Every target of `floor`'s allocation (storage slots, station faces and queues,
+    /// chargers, park cells), computed one after another: what a coordinator needs before
+    /// its first allocation (a few thousand BFS on a large floor, about a second).
+    pub fn for_floor(floor: &Floor) -> TargetTables {
+        let mut tables = TargetTables::new(&floor.grid);
+        for t in tables.missing(&floor_targets(floor)) {
+            tables.insert(DistTable::compute(&floor.grid, t, Motion::Grid4));
+        }
+        tables
     }
 
     /// Which of `targets` have no table yet (the caller may compute them in parallel with

@@ -17,7 +17,7 @@ pub use alloc::{
     Activity, AllocConfig, Allocator, BatteryConfig, Event, GoalAction, PodLoc, Presented,
     RobotView, TickReport,
 };
-pub use costs::{Costs, TargetTables};
+pub use costs::{Costs, TargetTables, floor_targets};
 pub use task::{
     Errand, ErrandAction, PodId, PodSel, SkuId, StationId, SubmitError, Task, TaskId, TaskKind,
     TaskState,

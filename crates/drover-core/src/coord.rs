@@ -197,6 +197,23 @@ impl Coordinator {
     /// If two robots start on one cell or a robot stands off the free cells; the caller
     /// validates reported positions first.
     pub fn new(floor: &Floor, robots: &[RobotSpec], config: CoordConfig) -> Coordinator {
+        Coordinator::with_tables(floor, robots, config, TargetTables::new(&floor.grid))
+    }
+
+    /// A coordinator whose allocation tables are already computed
+    /// ([`TargetTables::for_floor`], which a daemon runs while it waits for its robots):
+    /// the first tick then does not stall for them.
+    pub fn with_tables(
+        floor: &Floor,
+        robots: &[RobotSpec],
+        config: CoordConfig,
+        tables: TargetTables,
+    ) -> Coordinator {
+        assert_eq!(
+            tables.grid().n_cells(),
+            floor.grid.n_cells(),
+            "tables for another floor"
+        );
         let grid = floor.grid.clone();
         let starts: Vec<AgentState> = robots.iter().map(|r| r.start).collect();
         let cells: Vec<Cell> = starts.iter().map(|s| s.cell).collect();
@@ -222,7 +239,7 @@ impl Coordinator {
                 })
                 .collect(),
             alloc,
-            costs: TargetTables::new(&grid),
+            costs: tables,
             planner: Planner::new(
                 &grid,
                 robots.len(),

@@ -57,6 +57,9 @@ pub struct DemoReport {
     /// One-way command latency p99 after the first 10 s (startup sends every robot its
     /// first order at once), ms.
     pub command_ms_p99_steady: u64,
+    /// Command latency p99 in consecutive 5 s windows from the first command, ms: where the
+    /// startup burst ends.
+    pub command_ms_p99_by_5s: Vec<u64>,
     /// Commands the units received.
     pub commands: u64,
     /// States the units published.
@@ -157,6 +160,15 @@ pub async fn run_demo(
         .filter(|s| s.0 >= warm)
         .map(|s| s.1 as f64)
         .collect();
+    let first = samples.iter().map(|s| s.0).min().unwrap_or(0);
+    let mut windows: Vec<Vec<f64>> = Vec::new();
+    for s in &samples {
+        let w = ((s.0.saturating_sub(first)) / 5_000) as usize;
+        if windows.len() <= w {
+            windows.resize(w + 1, Vec::new());
+        }
+        windows[w].push(s.1 as f64);
+    }
     use std::sync::atomic::Ordering::Relaxed;
     Ok(DemoReport {
         coordinator: summary,
@@ -165,6 +177,7 @@ pub async fn run_demo(
         command_ms_p50: quantile(all.clone(), 0.5),
         command_ms_p99: quantile(all, 0.99),
         command_ms_p99_steady: quantile(steady, 0.99),
+        command_ms_p99_by_5s: windows.into_iter().map(|w| quantile(w, 0.99)).collect(),
         commands: unit_stats.commands.load(Relaxed),
         states: unit_stats.states.load(Relaxed),
         unit_reconnects: unit_stats.reconnects.load(Relaxed),

@@ -206,6 +206,12 @@ pub async fn run_coordinator(
     for s in &serials {
         inbox.register(&manufacturer, s);
     }
+    // The allocation tables (about a second of BFS on a large floor) are computed off the
+    // runtime while the robots report, so the first tick does not stall every connection.
+    let tables = {
+        let floor = floor.clone();
+        tokio::task::spawn_blocking(move || drover_alloc::TargetTables::for_floor(&floor))
+    };
     tracing::info!(
         robots = serials.len(),
         "waiting for the robots' first states"
@@ -224,7 +230,10 @@ pub async fn run_coordinator(
     // Order ids of this run differ from a previous run's, which robots may still run.
     let mut config = config;
     config.instance = format!("{:x}", crate::ops::now_ms());
-    let mut coord = Coordinator::new(&floor, &specs, config);
+    let tables = tables
+        .await
+        .map_err(|e| anyhow::anyhow!("computing the allocation tables failed: {e}"))?;
+    let mut coord = Coordinator::with_tables(&floor, &specs, config, tables);
     let tick_ms = tick.as_millis() as u64;
     for (robot, spec) in specs.iter().enumerate() {
         if let Some(sheet) = sheets.get(&spec.serial) {
@@ -276,8 +285,23 @@ pub async fn run_coordinator(
             c = next_command(&mut ops) => command = Some(c),
             _ = shutdown.changed() => {
                 tracing::info!("shutting down: pausing every robot");
-                for (robot, message) in coord.pause_all() {
-                    publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+                // Nothing resends after shutdown: a pause the full client queue refused is
+                // retried until it goes out (thousands of robots overflow the queue at once).
+                let mut pending = coord.pause_all();
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    pending.retain(|(robot, message)| {
+                        let sent = send(&mut coord, &mut headers, link, *robot, message.clone());
+                        count_send(&mut summary, &sent);
+                        sent.is_err()
+                    });
+                    if pending.is_empty() || Instant::now() >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                if !pending.is_empty() {
+                    tracing::error!(robots = pending.len(), "the broker took no pause for these robots within 5 s");
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 break;
@@ -437,6 +461,7 @@ async fn next_command(ops: &mut Option<&mut OpsLoop>) -> Command {
     std::future::pending().await
 }
 
+/// Sends `message` to `robot`; a refused publish is logged (the order book resends it).
 fn publish(
     coord: &mut Coordinator,
     headers: &mut [HeaderIds],
@@ -445,6 +470,21 @@ fn publish(
     robot: u32,
     message: Outbound,
 ) {
+    let sent = send(coord, headers, link, robot, message);
+    count_send(summary, &sent);
+    if let Err(e) = sent {
+        tracing::warn!(robot = %coord.serial(robot), error = %e, "publish failed; the order book resends");
+    }
+}
+
+/// Stamps `message` with the robot's next header id and the time, and hands it to the link.
+fn send(
+    coord: &mut Coordinator,
+    headers: &mut [HeaderIds],
+    link: &mut dyn RobotLink,
+    robot: u32,
+    message: Outbound,
+) -> Result<(), anyhow::Error> {
     let serial = coord.serial(robot).to_string();
     let now = Timestamp(epoch_ms());
     let h = &mut headers[robot as usize];
@@ -460,19 +500,17 @@ fn publish(
             (Topic::InstantActions, serde_json::to_vec(&a))
         }
     };
-    let Ok(payload) = payload else {
-        tracing::error!(robot = %serial, "message did not serialise");
-        return;
-    };
-    match link.send(coord.manufacturer(), &serial, topic, payload) {
-        Ok(()) => {
-            summary.messages_out += 1;
-            metrics::counter!("drover_mqtt_messages_out_total").increment(1);
-        }
-        Err(e) => {
-            summary.publish_failures += 1;
-            metrics::counter!("drover_mqtt_publish_failures_total").increment(1);
-            tracing::warn!(robot = %serial, error = %e, "publish failed; the order book resends");
-        }
+    let payload = payload.map_err(|e| anyhow::anyhow!("message did not serialise: {e}"))?;
+    link.send(coord.manufacturer(), &serial, topic, payload)?;
+    Ok(())
+}
+
+fn count_send(summary: &mut Summary, sent: &Result<(), anyhow::Error>) {
+    if sent.is_ok() {
+        summary.messages_out += 1;
+        metrics::counter!("drover_mqtt_messages_out_total").increment(1);
+    } else {
+        summary.publish_failures += 1;
+        metrics::counter!("drover_mqtt_publish_failures_total").increment(1);
     }
 }

@@ -73,12 +73,15 @@ enum Command {
         #[arg(long, env = "DROVERD_BROKER_LISTEN")]
         broker_listen: Option<String>,
     },
-    /// Scale benchmark: N simulated units over the embedded broker, for each N in --robots;
-    /// reports coordinator tick p99 and one-way command latency p99.
+    /// Scale benchmark: N simulated units over the configured broker (embedded by default),
+    /// for each N in --robots; reports coordinator tick p99 and one-way command latency p99.
     Scale {
-        /// Config file (coordinator timing).
+        /// Config file (coordinator timing, broker).
         #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
         config: PathBuf,
+        /// An external broker instead of the config's (`mqtt://host:port`), e.g. mosquitto.
+        #[arg(long)]
+        broker_url: Option<String>,
         /// Floor layout.
         #[arg(long, default_value = "config/floors/fc-large.toml")]
         floor: PathBuf,
@@ -313,6 +316,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Scale {
             config,
+            broker_url,
             floor,
             robots,
             seconds,
@@ -320,7 +324,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let config = Config::load(&config)?;
             init_logs(&config);
-            let addr = broker(&config, None)?;
+            let addr = broker(&config, broker_url.as_deref())?;
             if !json {
                 println!(
                     "| units | tick p50 ms | tick p99 ms | tick max ms | command p50 ms | command p99 ms | command p99 after 10 s | states/s | orders/s | picks done | collisions |"
