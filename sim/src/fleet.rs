@@ -266,6 +266,11 @@ pub struct FleetRun {
     /// Operators take units out of service: (unit, from tick, until tick). The unit gets
     /// `cancelOrder` and stops at its next node; at `until` it is put back.
     pub out_of_service: Vec<(usize, u64, u64)>,
+    /// Robots the coordinator does not drive, standing on these cells for the whole run
+    /// (the collision detector sees them), reported to the coordinator from a tick on
+    /// ([`Coordinator::set_foreign`], as droverd does for a robot that missed startup) or
+    /// never (`None`).
+    pub strangers: Vec<(Cell, Option<u64>)>,
 }
 
 /// A zone that is active from one tick until another.
@@ -309,7 +314,8 @@ pub fn run_in_process(
     for u in units.iter() {
         inbox.register(manufacturer, u.serial());
     }
-    let starts: Vec<Cell> = units.iter().map(|u| u.occupied().0).collect();
+    let mut starts: Vec<Cell> = units.iter().map(|u| u.occupied().0).collect();
+    starts.extend(run.strangers.iter().map(|s| s.0));
     let mut world = World::new(floor.grid.n_cells(), &starts);
     let mut associates = Associates::staff_all(coord, run.pick_ms);
     let ids = submit_picks(coord, run.tasks);
@@ -390,6 +396,15 @@ pub fn run_in_process(
                 let (_, cancel) = coord.set_out_of_service(unit as u32, t == from);
                 zone_out.extend(cancel.map(|m| (unit as u32, m)));
             }
+        }
+        if run.strangers.iter().any(|s| s.1 == Some(t)) {
+            let known: Vec<Cell> = run
+                .strangers
+                .iter()
+                .filter(|s| s.1.is_some_and(|at| at <= t))
+                .map(|s| s.0)
+                .collect();
+            coord.set_foreign(&known);
         }
         let dead: Vec<bool> = (0..units.len())
             .map(|u| run.deaths.iter().any(|&(d, at)| d == u && t >= at))

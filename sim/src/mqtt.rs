@@ -33,6 +33,11 @@ pub struct UnitFleetConfig {
     pub state_every_ms: u64,
     /// MQTT keep-alive.
     pub keep_alive: Duration,
+    /// How long a unit waits for the broker's CONNACK, and for a write, before it drops the
+    /// connection and reconnects (rumqttc's default is 5 s, which a broker busy with
+    /// thousands of connecting units misses: the reconnect then kicks the first connection
+    /// and fires its will).
+    pub network_timeout: Duration,
     /// Faults.
     pub faults: Faults,
 }
@@ -166,6 +171,9 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
         true,
     ));
     let (client, mut eventloop) = AsyncClient::new(options, 256);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_connection_timeout(cfg.network_timeout.as_secs().max(1));
+    eventloop.set_network_options(network);
     // rumqttc's poll is not cancel-safe while connecting: poll in a task of its own and
     // forward what arrives, so the unit's select loop only waits on a channel.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<rumqttc::Publish>>(256);

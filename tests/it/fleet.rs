@@ -27,6 +27,7 @@ fn picks(tasks: usize) -> FleetRun {
         zones: Vec::new(),
         deaths: Vec::new(),
         out_of_service: Vec::new(),
+        strangers: Vec::new(),
     }
 }
 
@@ -72,6 +73,27 @@ fn units_complete_picks_without_collisions() {
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
     assert_eq!(report.bad_progress, 0, "{report:?}");
+}
+
+#[test]
+fn robots_the_coordinator_does_not_drive_are_never_run_into_once_they_report() {
+    // Three robots that missed startup stand on the highway in front of the pick stations.
+    let cells: Vec<_> = [[17, 12], [18, 20], [16, 27]]
+        .iter()
+        .map(|&[r, c]| drover_grid::Cell(r * 40 + c))
+        .collect();
+    let with = |reports: Option<u64>| FleetRun {
+        strangers: cells.iter().map(|&c| (c, reports)).collect(),
+        ..picks(40)
+    };
+    let unknown = run_with(12, &with(None)).1;
+    assert!(
+        unknown.collisions > 0,
+        "the strangers stand where traffic goes: {unknown:?}"
+    );
+    let known = run_with(12, &with(Some(0))).1;
+    assert_eq!(known.collisions, 0, "{known:?}");
+    assert_eq!(known.done, known.submitted, "{known:?}");
 }
 
 #[test]

@@ -174,6 +174,8 @@ pub struct Coordinator {
     base_grid: Grid,
     /// Per cell: inside a blocked zone.
     blocked: Vec<bool>,
+    /// Cells where robots stand that this coordinator does not drive.
+    foreign: Vec<Cell>,
     /// Per cell: speed limit from slow zones, m/s (`INFINITY`: none).
     speed_limit: Vec<f64>,
     frame: MapFrame,
@@ -252,6 +254,7 @@ impl Coordinator {
             exec: Executor::new(grid.n_cells(), &starts, config.base_ahead),
             planned: starts,
             blocked: vec![false; grid.n_cells()],
+            foreign: Vec::new(),
             speed_limit: vec![f64::INFINITY; grid.n_cells()],
             base_grid: grid.clone(),
             grid,
@@ -494,13 +497,17 @@ impl Coordinator {
     }
 
     /// Rebuilds the grid robots plan on: the floor's, minus every edge into a closed cell.
-    /// Closed are the blocked zones and the cells a silent robot was released into (where it
+    /// Closed are the blocked zones, the cells of robots not driven here, and the cells a
+    /// silent robot was released into (where it
     /// may stand: nobody else may be planned there until it reports again). Distance tables
     /// and allocation costs start afresh: a stale table would send robots into dead ends
     /// behind a silent robot, and the allocator to pods only reachable through it. The
     /// allocator gives up jobs aimed at closed cells.
     fn close_cells(&mut self) {
         let mut closed = self.blocked.clone();
+        for c in &self.foreign {
+            closed[c.index()] = true;
+        }
         for i in 0..self.robots.len() {
             if !self.robots[i].silent {
                 continue;
@@ -547,6 +554,25 @@ impl Coordinator {
                 r.attached = None;
             }
         }
+    }
+
+    /// Cells where robots stand that this coordinator does not drive (a robot that first
+    /// reported after startup, at the position it reports): nobody is planned into them.
+    /// Plans made before are rewound to the released frontier.
+    pub fn set_foreign(&mut self, cells: &[Cell]) {
+        let mut cells: Vec<Cell> = cells
+            .iter()
+            .copied()
+            .filter(|c| self.base_grid.contains(*c))
+            .collect();
+        cells.sort_unstable();
+        cells.dedup();
+        if cells == self.foreign {
+            return;
+        }
+        self.foreign = cells;
+        self.rewind();
+        self.close_cells();
     }
 
     /// Sends every robot `startPause` (on shutdown) until each echoes it.

@@ -33,6 +33,9 @@ pub struct DemoOptions {
     pub faults: Faults,
     /// Loop control (tasks, associates, stop condition).
     pub control: Control,
+    /// How long the coordinator waits for every unit's first state before it drives the
+    /// ones it has located.
+    pub startup_timeout: Duration,
     /// VDA interface name.
     pub interface: String,
     /// Seed for stocking the floor.
@@ -113,7 +116,8 @@ pub async fn run_demo(
             interface: options.interface.clone(),
             step_ms: options.unit_step_ms,
             state_every_ms: 1000,
-            keep_alive: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(15),
+            network_timeout: Duration::from_secs(10),
             faults: options.faults.clone(),
         },
     );
@@ -130,7 +134,7 @@ pub async fn run_demo(
         serials,
         options.coord.clone(),
         options.tick,
-        Duration::from_secs(30),
+        options.startup_timeout,
         &mut link,
         &mut rx,
         options.control.clone(),

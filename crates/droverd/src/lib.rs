@@ -40,6 +40,9 @@ pub struct Control {
     pub stop_when_done: bool,
     /// Seconds between progress log lines.
     pub progress_every: Duration,
+    /// Stop (pausing every robot) this long after the robots are located; `None`: run until
+    /// shutdown.
+    pub run_for: Option<Duration>,
 }
 
 /// What a run of the loop measured.
@@ -108,11 +111,7 @@ async fn discover(
         if let Inbound::Factsheet(f) = received.message {
             sheets.insert(received.serial, *f);
         } else if let Inbound::State(s) = received.message {
-            let cell = s
-                .agv_position
-                .as_ref()
-                .and_then(|p| frame.cell_at(p.x, p.y))
-                .or_else(|| s.last_node_id.parse().ok().map(Cell));
+            let cell = state_cell(frame, &s);
             let heading = s
                 .agv_position
                 .as_ref()
@@ -163,6 +162,14 @@ async fn discover(
         sheets,
         loads,
     })
+}
+
+/// The cell a state reports: its position, else its last node.
+fn state_cell(frame: &MapFrame, s: &drover_vda5050::State) -> Option<Cell> {
+    s.agv_position
+        .as_ref()
+        .and_then(|p| frame.cell_at(p.x, p.y))
+        .or_else(|| s.last_node_id.parse().ok().map(Cell))
 }
 
 /// What [`discover`] learnt.
@@ -252,6 +259,8 @@ pub async fn run_coordinator(
         }
     }
     let mut headers: Vec<HeaderIds> = vec![HeaderIds::default(); specs.len()];
+    // Robots of the fleet that first reported after startup, where they stand.
+    let mut late: HashMap<String, Cell> = HashMap::new();
     let mut associates = control
         .associates_pick_ms
         .map(|ms| Associates::staff_all(&mut coord, ms));
@@ -278,34 +287,41 @@ pub async fn run_coordinator(
     let mut last_progress = Instant::now();
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let stop_at = control.run_for.map(|d| tokio::time::Instant::now() + d);
     loop {
         let mut command = None;
+        let mut stop = false;
         tokio::select! {
             _ = interval.tick() => {}
             c = next_command(&mut ops) => command = Some(c),
-            _ = shutdown.changed() => {
-                tracing::info!("shutting down: pausing every robot");
-                // Nothing resends after shutdown: a pause the full client queue refused is
-                // retried until it goes out (thousands of robots overflow the queue at once).
-                let mut pending = coord.pause_all();
-                let deadline = Instant::now() + Duration::from_secs(5);
-                loop {
-                    pending.retain(|(robot, message)| {
-                        let sent = send(&mut coord, &mut headers, link, *robot, message.clone());
-                        count_send(&mut summary, &sent);
-                        sent.is_err()
-                    });
-                    if pending.is_empty() || Instant::now() >= deadline {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+            _ = shutdown.changed() => stop = true,
+            _ = until(stop_at) => stop = true,
+        }
+        if stop {
+            tracing::info!("shutting down: pausing every robot");
+            // Nothing resends after shutdown: a pause the full client queue refused is
+            // retried until it goes out (thousands of robots overflow the queue at once).
+            let mut pending = coord.pause_all();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                pending.retain(|(robot, message)| {
+                    let sent = send(&mut coord, &mut headers, link, *robot, message.clone());
+                    count_send(&mut summary, &sent);
+                    sent.is_err()
+                });
+                if pending.is_empty() || Instant::now() >= deadline {
+                    break;
                 }
-                if !pending.is_empty() {
-                    tracing::error!(robots = pending.len(), "the broker took no pause for these robots within 5 s");
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                break;
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
+            if !pending.is_empty() {
+                tracing::error!(
+                    robots = pending.len(),
+                    "the broker took no pause for these robots within 5 s"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            break;
         }
         if let (Some(c), Some(o)) = (command, ops.as_deref_mut()) {
             // Operator commands run between ticks, at once (their commits are awaited).
@@ -330,6 +346,18 @@ pub async fn run_coordinator(
                     summary.messages_in += 1;
                     metrics::counter!("drover_mqtt_messages_in_total").increment(1);
                     let Some(&robot) = index.get(&received.serial) else {
+                        // A robot of the fleet that missed startup: not driven, but nobody
+                        // may run into it.
+                        if let Inbound::State(s) = &received.message
+                            && let Some(cell) = state_cell(&frame, s)
+                            && late.get(&received.serial) != Some(&cell)
+                        {
+                            if !late.contains_key(&received.serial) {
+                                tracing::warn!(robot = %received.serial, cell = cell.0, "robot reported after startup: not driven (restart droverd to drive it); its cell is closed to the others");
+                            }
+                            late.insert(received.serial.clone(), cell);
+                            coord.set_foreign(&late.values().copied().collect::<Vec<_>>());
+                        }
                         continue;
                     };
                     match received.message {
@@ -449,6 +477,14 @@ pub async fn run_coordinator(
     summary.tick_ms_p99 = percentile(&durations, 0.99);
     summary.tick_ms_max = durations.last().copied().unwrap_or(0.0);
     Ok(summary)
+}
+
+/// Resolves at `at`; never without one.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The next operator command; never resolves without an API (or once every handle is gone).

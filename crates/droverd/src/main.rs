@@ -218,7 +218,9 @@ fn demo_options(
             keep_queued: queued,
             stop_when_done: false,
             progress_every: Duration::from_secs(10),
+            run_for: None,
         },
+        startup_timeout: Duration::from_secs(30),
         interface: config.vda5050.interface.clone(),
         seed: config.coordinator.seed,
         api,
@@ -332,8 +334,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             }
             for n in robots {
-                let rx = stop_after(Duration::from_secs(seconds), shutdown_signal());
-                let options = demo_options(
+                let mut options = demo_options(
                     &config,
                     floor.clone(),
                     n,
@@ -343,7 +344,10 @@ async fn main() -> anyhow::Result<()> {
                     n / 2,
                     None,
                 );
-                let r = run_demo(options, rx).await?;
+                options.control.run_for = Some(Duration::from_secs(seconds));
+                // Thousands of units connecting at once keep a 2-core broker busy for a while.
+                options.startup_timeout = Duration::from_secs(120);
+                let r = run_demo(options, shutdown_signal()).await?;
                 let secs = r.coordinator.ticks as f64 * config.coordinator.tick_ms as f64 / 1000.0;
                 if json {
                     println!("{}", serde_json::json!({"units": n, "report": r}));
@@ -404,6 +408,7 @@ async fn main() -> anyhow::Result<()> {
                     keep_queued: 0,
                     stop_when_done: false,
                     progress_every: Duration::from_secs(30),
+                    run_for: None,
                 },
                 shutdown_signal(),
                 Some(&mut served.ops),
