@@ -326,14 +326,23 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let config = Config::load(&config)?;
             init_logs(&config);
-            let addr = broker(&config, broker_url.as_deref())?;
+            let mut config = config;
+            let fresh = broker_url.is_none() && config.broker.mode == BrokerMode::Embedded;
+            let mut addr = broker(&config, broker_url.as_deref())?;
             if !json {
                 println!(
-                    "| units | tick p50 ms | tick p99 ms | tick max ms | command p50 ms | command p99 ms | command p99 after 10 s | states/s | orders/s | picks done | collisions |"
+                    "| units | tick p50 ms | tick p99 ms | tick max ms | command p50 ms | command p99 ms (whole run) | command p99 ms (after 10 s) | states/s | orders/s | unit reconnects | silent events | collisions |"
                 );
-                println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+                println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             }
-            for n in robots {
+            for (k, n) in robots.into_iter().enumerate() {
+                if fresh && k > 0 {
+                    // Each size gets a broker of its own: rumqttd keeps what earlier clients
+                    // left behind (filters, retained states), which would slow the next size.
+                    let port = drover_gateway::free_port()?;
+                    config.broker.listen = format!("127.0.0.1:{port}");
+                    addr = broker(&config, None)?;
+                }
                 let mut options = demo_options(
                     &config,
                     floor.clone(),
@@ -353,7 +362,7 @@ async fn main() -> anyhow::Result<()> {
                     println!("{}", serde_json::json!({"units": n, "report": r}));
                 } else {
                     println!(
-                        "| {n} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {:.0} | {:.0} | {} | {} |",
+                        "| {n} | {:.2} | {:.2} | {:.0} | {} | {} | {} | {:.0} | {:.0} | {} | {} | {} |",
                         r.coordinator.tick_ms_p50,
                         r.coordinator.tick_ms_p99,
                         r.coordinator.tick_ms_max,
@@ -362,7 +371,8 @@ async fn main() -> anyhow::Result<()> {
                         r.command_ms_p99_steady,
                         r.states as f64 / secs.max(1e-9),
                         r.coordinator.messages_out as f64 / secs.max(1e-9),
-                        r.coordinator.done,
+                        r.unit_reconnects,
+                        r.coordinator.silent_events,
                         r.collisions
                     );
                 }
