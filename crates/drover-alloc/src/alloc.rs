@@ -1229,8 +1229,9 @@ impl Allocator {
         }
     }
 
-    /// Picks and reserves the slot a pod goes back to: near the stations for pods in recent
-    /// demand, deeper for slow movers; among near-equal ranks, the one closest to `from`.
+    /// Picks and reserves the slot a pod goes back to: the free slot nearest to `from` (the
+    /// station it leaves) among those no better ranked than half the pod's demand rank, so
+    /// slow movers stay out of the slots nearest the stations.
     fn choose_slot(&mut self, pod: PodId, from: Cell) -> Cell {
         self.choose_slot_where(pod, from, &|_| true)
     }
@@ -1255,33 +1256,21 @@ impl Allocator {
                 .filter(|p| decayed(p.demand, p.demand_at, now, hl) > mine)
                 .count();
             let target = hotter.min(n.saturating_sub(1));
-            // Walk outwards from the target rank and keep a few empty candidates.
-            let mut candidates = Vec::new();
-            let mut step = 0usize;
-            while candidates.len() < 6 && (step <= target || target + step < n) {
-                for rank in [target.checked_sub(step), Some(target + step)]
-                    .into_iter()
-                    .flatten()
-                {
-                    if rank < n && (step > 0 || candidates.is_empty()) {
-                        let k = self.slots_by_rank[rank] as usize;
-                        if self.slots[k] == Slot::Empty
-                            && !self.slot_blocked[k]
-                            && ok(self.storage_cells[k])
-                            && !candidates.contains(&k)
-                        {
-                            candidates.push(k);
-                        }
-                    }
-                }
-                step += 1;
-            }
-            candidates
-                .into_iter()
-                .min_by_key(|&k| {
-                    let c = self.storage_cells[k];
-                    (grid_manhattan(&self.grid, from, c), k)
-                })
+            // The slot nearest to where the pod is (the station it leaves), among the slots
+            // no nearer the stations than half its demand rank: hot pods may take any slot,
+            // slow movers are kept out of the best ones. A short return frees the robot
+            // sooner, and pods in demand settle near the stations that ask for them.
+            let empty = |k: usize| {
+                self.slots[k] == Slot::Empty && !self.slot_blocked[k] && ok(self.storage_cells[k])
+            };
+            let nearest = |ranks: std::ops::Range<usize>| {
+                ranks
+                    .map(|rank| self.slots_by_rank[rank] as usize)
+                    .filter(|&k| empty(k))
+                    .min_by_key(|&k| (grid_manhattan(&self.grid, from, self.storage_cells[k]), k))
+            };
+            nearest(target / 2..n)
+                .or_else(|| nearest(0..target / 2))
                 .unwrap_or(home_k)
         };
         self.slots[pick] = Slot::Reserved(pod);

@@ -598,3 +598,43 @@ fn a_transport_robot_is_loaded_from_its_lift_to_its_drop() {
         "nobody loaded after the drop"
     );
 }
+
+#[test]
+fn a_pod_in_demand_returns_to_the_free_slot_nearest_the_station_it_leaves() {
+    let mut w = World::new();
+    w.views.iter_mut().for_each(|v| v.battery = 1.0);
+    w.apply(&Op::Staff(1));
+    // pod-0001 stands at [3, 2], far from pick-2's face at [6, 7]; the free slots are
+    // [3, 4], [3, 9], [4, 3] and [4, 7] (Manhattan 6, 5, 4 and 2 from the face).
+    let pod = PodId(0);
+    let task = w
+        .alloc
+        .submit(
+            TaskKind::Pick {
+                pod: PodSel::Pod(pod),
+                station: Some(StationId(1)),
+                units: 1,
+            },
+            0,
+            None,
+        )
+        .unwrap();
+    let (mut robot, mut slot) = (None, None);
+    for _ in 0..200 {
+        w.step();
+        if w.alloc.presented(StationId(1)).is_some() {
+            w.alloc.release(StationId(1), w.now).unwrap();
+        }
+        robot = w.alloc.task(task).unwrap().state.robot().or(robot);
+        slot = robot.and_then(|r| w.alloc.return_slot(r));
+        if slot.is_some() {
+            break;
+        }
+    }
+    let grid = w.costs.grid().clone();
+    assert_eq!(
+        slot.map(|s| grid.row_col(s)),
+        Some((4, 7)),
+        "the only pod in demand may take the best slot: the one nearest the face"
+    );
+}
