@@ -1263,11 +1263,15 @@ impl Allocator {
             let empty = |k: usize| {
                 self.slots[k] == Slot::Empty && !self.slot_blocked[k] && ok(self.storage_cells[k])
             };
+            let steps = self.grid.loaded_steps_from(from);
             let nearest = |ranks: std::ops::Range<usize>| {
                 ranks
                     .map(|rank| self.slots_by_rank[rank] as usize)
                     .filter(|&k| empty(k))
-                    .min_by_key(|&k| (grid_manhattan(&self.grid, from, self.storage_cells[k]), k))
+                    .min_by_key(|&k| {
+                        let c = self.storage_cells[k];
+                        (steps[c.index()], grid_manhattan(&self.grid, from, c), k)
+                    })
             };
             nearest(target / 2..n)
                 .or_else(|| nearest(0..target / 2))

@@ -448,6 +448,31 @@ impl Grid {
         seen
     }
 
+    /// Steps (4-connected, edge directions respected) from `start` to every cell for a robot
+    /// carrying a pod: storage slots are reached but never passed through (the start may
+    /// be one). [`crate::UNREACHABLE`] where it cannot go. One BFS, for choosing among
+    /// many slots from one place.
+    pub fn loaded_steps_from(&self, start: Cell) -> Vec<u32> {
+        let mut dist = vec![crate::UNREACHABLE; self.n_cells()];
+        let mut queue = std::collections::VecDeque::from([start]);
+        dist[start.index()] = 0;
+        while let Some(cell) = queue.pop_front() {
+            if cell != start && !self.loaded_may_enter(cell, Some(start)) {
+                continue;
+            }
+            let d = dist[cell.index()] + 1;
+            for h in Heading::ALL {
+                if let Some(n) = self.neighbor(cell, h)
+                    && dist[n.index()] == crate::UNREACHABLE
+                {
+                    dist[n.index()] = d;
+                    queue.push_back(n);
+                }
+            }
+        }
+        dist
+    }
+
     /// DOMAIN.md's storage rule: a robot carrying a pod (or a cart) heading for `goal` may
     /// move into `cell` unless it is a storage slot other than the goal, whose stored pod
     /// would collide with its load. Empty robots drive under stored pods and may go anywhere.
