@@ -38,6 +38,9 @@ pub struct UnitFleetConfig {
     /// thousands of connecting units misses: the reconnect then kicks the first connection
     /// and fires its will).
     pub network_timeout: Duration,
+    /// Units that stand on the floor from the start but connect only after a delay (a robot
+    /// switched on after the coordinator started): (unit index, delay).
+    pub late: Vec<(usize, Duration)>,
     /// Faults.
     pub faults: Faults,
 }
@@ -148,6 +151,9 @@ pub fn epoch_ms() -> i64 {
 
 async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
     let cfg = &ctx.config;
+    if let Some(&(_, delay)) = cfg.late.iter().find(|l| l.0 == ctx.index as usize) {
+        tokio::time::sleep(delay).await;
+    }
     let serial = unit.serial().to_string();
     let manufacturer = unit.manufacturer().to_string();
     let path = |topic: Topic| {

@@ -38,6 +38,7 @@ pub(crate) fn options(
             run_for: None,
         },
         startup_timeout: Duration::from_secs(30),
+        late: Vec::new(),
         interface: "uagv".into(),
         seed: 1,
         api: None,
@@ -82,4 +83,22 @@ async fn fifty_units_complete_200_picks_over_the_embedded_broker() {
     eprintln!("{}", serde_json::to_string(&report).unwrap());
     check(&report, 200);
     assert!(report.dropped > 0, "faults were injected: {report:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_that_connects_after_startup_is_not_driven_and_not_run_into() {
+    let port = free_port().unwrap();
+    start_embedded_broker(format!("127.0.0.1:{port}").parse().unwrap(), 100).unwrap();
+    let mut o = options(BrokerAddr::local(port), 10, 20, Faults::none());
+    // Unit 3 stands on the floor from the start but connects 4 s late, after a 2 s startup.
+    o.startup_timeout = Duration::from_secs(2);
+    o.late = vec![(3, Duration::from_secs(4))];
+    let report = run_with_deadline(o, Duration::from_secs(180)).await;
+    eprintln!("{}", serde_json::to_string(&report).unwrap());
+    assert_eq!(
+        report.coordinator.robots, 9,
+        "driven: the units located at startup"
+    );
+    assert_eq!(report.coordinator.late_robots, 1, "{report:#?}");
+    check(&report, 20);
 }

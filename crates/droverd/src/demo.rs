@@ -36,6 +36,8 @@ pub struct DemoOptions {
     /// How long the coordinator waits for every unit's first state before it drives the
     /// ones it has located.
     pub startup_timeout: Duration,
+    /// Units that connect only after a delay: (unit index, delay).
+    pub late: Vec<(usize, Duration)>,
     /// VDA interface name.
     pub interface: String,
     /// Seed for stocking the floor.
@@ -118,6 +120,7 @@ pub async fn run_demo(
             state_every_ms: 1000,
             keep_alive: Duration::from_secs(15),
             network_timeout: Duration::from_secs(10),
+            late: options.late.clone(),
             faults: options.faults.clone(),
         },
     );

@@ -76,6 +76,8 @@ pub struct Summary {
     pub publish_failures: u64,
     /// Robots that went silent at some point.
     pub silent_events: u64,
+    /// Fleet robots that first reported after startup (not driven, their cells closed).
+    pub late_robots: usize,
     /// Progress reports the executor refused.
     pub bad_progress: u64,
 }
@@ -353,6 +355,7 @@ pub async fn run_coordinator(
                             && late.get(&received.serial) != Some(&cell)
                         {
                             if !late.contains_key(&received.serial) {
+                                summary.late_robots += 1;
                                 tracing::warn!(robot = %received.serial, cell = cell.0, "robot reported after startup: not driven (restart droverd to drive it); its cell is closed to the others");
                             }
                             late.insert(received.serial.clone(), cell);

@@ -221,6 +221,7 @@ fn demo_options(
             run_for: None,
         },
         startup_timeout: Duration::from_secs(30),
+        late: Vec::new(),
         interface: config.vda5050.interface.clone(),
         seed: config.coordinator.seed,
         api,
