@@ -1263,7 +1263,7 @@ impl Allocator {
             let empty = |k: usize| {
                 self.slots[k] == Slot::Empty && !self.slot_blocked[k] && ok(self.storage_cells[k])
             };
-            let steps = self.grid.loaded_steps_from(from);
+            let steps = self.grid.steps_from(from, true, true);
             let nearest = |ranks: std::ops::Range<usize>| {
                 ranks
                     .map(|rank| self.slots_by_rank[rank] as usize)

@@ -48,14 +48,10 @@ impl DistTable {
         DistTable::search(grid, &[goal], motion, false)
     }
 
-    /// Like [`DistTable::compute`], for a robot carrying a pod: a loaded robot may not pass
-    /// under the pods stored around it, so no path moves into a storage cell other than the
-    /// goal (it may still leave the slot it lifted its pod in, and turn there).
-    pub fn compute_loaded(grid: &Grid, goal: Cell, motion: Motion) -> DistTable {
-        DistTable::search(grid, &[goal], motion, true)
-    }
-
-    /// Computes the table for `loaded` or empty robots (see [`DistTable::compute_loaded`]).
+    /// Like [`DistTable::compute`], and with `loaded` for a robot carrying a pod: a loaded
+    /// robot may not pass under the pods stored around it, so no path moves into a storage
+    /// cell other than the goal (it may still leave the slot it lifted its pod in, and turn
+    /// there).
     pub fn compute_for(grid: &Grid, goal: Cell, motion: Motion, loaded: bool) -> DistTable {
         DistTable::search(grid, &[goal], motion, loaded)
     }
@@ -150,7 +146,7 @@ impl DistTable {
         }
     }
 
-    /// Whether the table is for robots carrying a pod ([`DistTable::compute_loaded`]).
+    /// Whether the table is for robots carrying a pod ([`DistTable::compute_for`]).
     pub fn loaded(&self) -> bool {
         self.loaded
     }
@@ -328,7 +324,7 @@ impl DistanceOracle {
     }
 
     /// Like [`DistanceOracle::ensure`], for robots carrying a pod when `loaded`
-    /// ([`DistTable::compute_loaded`]).
+    /// ([`DistTable::compute_for`]).
     pub fn ensure_for(&mut self, grid: &Grid, goal: Cell, loaded: bool) -> TableRef {
         match self.lookup(goal, loaded) {
             Some(found) => found,

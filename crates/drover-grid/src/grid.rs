@@ -424,13 +424,25 @@ impl Grid {
     /// With `loaded`, as a robot carrying a pod moves: it may enter or leave a storage slot
     /// but never pass through one (see [`Grid::loaded_may_enter`]).
     pub fn reachable(&self, start: Cell, forward: bool, loaded: bool) -> Vec<bool> {
-        let mut seen = vec![false; self.n_cells()];
-        let mut stack = vec![start];
-        seen[start.index()] = true;
-        while let Some(cell) = stack.pop() {
+        self.steps_from(start, forward, loaded)
+            .into_iter()
+            .map(|d| d != crate::UNREACHABLE)
+            .collect()
+    }
+
+    /// Steps (4-connected, edge directions respected) from `start` to every cell
+    /// (`forward`), or from every cell to `start` (`!forward`); [`crate::UNREACHABLE`] where
+    /// there is no way. With `loaded`, as [`Grid::reachable`]. One breadth-first search, for
+    /// choosing among many cells from one place.
+    pub fn steps_from(&self, start: Cell, forward: bool, loaded: bool) -> Vec<u32> {
+        let mut dist = vec![crate::UNREACHABLE; self.n_cells()];
+        let mut queue = std::collections::VecDeque::from([start]);
+        dist[start.index()] = 0;
+        while let Some(cell) = queue.pop_front() {
             if loaded && !self.loaded_may_enter(cell, Some(start)) {
                 continue; // reached, but nothing passes through it
             }
+            let d = dist[cell.index()] + 1;
             for h in Heading::ALL {
                 let next = if forward {
                     self.neighbor(cell, h)
@@ -439,30 +451,6 @@ impl Grid {
                         .filter(|&n| self.is_free(n) && self.has_edge(n, h.opposite()))
                 };
                 if let Some(n) = next
-                    && !std::mem::replace(&mut seen[n.index()], true)
-                {
-                    stack.push(n);
-                }
-            }
-        }
-        seen
-    }
-
-    /// Steps (4-connected, edge directions respected) from `start` to every cell for a robot
-    /// carrying a pod: storage slots are reached but never passed through (the start may
-    /// be one). [`crate::UNREACHABLE`] where it cannot go. One BFS, for choosing among
-    /// many slots from one place.
-    pub fn loaded_steps_from(&self, start: Cell) -> Vec<u32> {
-        let mut dist = vec![crate::UNREACHABLE; self.n_cells()];
-        let mut queue = std::collections::VecDeque::from([start]);
-        dist[start.index()] = 0;
-        while let Some(cell) = queue.pop_front() {
-            if cell != start && !self.loaded_may_enter(cell, Some(start)) {
-                continue;
-            }
-            let d = dist[cell.index()] + 1;
-            for h in Heading::ALL {
-                if let Some(n) = self.neighbor(cell, h)
                     && dist[n.index()] == crate::UNREACHABLE
                 {
                     dist[n.index()] = d;

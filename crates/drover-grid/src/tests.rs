@@ -407,7 +407,7 @@ fn successive_corridors_alternate_direction() {
 fn a_loaded_robot_reaches_slots_but_never_passes_through_one() {
     let grid = load::parse_floor("tiny.toml", FLOOR).unwrap().grid;
     let at = |r, c| grid.cell_at(r, c).unwrap();
-    let steps = grid.loaded_steps_from(at(3, 2));
+    let steps = grid.steps_from(at(3, 2), true, true);
     // The slots [3, 3] and [3, 4] are reached, the cell behind them only around them.
     assert_eq!(steps[at(3, 3).index()], 1);
     assert_eq!(steps[at(3, 4).index()], 4);

@@ -325,9 +325,8 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             json,
         } => {
-            let config = Config::load(&config)?;
+            let mut config = Config::load(&config)?;
             init_logs(&config);
-            let mut config = config;
             let fresh = broker_url.is_none() && config.broker.mode == BrokerMode::Embedded;
             let mut addr = broker(&config, broker_url.as_deref())?;
             if !json {
