@@ -1204,8 +1204,11 @@ impl Allocator {
         };
         let (pod, slot) = (*pod, *slot);
         let cell = self.robots[r].cell;
+        // With no other reachable free slot it keeps its own and waits for a way to open.
+        let Some(new) = self.choose_slot_where(pod, cell, &|c| c != slot && reachable(c)) else {
+            return;
+        };
         self.unreserve(slot);
-        let new = self.choose_slot_where(pod, cell, &|c| c != slot && reachable(c));
         self.robots[r].job = Job::Return { pod, slot: new };
     }
 
@@ -1234,14 +1237,27 @@ impl Allocator {
     /// slow movers stay out of the slots nearest the stations.
     fn choose_slot(&mut self, pod: PodId, from: Cell) -> Cell {
         self.choose_slot_where(pod, from, &|_| true)
+            .unwrap_or_else(|| {
+                // No free slot at all: the pod's own.
+                let home = self.pods[pod.0 as usize].home;
+                let k = self.slot_of_cell[home.index()] as usize;
+                self.slots[k] = Slot::Reserved(pod);
+                home
+            })
     }
 
-    /// [`Allocator::choose_slot`] among the slots `ok` accepts.
-    fn choose_slot_where(&mut self, pod: PodId, from: Cell, ok: &dyn Fn(Cell) -> bool) -> Cell {
+    /// [`Allocator::choose_slot`] among the free slots `ok` accepts; `None` (nothing
+    /// reserved) when there is none.
+    fn choose_slot_where(
+        &mut self,
+        pod: PodId,
+        from: Cell,
+        ok: &dyn Fn(Cell) -> bool,
+    ) -> Option<Cell> {
         let n = self.slots.len();
         let home = self.pods[pod.0 as usize].home;
         let home_k = self.slot_of_cell[home.index()] as usize;
-        let pick = if !self.config.slotting && self.slots[home_k] == Slot::Empty {
+        let pick = if !self.config.slotting && self.slots[home_k] == Slot::Empty && ok(home) {
             home_k
         } else {
             let now = self.now;
@@ -1273,12 +1289,10 @@ impl Allocator {
                         (steps[c.index()], grid_manhattan(&self.grid, from, c), k)
                     })
             };
-            nearest(target / 2..n)
-                .or_else(|| nearest(0..target / 2))
-                .unwrap_or(home_k)
+            nearest(target / 2..n).or_else(|| nearest(0..target / 2))?
         };
         self.slots[pick] = Slot::Reserved(pod);
-        self.storage_cells[pick]
+        Some(self.storage_cells[pick])
     }
 }
 
