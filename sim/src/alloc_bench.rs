@@ -56,7 +56,8 @@ fn sample(cells: &[Cell], n: usize, rng: &mut SimRng) -> Vec<Cell> {
     out
 }
 
-fn tables_for(floor: &Floor, cells: &[Cell]) -> TargetTables {
+/// Allocation tables for `cells` of `floor`, computed in parallel.
+pub(crate) fn tables_for(floor: &Floor, cells: &[Cell]) -> TargetTables {
     let mut t = TargetTables::new(&floor.grid);
     let grid = &floor.grid;
     for table in t

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use drover_alloc::{
     Activity, AllocConfig, Allocator, BatteryConfig, Errand, ErrandAction, Event, PodSel,
-    RobotView, StationId, TargetTables, TaskId, TaskKind, floor_targets,
+    RobotView, StationId, TaskId, TaskKind, floor_targets,
 };
 use drover_core::{CoreConfig, FleetState, Tick, tick};
 use drover_grid::load::{Floor, StationKind};
@@ -305,15 +305,7 @@ pub fn run_shift(
     let mut alloc = Allocator::new(&floor, &starts, aconf);
 
     // Allocation costs: one 4-connected table per target, computed up front in parallel.
-    let mut costs = TargetTables::new(&grid);
-    let missing = costs.missing(&floor_targets(&floor));
-    for t in missing
-        .par_iter()
-        .map(|&c| DistTable::compute(&grid, c, Motion::Grid4))
-        .collect::<Vec<_>>()
-    {
-        costs.insert(t);
-    }
+    let mut costs = crate::alloc_bench::tables_for(&floor, &floor_targets(&floor));
 
     let core = CoreConfig {
         plan: PlanConfig {
