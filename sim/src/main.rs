@@ -167,6 +167,9 @@ struct Common {
     /// Plan without traffic rules (by default 1-wide corridors are driven one-way).
     #[arg(long)]
     no_traffic_rules: bool,
+    /// Under `rotate`, plan one cell ahead (plain PIBT) instead of three actions (EPIBT).
+    #[arg(long)]
+    no_lookahead: bool,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -495,6 +498,7 @@ fn execute(
         },
         record,
         traffic_rules: !common.no_traffic_rules,
+        lookahead: !common.no_lookahead,
     };
     let bar = if common.quiet {
         ProgressBar::hidden()

@@ -39,6 +39,8 @@ pub struct RunOptions {
     /// ([`drover_grid::Grid::orient_corridors`]). The moves stay valid on the real floor,
     /// and the bound is still computed on the real floor.
     pub traffic_rules: bool,
+    /// Under `Rotate`, plan three actions ahead (EPIBT); off: plain PIBT.
+    pub lookahead: bool,
 }
 
 /// What a run measured.
@@ -110,6 +112,7 @@ pub fn run(
     let grid = &planning_grid;
     let motion = options.core.plan.motion;
     let mut fleet = FleetState::new(grid, &options.core, scenario.starts.clone());
+    fleet.set_lookahead(options.lookahead);
     let mut events = Vec::new();
     let mut moves = Vec::new();
     let mut step_ms = Vec::with_capacity(options.steps as usize);

@@ -322,6 +322,9 @@ pub fn run_shift(
         })
         .collect();
     let mut fleet = FleetState::new(&grid, &core, agents);
+    // Plain PIBT: lookahead (EPIBT) measured no better here (fc-large, 5 per station:
+    // starvation 10.74% against 10.85%) at 1.6x the planning time per tick.
+    fleet.set_lookahead(false);
     // A fleet starts a shift at mixed charge, as it would after the previous one.
     let mut batteries: Vec<f64> = (0..config.robots)
         .map(|_| 0.6 + 0.4 * uniform(&mut rng))

@@ -94,6 +94,12 @@ impl FleetState {
         }
     }
 
+    /// Under `Rotate`: plan three actions ahead (EPIBT, the default) or one cell (plain
+    /// PIBT); see [`Planner::set_lookahead`].
+    pub fn set_lookahead(&mut self, on: bool) {
+        self.planner.set_lookahead(on);
+    }
+
     /// Robot states.
     pub fn agents(&self) -> &[AgentState] {
         &self.agents

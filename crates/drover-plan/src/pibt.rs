@@ -17,10 +17,18 @@ use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACH
 
 use crate::{AgentId, AgentState, Budget, Move, PlanConfig, StepPlan, Turn, WaitReason};
 
+mod epibt;
+
 const NONE: u32 = u32::MAX;
 
 /// The distance a sort key gives a state the goal cannot be reached from.
 const FAR: u64 = 1 << 20;
+
+/// Steps an agent may wait in a row under lookahead before plain PIBT takes over.
+const STUCK_STEPS: u32 = 20;
+
+/// Steps of plain PIBT after that.
+const FALLBACK_STEPS: u32 = 10;
 
 /// The lifelong planner: keeps priorities and reusable buffers between steps.
 pub struct Planner {
@@ -43,6 +51,13 @@ pub struct Planner {
     order: Vec<u32>,
     /// `moveCheck` memo: 0 unknown, 1 in progress, 2 moves, 3 waits.
     check: Vec<u8>,
+    /// Under `Rotate`: plan three actions ahead (EPIBT) instead of one cell.
+    use_lookahead: bool,
+    lookahead: epibt::Lookahead,
+    /// Per agent: steps in a row it waited away from its goal.
+    stuck: Vec<u32>,
+    /// Steps left of plain PIBT after a lookahead deadlock.
+    fallback_left: u32,
 }
 
 /// A small, fast, seedable generator (Steele et al.'s SplitMix64); the planner needs only
@@ -86,6 +101,10 @@ impl Planner {
             tables: Vec::new(),
             order: Vec::new(),
             check: Vec::new(),
+            use_lookahead: config.motion == Motion::Rotate,
+            lookahead: epibt::Lookahead::new(grid.n_cells()),
+            stuck: Vec::new(),
+            fallback_left: 0,
         };
         planner.resize(n_agents);
         planner
@@ -103,6 +122,13 @@ impl Planner {
         self.next_cell.resize(n, NONE);
         self.tables.resize(n, None);
         self.check.resize(n, 0);
+        self.stuck.resize(n, 0);
+    }
+
+    /// Under `Rotate`, whether agents plan three actions ahead (EPIBT, the default) or one
+    /// cell (plain PIBT, then turn towards it). Ignored under `Grid4`.
+    pub fn set_lookahead(&mut self, on: bool) {
+        self.use_lookahead = on;
     }
 
     /// Marks which agents carry a pod (`loaded[i]`; missing entries are empty). A loaded agent
@@ -194,29 +220,44 @@ impl Planner {
             *slot = i as u32;
             self.next_cell[i] = NONE;
         }
-        for (i, a) in agents.iter().enumerate() {
-            if held.get(i).copied().unwrap_or(false) {
-                self.occupied_next[a.cell.index()] = i as u32;
-                self.next_cell[i] = a.cell.0;
-            }
-        }
         self.order.clear();
         self.order.extend(0..n as u32);
         let priority = &self.priority;
         self.order
             .sort_unstable_by(|a, b| priority[*b as usize].total_cmp(&priority[*a as usize]));
-
-        for k in 0..n {
-            let i = self.order[k];
-            if self.next_cell[i as usize] == NONE {
-                self.pibt(grid, oracle, agents, i, NONE);
+        let lookahead =
+            self.use_lookahead && self.motion == Motion::Rotate && self.fallback_left == 0;
+        self.fallback_left = self.fallback_left.saturating_sub(1);
+        if lookahead {
+            self.plan_operations(grid, oracle, agents, held);
+        } else {
+            for (i, a) in agents.iter().enumerate() {
+                if held.get(i).copied().unwrap_or(false) {
+                    self.occupied_next[a.cell.index()] = i as u32;
+                    self.next_cell[i] = a.cell.0;
+                }
+            }
+            for k in 0..n {
+                let i = self.order[k];
+                if self.next_cell[i as usize] == NONE {
+                    self.pibt(grid, oracle, agents, i, NONE);
+                }
             }
         }
-        // Anytime improvements will go here, checking `_budget`; the PIBT step above is the
+        // Anytime improvements will go here, checking `_budget`; the step above is the
         // guaranteed fallback and is never skipped.
 
         let mut moves = match self.motion {
             Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
+            Motion::Rotate if lookahead => {
+                let mut moves = self.operation_moves(n);
+                for (i, mv) in moves.iter_mut().enumerate() {
+                    if matches!(mv, Move::Wait(_)) {
+                        *mv = Move::Wait(self.wait_reason(grid, oracle, agents, goals, i));
+                    }
+                }
+                moves
+            }
             Motion::Rotate => self.rotate_moves(grid, oracle, agents, goals),
         };
         for (i, mv) in moves.iter_mut().enumerate() {
@@ -226,6 +267,20 @@ impl Planner {
         }
         if acyclic {
             self.break_cycles(grid, agents, &mut moves);
+        }
+        // Three actions ahead cannot untangle a knot that needs a longer chain of robots to
+        // turn and give way (PIBT's cell claims do, over several steps): an agent that waits
+        // away from its goal for `STUCK_STEPS` in a row switches the step to plain PIBT for
+        // `FALLBACK_STEPS`.
+        for (i, mv) in moves.iter().enumerate() {
+            let waiting = matches!(
+                mv,
+                Move::Wait(WaitReason::Blocked | WaitReason::CellTaken { .. })
+            );
+            self.stuck[i] = if waiting { self.stuck[i] + 1 } else { 0 };
+            if lookahead && self.stuck[i] >= STUCK_STEPS {
+                self.fallback_left = FALLBACK_STEPS;
+            }
         }
 
         for (i, a) in agents.iter().enumerate() {

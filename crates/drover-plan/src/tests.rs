@@ -535,3 +535,62 @@ fn a_loaded_robot_boxed_in_its_slot_gets_out_past_an_empty_robot_wanting_in() {
         }
     }
 }
+
+/// Found by the liveness proptest: five robots with random errands on a 7 x 5 floor with
+/// pillars. After about 60 steps they knot in the bottom-left corner, facing each other in a
+/// 1-wide dead end; three actions ahead are too few for the chain of turns that would untangle
+/// them, so under lookahead alone all five waited for the rest of the 400 steps. The
+/// plain-PIBT fallback keeps every robot reaching goals.
+#[test]
+fn a_knot_the_lookahead_cannot_untangle_is_untangled_by_the_pibt_fallback() {
+    let mut kinds = vec![CellKind::Travel; 35];
+    for o in [10usize, 22, 24] {
+        kinds[o] = CellKind::Obstacle;
+    }
+    let grid = Grid::new(7, 5, kinds);
+    let picks: [usize; 5] = [
+        10844439154568538425,
+        3301375300787021085,
+        2154986666640276870,
+        3671086275965570639,
+        3729051957014708624,
+    ];
+    let seed: u64 = 1300404104090989918;
+    let mut agents = place(&grid, 5, &picks, &[0, 1, 1, 0, 1]);
+    let mut goal_rng = seed;
+    let mut next_goal = |not: Cell| loop {
+        goal_rng = goal_rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let cell = grid.free_cells()[(goal_rng >> 33) as usize % grid.n_free()];
+        if cell != not {
+            return cell;
+        }
+    };
+    let mut goals: Vec<Option<Cell>> = agents.iter().map(|a| Some(next_goal(a.cell))).collect();
+    let mut since_goal = [0usize; 5];
+    let mut longest = [0usize; 5];
+    let mut oracle = DistanceOracle::new(&grid, Motion::Rotate, 1 << 20);
+    let config = PlanConfig {
+        motion: Motion::Rotate,
+        seed,
+    };
+    let mut planner = Planner::new(&grid, 5, &config);
+    for _ in 0..400 {
+        agents = planner
+            .step(&grid, &mut oracle, &agents, &goals, &Unlimited)
+            .next;
+        for i in 0..5 {
+            since_goal[i] += 1;
+            longest[i] = longest[i].max(since_goal[i]);
+            if goals[i] == Some(agents[i].cell) {
+                goals[i] = Some(next_goal(agents[i].cell));
+                since_goal[i] = 0;
+            }
+        }
+    }
+    assert!(
+        longest.iter().all(|&l| l <= 100),
+        "longest stretches without a goal: {longest:?}"
+    );
+}

@@ -1,0 +1,403 @@
+//! EPIBT under `Rotate`: PIBT over multi-action operations (three actions ahead).
+//!
+//! Yukhnevich, Brezhnev, Andreychuk, "Enhancing PIBT via Multi-Action Operations" (LoRR
+//! 2024 winner). One-step PIBT picks a cell and then turns towards it, so a turning agent
+//! cannot tell whether the cell will still be free when it faces it. Here every agent picks an
+//! *operation*, three actions (`FFF`, `RFF`, `WFF`, ...) scored by where they leave it on its
+//! exact rotation-aware distance, and reserves the cells of all three steps. An unplanned
+//! agent standing on one of those cells must find an operation out of the way first
+//! (priority inheritance); if it cannot, everything planned inside that attempt is rolled
+//! back and the next operation is tried. Only the first action is executed; every step plans
+//! afresh, so the reservations beyond it are lookahead, not commitment.
+
+use super::{NONE, Planner};
+use crate::{AgentState, Move, Turn};
+use drover_grid::{Cell, DistanceOracle, Grid, Heading, UNREACHABLE};
+
+/// Actions per operation.
+const DEPTH: usize = 3;
+
+/// The distance a key gives a state the goal cannot be reached from.
+const FAR: u64 = 1 << 20;
+
+/// Agent calls one top-level agent may spend on pushing others (rollback makes the search
+/// exponential in the worst case; past this, pushes fail and the agent keeps its place).
+const PUSH_BUDGET: u32 = 256;
+
+const UNPLANNED: u8 = 0;
+const IN_PROGRESS: u8 = 1;
+const DONE: u8 = 2;
+
+/// One action of an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Act {
+    Forward,
+    Clockwise,
+    CounterClockwise,
+    Wait,
+}
+
+/// The operations worth trying, in rank order (earlier wins ties): every sequence of three
+/// actions except a turn undone at once (`RC`, `CR`: two waits do the same) and three
+/// quarter turns one way (one turn the other way does it).
+pub(super) fn operations() -> Vec<[Act; DEPTH]> {
+    const ACTS: [Act; 4] = [
+        Act::Forward,
+        Act::Clockwise,
+        Act::CounterClockwise,
+        Act::Wait,
+    ];
+    let mut ops = Vec::new();
+    for a in ACTS {
+        for b in ACTS {
+            for c in ACTS {
+                let op = [a, b, c];
+                let undone = op.windows(2).any(|w| {
+                    matches!(
+                        (w[0], w[1]),
+                        (Act::Clockwise, Act::CounterClockwise)
+                            | (Act::CounterClockwise, Act::Clockwise)
+                    )
+                });
+                let spin = op.iter().all(|x| *x == Act::Clockwise)
+                    || op.iter().all(|x| *x == Act::CounterClockwise);
+                if !undone && !spin {
+                    ops.push(op);
+                }
+            }
+        }
+    }
+    ops
+}
+
+/// A candidate operation of one agent: its sort key, its cells at steps 0..=3, and its first
+/// action.
+#[derive(Clone, Copy)]
+pub(super) struct OpCandidate {
+    key: u64,
+    cells: [u32; DEPTH + 1],
+    first: Act,
+}
+
+/// Per-step EPIBT state kept in the planner to reuse its buffers.
+#[derive(Default)]
+pub(super) struct Lookahead {
+    pub(super) ops: Vec<[Act; DEPTH]>,
+    /// Per step 1..=DEPTH and cell: the agent that reserved it, or `NONE`.
+    res: Vec<u32>,
+    /// Per agent: its cells at steps 0..=DEPTH.
+    path: Vec<[u32; DEPTH + 1]>,
+    /// Per agent: the first action of its operation.
+    first: Vec<Act>,
+    status: Vec<u8>,
+    /// Agents planned inside the attempts on the stack, for rollback.
+    log: Vec<u32>,
+    /// Candidate operations of the agents on the stack, one frame after another.
+    pool: Vec<OpCandidate>,
+    n_cells: usize,
+}
+
+impl Lookahead {
+    pub(super) fn new(n_cells: usize) -> Lookahead {
+        Lookahead {
+            ops: operations(),
+            res: vec![NONE; n_cells * DEPTH],
+            n_cells,
+            ..Lookahead::default()
+        }
+    }
+
+    fn reserve(&mut self, i: u32) {
+        let path = self.path[i as usize];
+        for (t, cell) in path[1..].iter().enumerate() {
+            self.res[t * self.n_cells + *cell as usize] = i;
+        }
+    }
+
+    fn unreserve(&mut self, i: u32) {
+        let path = self.path[i as usize];
+        for (t, cell) in path[1..].iter().enumerate() {
+            let slot = &mut self.res[t * self.n_cells + *cell as usize];
+            if *slot == i {
+                *slot = NONE;
+            }
+        }
+    }
+}
+
+impl Planner {
+    /// Plans every agent's operation under `Rotate` and leaves its first action in
+    /// `la.first` and its next cell in `next_cell` / `occupied_next` (for wait reasons and
+    /// cleanup). Held agents (`held[i]`) keep their place.
+    pub(super) fn plan_operations(
+        &mut self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        held: &[bool],
+    ) {
+        let n = agents.len();
+        let mut la = std::mem::take(&mut self.lookahead);
+        if la.n_cells != grid.n_cells() {
+            la = Lookahead::new(grid.n_cells());
+        }
+        la.path.clear();
+        la.path.extend(agents.iter().map(|a| [a.cell.0; DEPTH + 1]));
+        la.first.clear();
+        la.first.resize(n, Act::Wait);
+        la.status.clear();
+        la.status.resize(n, UNPLANNED);
+        for i in 0..n {
+            if held.get(i).copied().unwrap_or(false) {
+                la.status[i] = DONE;
+                la.reserve(i as u32);
+            }
+        }
+        for k in 0..n {
+            let i = self.order[k];
+            if la.status[i as usize] != UNPLANNED {
+                continue;
+            }
+            let mut budget = PUSH_BUDGET;
+            if !self.epibt(grid, oracle, agents, &mut la, i, &mut budget) {
+                let iu = i as usize;
+                la.path[iu] = [agents[iu].cell.0; DEPTH + 1];
+                la.first[iu] = Act::Wait;
+                la.status[iu] = DONE;
+                la.reserve(i);
+            }
+            la.log.clear();
+        }
+        for i in 0..n {
+            la.unreserve(i as u32);
+            let next = la.path[i][1];
+            self.next_cell[i] = next;
+            self.occupied_next[next as usize] = i as u32;
+        }
+        self.lookahead = la;
+    }
+
+    /// The first actions chosen by [`Planner::plan_operations`] as moves (waits still
+    /// without their reason).
+    pub(super) fn operation_moves(&self, n: usize) -> Vec<Move> {
+        self.lookahead.first[..n]
+            .iter()
+            .map(|a| match a {
+                Act::Forward => Move::Forward,
+                Act::Clockwise => Move::Turn(Turn::Clockwise),
+                Act::CounterClockwise => Move::Turn(Turn::CounterClockwise),
+                Act::Wait => Move::Wait(crate::WaitReason::Blocked),
+            })
+            .collect()
+    }
+
+    /// Appends agent `i`'s valid operations, sorted best first, to `la.pool`.
+    fn candidates(
+        &mut self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        la: &mut Lookahead,
+        i: usize,
+    ) {
+        let start = la.pool.len();
+        let a = agents[i];
+        let goal = self.last_goal[i];
+        let loaded = self.loaded[i];
+        let table = self.tables[i]
+            .filter(|_| !self.no_path[i])
+            .map(|t| oracle.table(t));
+        let dist = |cell: Cell, h: Heading| -> u64 {
+            let Some(table) = table else { return 0 };
+            match grid.free_index(cell).map(|fi| table.get_free(fi, h)) {
+                Some(d) if d != UNREACHABLE => d as u64,
+                _ => FAR,
+            }
+        };
+        let at_goal = goal == Some(a.cell);
+        for (rank, op) in la.ops.iter().enumerate() {
+            let mut cells = [a.cell.0; DEPTH + 1];
+            let (mut cell, mut h) = (a.cell, a.heading);
+            let mut valid = true;
+            let mut reached: Option<usize> = None;
+            let mut after_goal = 0u64;
+            let mut unreachable = false;
+            let mut occupied = 0u64;
+            let mut d1 = 0u64;
+            for (t, act) in op.iter().enumerate() {
+                if reached.is_some() && *act != Act::Wait {
+                    after_goal += 1;
+                }
+                match act {
+                    Act::Forward => match grid.neighbor(cell, h) {
+                        Some(next) if !loaded || grid.loaded_may_enter(next, goal) => {
+                            cell = next;
+                            let o = self.occupied_now[next.index()];
+                            if o != NONE && o as usize != i {
+                                occupied += 1;
+                            }
+                        }
+                        _ => {
+                            valid = false;
+                            break;
+                        }
+                    },
+                    Act::Clockwise => h = h.clockwise(),
+                    Act::CounterClockwise => h = h.counter_clockwise(),
+                    Act::Wait => {}
+                }
+                cells[t + 1] = cell.0;
+                let d = dist(cell, h);
+                if d == FAR {
+                    unreachable = true;
+                }
+                if t == 0 {
+                    d1 = d;
+                }
+                if reached.is_none() && Some(cell) == goal && !at_goal {
+                    reached = Some(t + 1);
+                }
+            }
+            if !valid {
+                continue;
+            }
+            let cost = match (table, goal) {
+                (Some(_), Some(_)) => {
+                    // Never into a state the goal cannot be reached from (a loaded robot
+                    // pushed into a pocket behind its slot would be trapped there).
+                    if unreachable {
+                        continue;
+                    }
+                    if at_goal {
+                        if cells.iter().all(|c| *c == a.cell.0) {
+                            0
+                        } else {
+                            DEPTH as u64 + 1 + dist(cell, h)
+                        }
+                    } else {
+                        match reached {
+                            Some(k) => k as u64,
+                            None => DEPTH as u64 + dist(cell, h),
+                        }
+                    }
+                }
+                // Idle or no path: moves only when pushed, as little as it can.
+                _ => op.iter().filter(|x| **x != Act::Wait).count() as u64,
+            };
+            // Among equal costs: progress made early, then fewer actions (no spinning in
+            // place on the goal), then fewer cells taken from others.
+            let effort = op.iter().filter(|x| **x != Act::Wait).count() as u64;
+            let key = (cost.min(FAR * 2) << 43)
+                | (after_goal << 41)
+                | (d1.min(FAR * 2 - 1) << 20)
+                | (effort << 18)
+                | (occupied << 16)
+                | ((rank as u64) << 10)
+                | (self.rng.next_u64() & 0x3FF);
+            la.pool.push(OpCandidate {
+                key,
+                cells,
+                first: op[0],
+            });
+        }
+        la.pool[start..].sort_unstable_by_key(|c| c.key);
+    }
+
+    /// Whether agent `i` following `cells` meets a reserved cell or swaps with a planned
+    /// agent.
+    fn op_conflicts(&self, la: &Lookahead, i: u32, cells: &[u32; DEPTH + 1]) -> bool {
+        let nc = la.n_cells;
+        for t in 1..=DEPTH {
+            let c = cells[t] as usize;
+            let r = la.res[(t - 1) * nc + c];
+            if r != NONE && r != i {
+                return true;
+            }
+            let prev = cells[t - 1];
+            if prev as usize != c {
+                let j = if t == 1 {
+                    let o = self.occupied_now[c];
+                    if o != NONE && la.status[o as usize] != UNPLANNED {
+                        o
+                    } else {
+                        NONE
+                    }
+                } else {
+                    la.res[(t - 2) * nc + c]
+                };
+                if j != NONE && j != i && la.path[j as usize][t] == prev {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn epibt(
+        &mut self,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        agents: &[AgentState],
+        la: &mut Lookahead,
+        i: u32,
+        budget: &mut u32,
+    ) -> bool {
+        let iu = i as usize;
+        la.status[iu] = IN_PROGRESS;
+        let frame = la.pool.len();
+        self.candidates(grid, oracle, agents, la, iu);
+        let end = la.pool.len();
+        for k in frame..end {
+            let cand = la.pool[k];
+            if self.op_conflicts(la, i, &cand.cells) {
+                continue;
+            }
+            la.path[iu] = cand.cells;
+            la.first[iu] = cand.first;
+            la.reserve(i);
+            let mark = la.log.len();
+            let mut ok = true;
+            for t in 1..=DEPTH {
+                let o = self.occupied_now[cand.cells[t] as usize];
+                if o == NONE || o == i || la.status[o as usize] != UNPLANNED {
+                    continue;
+                }
+                if *budget == 0 {
+                    ok = false;
+                    break;
+                }
+                *budget -= 1;
+                if !self.epibt(grid, oracle, agents, la, o, budget) {
+                    let ou = o as usize;
+                    if self.loaded[ou] {
+                        // A loaded robot boxed in by stored pods can leave only through the
+                        // cell of the robot that wants its cell: it goes first next step.
+                        self.priority[ou] = self.priority[ou].max(self.priority[iu].floor() + 1.0);
+                    }
+                    ok = false;
+                    break;
+                }
+            }
+            if ok {
+                la.status[iu] = DONE;
+                la.log.push(i);
+                la.pool.truncate(frame);
+                return true;
+            }
+            // Roll back everything planned inside this attempt.
+            while la.log.len() > mark {
+                let j = la.log.pop().expect("above mark");
+                la.unreserve(j);
+                la.status[j as usize] = UNPLANNED;
+                la.path[j as usize] = [agents[j as usize].cell.0; DEPTH + 1];
+                la.first[j as usize] = Act::Wait;
+            }
+            la.unreserve(i);
+        }
+        la.path[iu] = [agents[iu].cell.0; DEPTH + 1];
+        la.first[iu] = Act::Wait;
+        la.status[iu] = UNPLANNED;
+        la.pool.truncate(frame);
+        false
+    }
+}
