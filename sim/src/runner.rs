@@ -60,6 +60,8 @@ pub struct Report {
     pub bound: Bound,
     /// Seconds spent computing the bound.
     pub bound_seconds: f64,
+    /// The chain bound on the planning graph (traffic rules applied), when asked for.
+    pub rules_bound: Option<f64>,
     /// Wall time of each step in ms (planning, distance tables and task bookkeeping).
     pub step_ms: Vec<f64>,
     /// Start states.
@@ -188,6 +190,7 @@ pub fn run(
         agents: n,
         bound: scenario.bound,
         bound_seconds: scenario.bound_seconds,
+        rules_bound: None,
         step_ms,
         starts: scenario.starts,
         moves,
