@@ -22,7 +22,7 @@ const FAR: u64 = 1 << 20;
 
 /// Agent calls one top-level agent may spend on pushing others (rollback makes the search
 /// exponential in the worst case; past this, pushes fail and the agent keeps its place).
-const PUSH_BUDGET: u32 = 256;
+const PUSH_BUDGET: u32 = 32;
 
 const UNPLANNED: u8 = 0;
 const IN_PROGRESS: u8 = 1;
