@@ -60,7 +60,7 @@ pub fn alloc_config() -> AllocConfig {
         park_idle: true,
         transport_window: 4,
         max_batch: 4096,
-        trip_weight: 0,
+        trip_weight: 1,
     }
 }
 

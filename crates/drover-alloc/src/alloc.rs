@@ -302,6 +302,9 @@ struct Demand {
     /// Cells from `first` to the last errand (for `trip_weight`).
     legs: u32,
     lifts: u32,
+    /// Extra cost of a job whose station is less short of pods than others, so that a
+    /// robot takes it over a needier station's only when that saves more driving.
+    slack: u32,
 }
 
 /// The allocator. See the crate docs.
@@ -1302,6 +1305,14 @@ const SWEEP_TICKS: u64 = 16;
 /// Cells of detour worth one more order line served by the same pod presentation.
 const PILE_ON_WEIGHT: i64 = 10;
 
+/// Cells of driving a robot may save by serving a station at its pacing target rather
+/// than one with none of its pods on the way (in proportion between): robots serve
+/// stations near them, but not at the cost of starving a far one. Starvation measured on
+/// fc-large at 5 robots per station, seeds 0 and 1: 5.8 / 4.9% at 100, 5.7 / 4.6% at 0,
+/// 6.5 / 5.0% at 300; on the demo floor with 15 robots for 2 h, seeds 1-3: 1.6 / 1.5 / 3.9%
+/// at 100, 2.1 / 2.2 / 4.3% at 0, and at 300 one seed starved a station (17%).
+const URGENCY_CELLS: u32 = 100;
+
 fn grid_manhattan(grid: &Grid, a: Cell, b: Cell) -> u32 {
     let (ar, ac) = grid.row_col(a);
     let (br, bc) = grid.row_col(b);
@@ -1641,8 +1652,9 @@ impl Allocator {
         // robots taken off a charger touch the matrix again.
         let battery = self.config.battery.clone();
         let weight = self.config.trip_weight;
+        let any_slack = demands.iter().any(|d| d.slack > 0);
         for (i, &(robot, extra)) in free.iter().enumerate() {
-            if battery.is_none() && extra == 0 && weight == 0 {
+            if battery.is_none() && extra == 0 && weight == 0 && !any_slack {
                 continue;
             }
             let r = &self.robots[robot as usize];
@@ -1662,6 +1674,7 @@ impl Allocator {
                 *c = c
                     .saturating_add(extra)
                     .saturating_add(weight.saturating_mul(d.legs))
+                    .saturating_add(d.slack)
                     .min(FORBIDDEN - 1);
             }
         }
@@ -1718,9 +1731,10 @@ impl Allocator {
         }
     }
 
-    /// Jobs for at most `limit` robots: transports first (a full tote cart holds up its
-    /// station), then pods for stations short of their pacing target (most short first, one
-    /// each per round).
+    /// Jobs for the free robots to choose from: transports first (a full tote cart holds up
+    /// its station), then a pod for every place a station is short of its pacing target
+    /// (most short first, one each per round), then, if that is fewer than the robots, pods
+    /// up to capacity.
     fn demands(&mut self, free: &[Cell], costs: &mut dyn Costs) -> Vec<Demand> {
         let limit = free.len();
         let mut out = Vec::new();
@@ -1777,12 +1791,20 @@ impl Allocator {
                 rest_cells: cells,
                 legs,
                 lifts,
+                slack: 0,
             });
         }
-        // First up to each station's pacing target; then, only if robots would otherwise
-        // stay idle, up to capacity: a deeper queue costs nothing when robots are spare.
+        // First up to each station's pacing target, every station short of it (not only as
+        // many as there are free robots: the assignment then sends each robot to a station
+        // it is near, where taking the neediest stations first sent robots freed in the
+        // north to the south side and back); then, only if robots would otherwise stay
+        // idle, up to capacity: a deeper queue costs nothing when robots are spare.
         let mut sent = vec![0usize; self.stations.len()];
         for pass in 0..2 {
+            if pass == 1 && out.len() >= limit {
+                break;
+            }
+            let cap = if pass == 0 { usize::MAX } else { limit };
             if pass == 1 {
                 for (k, st) in self.stations.iter().enumerate() {
                     want[k] = if st.staffed.is_some() && st.kind != StationKind::Pack {
@@ -1793,7 +1815,7 @@ impl Allocator {
                 }
             }
             let mut stuck = vec![false; self.stations.len()];
-            while out.len() < limit {
+            while out.len() < cap {
                 // The station furthest below its target goes next.
                 let Some(s) = (0..self.stations.len())
                     .filter(|&k| want[k] > 0 && !stuck[k])
@@ -1805,9 +1827,16 @@ impl Allocator {
                 else {
                     break;
                 };
+                // Short of its target by a larger share: less slack.
+                let short = {
+                    let st = &self.stations[s];
+                    let of = if pass == 0 { st.target() } else { st.capacity };
+                    (want[s] * 1000 / of.max(1)).min(1000) as u32
+                };
                 match self.station_demand(StationId(s as u16), free, &claimed, &pods_claimed, costs)
                 {
-                    Some(d) => {
+                    Some(mut d) => {
+                        d.slack = URGENCY_CELLS * (1000 - short) / 1000;
                         claimed.extend(d.tasks.iter().copied());
                         pods_claimed.extend(d.pod);
                         want[s] -= 1;
@@ -1960,6 +1989,7 @@ impl Allocator {
                     .saturating_add(self.to_charger(slot)),
                 legs: there,
                 lifts: 2,
+                slack: 0,
             });
         }
         None
