@@ -690,12 +690,15 @@ impl Coordinator {
             &held,
             &Unlimited,
         );
-        // A loaded robot with no way to its return slot (aisles closed by a dead robot or a
-        // zone) takes a slot it can reach.
+        // A robot with no way to its goal (cells closed by a dead robot or a zone): a loaded
+        // one takes a slot it can reach, and a station visit is given up (a dead robot in a
+        // lane would otherwise hold every robot sent there, and those behind them, for ever).
         for (i, mv) in plan.moves.iter().enumerate() {
-            if *mv == Move::Wait(WaitReason::NoPath) && loaded[i] {
-                let reach = self.grid.reachable(self.planned[i].cell, true, true);
-                self.alloc.reslot(i as u32, &|c| reach[c.index()]);
+            if *mv == Move::Wait(WaitReason::NoPath) {
+                let reach = self.grid.reachable(self.planned[i].cell, true, loaded[i]);
+                for e in self.alloc.goal_unreachable(i as u32, &|c| reach[c.index()]) {
+                    out.events.push(CoordEvent::Alloc(e));
+                }
             }
         }
         self.planned = plan.next;
