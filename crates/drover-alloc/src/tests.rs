@@ -164,6 +164,9 @@ enum Op {
     Avoid(u64),
     /// A robot reports carrying a pod (after a restart).
     Adopt(u32, u32),
+    /// A robot's goal became unreachable; it reaches a pseudo-random half of the cells from
+    /// this seed (none for 0).
+    Unreachable(u32, u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -180,6 +183,7 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (1u8..6).prop_map(Op::Tick),
         1 => (0u64..4).prop_map(Op::Avoid),
         1 => (0u32..4, 0u32..8).prop_map(|(r, p)| Op::Adopt(r, p)),
+        1 => (0u32..4, 0u64..4).prop_map(|(r, seed)| Op::Unreachable(r, seed)),
     ]
 }
 
@@ -341,6 +345,14 @@ impl World {
                         && (u64::from(c.0) ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61 == 0
                 };
                 let ev = self.alloc.avoid(&closed);
+                self.record(&ev);
+            }
+            Op::Unreachable(r, seed) => {
+                let reachable = |c: Cell| {
+                    seed != 0
+                        && (u64::from(c.0) ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 63 == 0
+                };
+                let ev = self.alloc.goal_unreachable(r, &reachable);
                 self.record(&ev);
             }
             Op::Adopt(r, p) => {
