@@ -3,7 +3,9 @@
 //! [`Planner::step`] advances every agent by one action: under [`Motion::Grid4`] a move to a
 //! neighbour or a wait, under [`Motion::Rotate`] forward, a quarter turn or a wait. It runs
 //! PIBT (priority inheritance with backtracking) over exact per-goal distances from
-//! [`drover_grid::DistanceOracle`], so it respects one-way edges and the cost of turning.
+//! [`drover_grid::DistanceOracle`], so it respects one-way edges and the cost of turning;
+//! under `Rotate` each agent looks three actions ahead (EPIBT), with plain PIBT as the
+//! fallback for knots.
 //!
 //! The planner never fails: an agent that cannot move gets [`Move::Wait`] with a
 //! [`WaitReason`]. Every step is checked by the independent [`verify`] (the same checker the
