@@ -1078,16 +1078,7 @@ impl Allocator {
         }
         let cell = self.robots[r].cell;
         match std::mem::replace(&mut self.robots[r].job, Job::None) {
-            Job::Visit(v) => {
-                self.drop_ticket(v.station, robot);
-                for t in &v.tasks {
-                    self.enqueue(*t);
-                    events.push(Event::Requeued { task: *t });
-                }
-                if !v.lifted {
-                    self.pods[v.pod.0 as usize].busy = false;
-                }
-            }
+            Job::Visit(v) => self.requeue_visit(robot, &v, &mut events),
             Job::Return { slot, .. } => self.unreserve(slot),
             Job::Transport { task, errand } => {
                 self.tasks[task.0 as usize].resume_at = errand;
@@ -1229,38 +1220,46 @@ impl Allocator {
                 let Job::Visit(v) = std::mem::replace(&mut self.robots[r].job, Job::None) else {
                     unreachable!("matched a visit");
                 };
-                self.drop_ticket(v.station, robot);
-                for t in &v.tasks {
-                    self.enqueue(*t);
-                    events.push(Event::Requeued { task: *t });
-                }
+                self.requeue_visit(robot, &v, &mut events);
                 if v.lifted {
                     let cell = self.robots[r].cell;
-                    let slot =
-                        match self.choose_slot_where(v.pod, cell, &|c| c != cell && reachable(c)) {
-                            Some(slot) => slot,
-                            // Boxed in where it lifted the pod (a loaded robot cannot leave the
-                            // slot): it sets the pod down again, and pods there are not chosen
-                            // until cells open or close again ([`Allocator::avoid`]).
-                            None => match self.choose_slot_where(v.pod, cell, &|c| c == cell) {
-                                Some(slot) => {
-                                    let k = self.slot_of_cell[slot.index()] as usize;
-                                    self.slot_blocked[k] = true;
-                                    slot
-                                }
-                                // Anywhere: re-chosen ([`Allocator::reslot`]) once a way opens.
-                                None => self.choose_slot(v.pod, cell),
-                            },
-                        };
+                    let away = self.choose_slot_where(v.pod, cell, &|c| c != cell && reachable(c));
+                    let slot = away.unwrap_or_else(|| self.set_down_boxed_in(v.pod, cell));
                     self.robots[r].job = Job::Return { pod: v.pod, slot };
-                } else {
-                    self.pods[v.pod.0 as usize].busy = false;
                 }
-                self.dirty = true;
             }
             _ => {}
         }
         events
+    }
+
+    /// The slot a loaded robot boxed in at `cell` (it cannot leave the slot it lifted `pod`
+    /// from) returns `pod` to: that slot, whose pods are then not chosen until cells open or
+    /// close again ([`Allocator::avoid`]); if it stands elsewhere, any slot, re-chosen
+    /// ([`Allocator::reslot`]) once a way opens.
+    fn set_down_boxed_in(&mut self, pod: PodId, cell: Cell) -> Cell {
+        match self.choose_slot_where(pod, cell, &|c| c == cell) {
+            Some(slot) => {
+                let k = self.slot_of_cell[slot.index()] as usize;
+                self.slot_blocked[k] = true;
+                slot
+            }
+            None => self.choose_slot(pod, cell),
+        }
+    }
+
+    /// A visit `robot` no longer makes: its station ticket is dropped, its tasks queued
+    /// again, and a pod not yet lifted is free for other jobs.
+    fn requeue_visit(&mut self, robot: u32, v: &Visit, events: &mut Vec<Event>) {
+        self.drop_ticket(v.station, robot);
+        for t in &v.tasks {
+            self.enqueue(*t);
+            events.push(Event::Requeued { task: *t });
+        }
+        if !v.lifted {
+            self.pods[v.pod.0 as usize].busy = false;
+        }
+        self.dirty = true;
     }
 
     fn unreserve(&mut self, slot: Cell) {
@@ -1387,6 +1386,15 @@ fn decayed(value: f64, at: u64, now: u64, half_life: f64) -> f64 {
 
 fn queue_key(t: &Task) -> (Reverse<i32>, u64, TaskId) {
     (Reverse(t.priority), t.deadline.unwrap_or(u64::MAX), t.id)
+}
+
+/// A pick or stow line: which pod it needs, how many units, and whether it is a stow.
+fn pod_line(kind: &TaskKind) -> Option<(&PodSel, u32, bool)> {
+    match kind {
+        TaskKind::Pick { pod, units, .. } => Some((pod, *units, false)),
+        TaskKind::Stow { pod, units, .. } => Some((pod, *units, true)),
+        _ => None,
+    }
 }
 
 fn pick_sku(kind: &TaskKind) -> Option<SkuId> {
@@ -1905,23 +1913,21 @@ impl Allocator {
             }
             let mut stuck = vec![false; self.stations.len()];
             while out.len() < cap {
+                // Per mille of its target (capacity, in the second pass) a station is short.
+                let short = |k: usize, want: &[usize]| {
+                    let st = &self.stations[k];
+                    let of = if pass == 0 { st.target() } else { st.capacity };
+                    want[k] * 1000 / of.max(1)
+                };
                 // The station furthest below its target goes next.
                 let Some(s) = (0..self.stations.len())
                     .filter(|&k| want[k] > 0 && !stuck[k])
-                    .max_by_key(|&k| {
-                        let st = &self.stations[k];
-                        let of = if pass == 0 { st.target() } else { st.capacity };
-                        (want[k] * 1000 / of.max(1), Reverse(k))
-                    })
+                    .max_by_key(|&k| (short(k, &want), Reverse(k)))
                 else {
                     break;
                 };
                 // Short of its target by a larger share: less slack.
-                let short = {
-                    let st = &self.stations[s];
-                    let of = if pass == 0 { st.target() } else { st.capacity };
-                    (want[s] * 1000 / of.max(1)).min(1000) as u32
-                };
+                let short = short(s, &want).min(1000) as u32;
                 match self.station_demand(
                     StationId(s as u16),
                     free,
@@ -2010,10 +2016,8 @@ impl Allocator {
                 break;
             }
             top = Some(key.0);
-            let (sel, units, stow) = match &t.kind {
-                TaskKind::Pick { pod, units, .. } => (pod, *units, false),
-                TaskKind::Stow { pod, units, .. } => (pod, *units, true),
-                _ => continue,
+            let Some((sel, units, stow)) = pod_line(&t.kind) else {
+                continue;
             };
             let candidates: Vec<PodId> = match sel {
                 PodSel::Pod(p) => vec![*p],
@@ -2089,11 +2093,7 @@ impl Allocator {
         }
         let (_, chosen_task, pod) = chosen?;
         let t = &self.tasks[chosen_task.0 as usize];
-        let (sel, units, stow) = match &t.kind {
-            TaskKind::Pick { pod, units, .. } => (pod, *units, false),
-            TaskKind::Stow { pod, units, .. } => (pod, *units, true),
-            _ => unreachable!("only picks and stows are chosen"),
-        };
+        let (sel, units, stow) = pod_line(&t.kind).expect("only picks and stows are chosen");
         let slot = slot_of(pod);
         let mut tasks = vec![t.id];
         if !stow {

@@ -695,8 +695,13 @@ impl Coordinator {
         // lane would otherwise hold every robot sent there, and those behind them, for ever).
         for (i, mv) in plan.moves.iter().enumerate() {
             if *mv == Move::Wait(WaitReason::NoPath) {
-                let reach = self.grid.reachable(self.planned[i].cell, true, loaded[i]);
-                for e in self.alloc.goal_unreachable(i as u32, &|c| reach[c.index()]) {
+                // The search runs only if the allocator asks where the robot can go.
+                let reach = std::cell::OnceCell::new();
+                let (grid, from) = (&self.grid, self.planned[i].cell);
+                let reachable = |c: Cell| {
+                    reach.get_or_init(|| grid.reachable(from, true, loaded[i]))[c.index()]
+                };
+                for e in self.alloc.goal_unreachable(i as u32, &reachable) {
                     out.events.push(CoordEvent::Alloc(e));
                 }
             }

@@ -272,14 +272,16 @@ impl Planner {
         // turn and give way (PIBT's cell claims do, over several steps): an agent that waits
         // away from its goal for `STUCK_STEPS` in a row switches the step to plain PIBT for
         // `FALLBACK_STEPS`.
-        for (i, mv) in moves.iter().enumerate() {
-            let waiting = matches!(
-                mv,
-                Move::Wait(WaitReason::Blocked | WaitReason::CellTaken { .. })
-            );
-            self.stuck[i] = if waiting { self.stuck[i] + 1 } else { 0 };
-            if lookahead && self.stuck[i] >= STUCK_STEPS {
-                self.fallback_left = FALLBACK_STEPS;
+        if self.use_lookahead && self.motion == Motion::Rotate {
+            for (i, mv) in moves.iter().enumerate() {
+                let waiting = matches!(
+                    mv,
+                    Move::Wait(WaitReason::Blocked | WaitReason::CellTaken { .. })
+                );
+                self.stuck[i] = if waiting { self.stuck[i] + 1 } else { 0 };
+                if lookahead && self.stuck[i] >= STUCK_STEPS {
+                    self.fallback_left = FALLBACK_STEPS;
+                }
             }
         }
 

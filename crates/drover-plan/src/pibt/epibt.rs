@@ -10,15 +10,12 @@
 //! back and the next operation is tried. Only the first action is executed; every step plans
 //! afresh, so the reservations beyond it are lookahead, not commitment.
 
-use super::{NONE, Planner};
+use super::{FAR, NONE, Planner};
 use crate::{AgentState, Move, Turn};
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, UNREACHABLE};
 
 /// Actions per operation.
 const DEPTH: usize = 3;
-
-/// The distance a key gives a state the goal cannot be reached from.
-const FAR: u64 = 1 << 20;
 
 /// Agent calls one top-level agent may spend on pushing others (rollback makes the search
 /// exponential in the worst case; past this, pushes fail and the agent keeps its place).
@@ -223,7 +220,7 @@ impl Planner {
             let mut after_goal = 0u64;
             let mut unreachable = false;
             let mut occupied = 0u64;
-            let mut d1 = 0u64;
+            let (mut d1, mut d_end) = (0u64, 0u64);
             for (t, act) in op.iter().enumerate() {
                 if reached.is_some() && *act != Act::Wait {
                     after_goal += 1;
@@ -254,6 +251,7 @@ impl Planner {
                 if t == 0 {
                     d1 = d;
                 }
+                d_end = d;
                 if reached.is_none() && Some(cell) == goal && !at_goal {
                     reached = Some(t + 1);
                 }
@@ -261,6 +259,7 @@ impl Planner {
             if !valid {
                 continue;
             }
+            let effort = op.iter().filter(|x| **x != Act::Wait).count() as u64;
             let cost = match (table, goal) {
                 (Some(_), Some(_)) => {
                     // Never into a state the goal cannot be reached from (a loaded robot
@@ -272,21 +271,20 @@ impl Planner {
                         if cells.iter().all(|c| *c == a.cell.0) {
                             0
                         } else {
-                            DEPTH as u64 + 1 + dist(cell, h)
+                            DEPTH as u64 + 1 + d_end
                         }
                     } else {
                         match reached {
                             Some(k) => k as u64,
-                            None => DEPTH as u64 + dist(cell, h),
+                            None => DEPTH as u64 + d_end,
                         }
                     }
                 }
                 // Idle or no path: moves only when pushed, as little as it can.
-                _ => op.iter().filter(|x| **x != Act::Wait).count() as u64,
+                _ => effort,
             };
             // Among equal costs: progress made early, then fewer actions (no spinning in
             // place on the goal), then fewer cells taken from others.
-            let effort = op.iter().filter(|x| **x != Act::Wait).count() as u64;
             let key = (cost.min(FAR * 2) << 43)
                 | (after_goal << 41)
                 | (d1.min(FAR * 2 - 1) << 20)
