@@ -167,6 +167,13 @@ struct Common {
     /// Plan without traffic rules (by default 1-wide corridors are driven one-way).
     #[arg(long)]
     no_traffic_rules: bool,
+    /// Guidance for big floors: the planner counts each move between two cells of open floor
+    /// (any 2x2 block of free cells) as this many steps, so robots travel along the aisles
+    /// and cross open areas, where traffic mixes in every direction, only near their goals.
+    /// 1 is off. Helps where open bands carry through traffic (LoRR warehouse_large: 2);
+    /// on small floors the open areas are the fastest way round, so it is off by default.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=20))]
+    open_cost: u8,
     /// Under `rotate`, plan one cell ahead (plain PIBT) instead of three actions (EPIBT).
     #[arg(long)]
     no_lookahead: bool,
@@ -502,6 +509,7 @@ fn execute(
         },
         record,
         traffic_rules: !common.no_traffic_rules,
+        open_cost: common.open_cost,
         lookahead: !common.no_lookahead,
     };
     let bar = if common.quiet {
@@ -568,6 +576,7 @@ fn summarize(report: &Report, motion: Motion, common: &Common) {
         "tables_computed": report.tables_computed,
         "peak_rss_mb": round(rss, 1),
         "seed": common.seed,
+        "open_cost": common.open_cost,
     });
     // A readable summary always; the JSON line last when asked.
     println!(

@@ -39,6 +39,10 @@ pub struct RunOptions {
     /// ([`drover_grid::Grid::orient_corridors`]). The moves stay valid on the real floor,
     /// and the bound is still computed on the real floor.
     pub traffic_rules: bool,
+    /// Guidance: the planner's distances count a move between two cells of open floor as
+    /// this many steps ([`drover_grid::Grid::weigh_open_areas`]); 1 is off. The bound
+    /// still counts plain steps.
+    pub open_cost: u8,
     /// Under `Rotate`, plan three actions ahead (EPIBT); off: plain PIBT.
     pub lookahead: bool,
 }
@@ -108,6 +112,9 @@ pub fn run(
         let mut grid = scenario.grid.clone();
         if options.traffic_rules {
             grid.orient_corridors();
+        }
+        if options.open_cost > 1 {
+            grid.weigh_open_areas(options.open_cost);
         }
         grid
     };

@@ -66,6 +66,9 @@ impl DistTable {
     }
 
     fn search(grid: &Grid, goals: &[Cell], motion: Motion, loaded: bool) -> DistTable {
+        if grid.has_edge_costs() {
+            return DistTable::weighted_search(grid, goals, motion, loaded);
+        }
         let goal = goals[0];
         // A loaded robot never moves into a storage cell other than a goal: such a cell
         // relays no forward move in the reverse search (turning in it is still fine).
@@ -137,6 +140,83 @@ impl DistTable {
                     }
                 }
             }
+        }
+        DistTable {
+            goal,
+            motion,
+            loaded,
+            dist,
+        }
+    }
+
+    /// [`DistTable::search`] over guidance costs ([`Grid::edge_cost`]; a turn costs 1): Dial's
+    /// algorithm, a bucket per distance, in time linear in the states and the largest cost.
+    fn weighted_search(grid: &Grid, goals: &[Cell], motion: Motion, loaded: bool) -> DistTable {
+        let goal = goals[0];
+        let closed =
+            |cell: Cell| loaded && !goals.iter().any(|&g| grid.loaded_may_enter(cell, Some(g)));
+        let per = motion.states_per_cell();
+        let mut dist = vec![u16::MAX; grid.n_free() * per];
+        let mut buckets: Vec<Vec<(Cell, u8)>> = vec![Vec::new()];
+        for &source in goals {
+            let Some(source_idx) = grid.free_index(source) else {
+                continue;
+            };
+            for h in 0..per {
+                if dist[source_idx * per + h] != 0 {
+                    dist[source_idx * per + h] = 0;
+                    buckets[0].push((source, h as u8));
+                }
+            }
+        }
+        let mut d = 0usize;
+        while d < buckets.len() {
+            let bucket = std::mem::take(&mut buckets[d]);
+            for (cell, h) in bucket {
+                let idx = grid.free_index(cell).expect("queued cells are free");
+                if usize::from(dist[idx * per + h as usize]) != d {
+                    continue; // settled earlier at a smaller distance
+                }
+                let mut relax = |pred: Cell, ph: u8, cost: u32| {
+                    let pi = grid.free_index(pred).expect("edges join free cells");
+                    let nd = (d + cost as usize).min(usize::from(u16::MAX - 1));
+                    let slot = &mut dist[pi * per + ph as usize];
+                    if nd < usize::from(*slot) {
+                        *slot = nd as u16;
+                        if buckets.len() <= nd {
+                            buckets.resize_with(nd + 1, Vec::new);
+                        }
+                        buckets[nd].push((pred, ph));
+                    }
+                };
+                match motion {
+                    Motion::Grid4 => {
+                        if closed(cell) {
+                            continue;
+                        }
+                        for heading in Heading::ALL {
+                            if let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
+                                && grid.has_edge(pred, heading)
+                            {
+                                relax(pred, 0, grid.edge_cost(pred, heading));
+                            }
+                        }
+                    }
+                    Motion::Rotate => {
+                        let heading = Heading::from_index(h as usize);
+                        for pred_h in [heading.counter_clockwise(), heading.clockwise()] {
+                            relax(cell, pred_h.index() as u8, 1);
+                        }
+                        if !closed(cell)
+                            && let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
+                            && grid.has_edge(pred, heading)
+                        {
+                            relax(pred, h, grid.edge_cost(pred, heading));
+                        }
+                    }
+                }
+            }
+            d += 1;
         }
         DistTable {
             goal,

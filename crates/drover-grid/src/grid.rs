@@ -111,6 +111,9 @@ pub struct Grid {
     /// Dense index of each free cell, `u32::MAX` for obstacles.
     free_index: Vec<u32>,
     free_cells: Vec<Cell>,
+    /// Guidance: the cost of each edge (`cell * 4 + heading`) for the planner's distances;
+    /// empty while every edge costs 1.
+    edge_cost: Vec<u8>,
 }
 
 impl Grid {
@@ -145,6 +148,7 @@ impl Grid {
             out_edges: vec![0; n],
             free_index,
             free_cells,
+            edge_cost: Vec::new(),
         };
         for i in 0..n {
             let cell = Cell(i as u32);
@@ -288,6 +292,67 @@ impl Grid {
             self.out_edges[cell.index()] &= !(1 << heading.index());
             true
         }
+    }
+
+    /// The guidance cost of the edge from `cell` towards `heading` (1 unless set by
+    /// [`Grid::set_edge_cost`]). Distances for planning add these; bounds use plain steps.
+    pub fn edge_cost(&self, cell: Cell, heading: Heading) -> u32 {
+        self.edge_cost
+            .get(cell.index() * 4 + heading.index())
+            .map_or(1, |c| u32::from(*c))
+    }
+
+    /// Whether any edge costs more than 1.
+    pub fn has_edge_costs(&self) -> bool {
+        !self.edge_cost.is_empty()
+    }
+
+    /// Sets the guidance cost (at least 1) of the edge from `cell` towards `heading`.
+    pub fn set_edge_cost(&mut self, cell: Cell, heading: Heading, cost: u8) {
+        if self.edge_cost.is_empty() {
+            if cost <= 1 {
+                return;
+            }
+            self.edge_cost = vec![1; self.kinds.len() * 4];
+        }
+        self.edge_cost[cell.index() * 4 + heading.index()] = cost.max(1);
+    }
+
+    /// Forgets every guidance cost: all edges cost 1 again.
+    pub fn clear_edge_costs(&mut self) {
+        self.edge_cost = Vec::new();
+    }
+
+    /// Guidance for open floor: every edge between two cells of open areas (cells in some
+    /// 2x2 block of free cells) costs `cost`, so planned routes cross open areas (where
+    /// traffic mixes in every direction) only where they must and travel along the
+    /// corridors otherwise. Returns the number of edges weighted.
+    pub fn weigh_open_areas(&mut self, cost: u8) -> usize {
+        let open: Vec<bool> = (0..self.n_cells())
+            .map(|i| {
+                let (row, col) = self.row_col(Cell(i as u32));
+                let (row, col) = (i64::from(row), i64::from(col));
+                [(-1, -1), (-1, 0), (0, -1), (0, 0)].iter().any(|(dr, dc)| {
+                    [(0, 0), (0, 1), (1, 0), (1, 1)].iter().all(|(r, c)| {
+                        self.cell_at(row + dr + r, col + dc + c)
+                            .is_some_and(|n| self.is_free(n))
+                    })
+                })
+            })
+            .collect();
+        let mut weighted = 0;
+        for cell in self.free_cells.clone() {
+            for h in Heading::ALL {
+                if let Some(next) = self.neighbor(cell, h)
+                    && open[cell.index()]
+                    && open[next.index()]
+                {
+                    self.set_edge_cost(cell, h, cost);
+                    weighted += 1;
+                }
+            }
+        }
+        weighted
     }
 
     /// Removes every edge, so a loader can list the directed ones itself.

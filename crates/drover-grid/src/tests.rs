@@ -71,6 +71,51 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn weighted_distances_agree_with_pathfinding_dijkstra(
+        grid in arb_grid(),
+        costs in proptest::collection::vec((any::<u32>(), 0usize..4, 2u8..5), 1..30),
+        pick in any::<usize>(),
+        rotate in any::<bool>(),
+    ) {
+        prop_assume!(grid.n_free() > 0);
+        let mut grid = grid;
+        for (cell, heading, cost) in costs {
+            let cell = Cell(cell % grid.n_cells() as u32);
+            grid.set_edge_cost(cell, Heading::from_index(heading), cost);
+        }
+        let goal = grid.free_cells()[pick % grid.n_free()];
+        let motion = if rotate { Motion::Rotate } else { Motion::Grid4 };
+        let table = DistTable::compute(&grid, goal, motion);
+        for &from in grid.free_cells() {
+            for heading in Heading::ALL {
+                let reference = pathfinding::prelude::dijkstra(
+                    &(from, heading),
+                    |(c, h)| {
+                        let mut next = Vec::new();
+                        if rotate {
+                            next.push(((*c, h.clockwise()), 1));
+                            next.push(((*c, h.counter_clockwise()), 1));
+                            if let Some(f) = grid.neighbor(*c, *h) {
+                                next.push(((f, *h), grid.edge_cost(*c, *h)));
+                            }
+                        } else {
+                            for g in Heading::ALL {
+                                if let Some(f) = grid.neighbor(*c, g) {
+                                    next.push(((f, *h), grid.edge_cost(*c, g)));
+                                }
+                            }
+                        }
+                        next
+                    },
+                    |(c, _)| *c == goal,
+                );
+                let expected = reference.map_or(UNREACHABLE, |(_, d)| d);
+                prop_assert_eq!(table.get(&grid, from, heading), expected);
+            }
+        }
+    }
 }
 
 #[test]
@@ -365,6 +410,35 @@ fn walled_corridors_open_at_both_ends_become_one_way() {
     // Open rows stay two-way.
     let open = grid.cell_at(5, 4).unwrap();
     assert!(grid.has_edge(open, Heading::East) && grid.has_edge(open, Heading::West));
+}
+
+#[test]
+fn open_floor_guidance_sends_routes_along_the_aisle() {
+    // Rows 0-1 are open floor, row 3 an aisle walled on both sides. With open moves costing
+    // 3, the route from the west end of the open band to the east end takes the aisle.
+    let mut grid = grid_of(&[
+        "..........",
+        "..........",
+        ".@@@@@@@@.",
+        "..........",
+        ".@@@@@@@@.",
+    ]);
+    let weighted = grid.weigh_open_areas(3);
+    let (start, goal) = (grid.cell_at(1, 0).unwrap(), grid.cell_at(1, 9).unwrap());
+    let aisle = grid.cell_at(3, 4).unwrap();
+    assert_eq!(grid.edge_cost(aisle, Heading::East), 1);
+    assert_eq!(
+        grid.edge_cost(grid.cell_at(0, 4).unwrap(), Heading::East),
+        3
+    );
+    // Only rows 0-1 are open: 9 + 9 edges along them and 10 across, each both ways.
+    assert_eq!(weighted, 2 * (9 + 9 + 10));
+    let table = DistTable::compute(&grid, goal, Motion::Grid4);
+    // Two down (leaving the open band costs 1), nine along the aisle, two up: 13 < 9 * 3.
+    assert_eq!(table.get(&grid, start, Heading::East), 13);
+    grid.clear_edge_costs();
+    let plain = DistTable::compute(&grid, goal, Motion::Grid4);
+    assert_eq!(plain.get(&grid, start, Heading::East), 9);
 }
 
 #[test]
