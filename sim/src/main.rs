@@ -174,6 +174,11 @@ struct Common {
     /// on small floors the open areas are the fastest way round, so it is off by default.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=20))]
     open_cost: u8,
+    /// Soft traffic rules: a move against a one-way corridor is allowed but counts this many
+    /// steps in the planner's distances (0: forbidden, the default). Pays on light traffic
+    /// (warehouse_small grid4, 100 robots: 2 gives +4.6%), loses on dense floors (400: -21%).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=50))]
+    corridor_cost: u8,
     /// Under `rotate`, plan one cell ahead (plain PIBT) instead of three actions (EPIBT).
     #[arg(long)]
     no_lookahead: bool,
@@ -510,6 +515,7 @@ fn execute(
         record,
         traffic_rules: !common.no_traffic_rules,
         open_cost: common.open_cost,
+        corridor_cost: common.corridor_cost,
         lookahead: !common.no_lookahead,
     };
     let bar = if common.quiet {
@@ -526,7 +532,7 @@ fn execute(
     let unit = scenario.source.unit().name();
     let rules_bound = match &scenario.source {
         drover_sim::tasks::TaskSource::RoundRobin { tasks, .. }
-            if common.bound_under_rules && options.traffic_rules =>
+            if common.bound_under_rules && options.traffic_rules && options.corridor_cost == 0 =>
         {
             let mut grid = scenario.grid.clone();
             grid.orient_corridors();
@@ -577,6 +583,7 @@ fn summarize(report: &Report, motion: Motion, common: &Common) {
         "peak_rss_mb": round(rss, 1),
         "seed": common.seed,
         "open_cost": common.open_cost,
+        "corridor_cost": common.corridor_cost,
     });
     // A readable summary always; the JSON line last when asked.
     println!(

@@ -43,6 +43,10 @@ pub struct RunOptions {
     /// this many steps ([`drover_grid::Grid::weigh_open_areas`]); 1 is off. The bound
     /// still counts plain steps.
     pub open_cost: u8,
+    /// Soft traffic rules: a move against a one-way corridor costs this many steps in the
+    /// planner's distances instead of being forbidden ([`drover_grid::Grid::soften_rules`]);
+    /// 0 keeps the rules hard.
+    pub corridor_cost: u8,
     /// Under `Rotate`, plan three actions ahead (EPIBT); off: plain PIBT.
     pub lookahead: bool,
 }
@@ -112,6 +116,9 @@ pub fn run(
         let mut grid = scenario.grid.clone();
         if options.traffic_rules {
             grid.orient_corridors();
+            if options.corridor_cost > 0 {
+                grid.soften_rules(&scenario.grid, options.corridor_cost);
+            }
         }
         if options.open_cost > 1 {
             grid.weigh_open_areas(options.open_cost);

@@ -18,6 +18,7 @@ fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
         record,
         traffic_rules: true,
         open_cost: 1,
+        corridor_cost: 0,
         lookahead: true,
     }
 }

@@ -323,6 +323,27 @@ impl Grid {
         self.edge_cost = Vec::new();
     }
 
+    /// Soft traffic rules: every edge of `unruled` (this floor before rules removed edges)
+    /// missing here comes back at guidance cost `cost`, so a robot may drive against a
+    /// one-way corridor where that saves more than the cost. Returns the edges restored.
+    ///
+    /// # Panics
+    /// If `unruled` is not the same floor (size).
+    pub fn soften_rules(&mut self, unruled: &Grid, cost: u8) -> usize {
+        assert_eq!(self.kinds.len(), unruled.kinds.len(), "the same floor");
+        let mut restored = 0;
+        for &cell in &unruled.free_cells {
+            for h in Heading::ALL {
+                if unruled.has_edge(cell, h) && !self.has_edge(cell, h) {
+                    self.set_edge(cell, h, true);
+                    self.set_edge_cost(cell, h, cost);
+                    restored += 1;
+                }
+            }
+        }
+        restored
+    }
+
     /// Guidance for open floor: every edge between two cells of open areas (cells in some
     /// 2x2 block of free cells) costs `cost`, so planned routes cross open areas (where
     /// traffic mixes in every direction) only where they must and travel along the

@@ -442,6 +442,26 @@ fn open_floor_guidance_sends_routes_along_the_aisle() {
 }
 
 #[test]
+fn soft_rules_let_a_robot_drive_against_a_corridor_at_a_cost() {
+    // Three corridors (rows 0, 2, 4, walled by the map edge or the blocks): east, west, east.
+    let unruled = grid_of(&["......", "..@@..", "......", "..@@..", "......"]);
+    let mut grid = unruled.clone();
+    assert_eq!(grid.orient_corridors(), 3);
+    let (west_end, east_end) = (grid.cell_at(2, 1).unwrap(), grid.cell_at(2, 4).unwrap());
+    let hard = DistTable::compute(&grid, east_end, Motion::Grid4);
+    // Against the west-bound middle corridor: round by row 0 or row 4 (2 + 3 + 2 moves).
+    assert_eq!(hard.get(&grid, west_end, Heading::East), 7);
+    assert_eq!(grid.soften_rules(&unruled, 2), 9);
+    let corridor = grid.cell_at(2, 2).unwrap();
+    assert!(grid.has_edge(corridor, Heading::East));
+    assert_eq!(grid.edge_cost(corridor, Heading::East), 2);
+    assert_eq!(grid.edge_cost(corridor, Heading::West), 1);
+    let soft = DistTable::compute(&grid, east_end, Motion::Grid4);
+    // Straight through against the flow: 3 moves at 2 each.
+    assert_eq!(soft.get(&grid, west_end, Heading::East), 6);
+}
+
+#[test]
 fn corridor_rules_that_would_trap_a_cell_are_not_applied() {
     // The only link between two rooms is a walled corridor: one-way, it would cut the rooms
     // apart, so the rules are dropped as a whole.
