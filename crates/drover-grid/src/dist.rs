@@ -78,17 +78,7 @@ impl DistTable {
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         // Queue of (cell, heading) states; heading is ignored in Grid4.
         let mut queue: Vec<(Cell, u8)> = Vec::with_capacity(grid.n_free() * per);
-        for &source in goals {
-            let Some(source_idx) = grid.free_index(source) else {
-                continue;
-            };
-            for h in 0..per {
-                if dist[source_idx * per + h] != 0 {
-                    dist[source_idx * per + h] = 0;
-                    queue.push((source, h as u8));
-                }
-            }
-        }
+        DistTable::seed(grid, goals, per, &mut dist, &mut queue);
         let mut head = 0;
         while head < queue.len() {
             let (cell, h) = queue[head];
@@ -149,6 +139,27 @@ impl DistTable {
         }
     }
 
+    /// Distance 0 for every state on a goal cell, each queued once.
+    fn seed(
+        grid: &Grid,
+        goals: &[Cell],
+        per: usize,
+        dist: &mut [u16],
+        queue: &mut Vec<(Cell, u8)>,
+    ) {
+        for &source in goals {
+            let Some(source_idx) = grid.free_index(source) else {
+                continue;
+            };
+            for h in 0..per {
+                if dist[source_idx * per + h] != 0 {
+                    dist[source_idx * per + h] = 0;
+                    queue.push((source, h as u8));
+                }
+            }
+        }
+    }
+
     /// [`DistTable::search`] over guidance costs ([`Grid::edge_cost`]; a turn costs 1): Dial's
     /// algorithm, a bucket per distance, in time linear in the states and the largest cost.
     fn weighted_search(grid: &Grid, goals: &[Cell], motion: Motion, loaded: bool) -> DistTable {
@@ -158,17 +169,7 @@ impl DistTable {
         let per = motion.states_per_cell();
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         let mut buckets: Vec<Vec<(Cell, u8)>> = vec![Vec::new()];
-        for &source in goals {
-            let Some(source_idx) = grid.free_index(source) else {
-                continue;
-            };
-            for h in 0..per {
-                if dist[source_idx * per + h] != 0 {
-                    dist[source_idx * per + h] = 0;
-                    buckets[0].push((source, h as u8));
-                }
-            }
-        }
+        DistTable::seed(grid, goals, per, &mut dist, &mut buckets[0]);
         let mut d = 0usize;
         while d < buckets.len() {
             let bucket = std::mem::take(&mut buckets[d]);
