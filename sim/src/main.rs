@@ -517,6 +517,7 @@ fn execute(
         open_cost: common.open_cost,
         corridor_cost: common.corridor_cost,
         lookahead: !common.no_lookahead,
+        bound_under_rules: common.bound_under_rules,
     };
     let bar = if common.quiet {
         ProgressBar::hidden()
@@ -530,18 +531,7 @@ fn execute(
         .expect("valid template"),
     );
     let unit = scenario.source.unit().name();
-    let rules_bound = match &scenario.source {
-        drover_sim::tasks::TaskSource::RoundRobin { tasks, .. }
-            if common.bound_under_rules && options.traffic_rules && options.corridor_cost == 0 =>
-        {
-            let mut grid = scenario.grid.clone();
-            grid.orient_corridors();
-            let b = drover_sim::bound::chain_bound(&grid, motion, &scenario.starts, tasks, steps);
-            Some(b.per_step)
-        }
-        _ => None,
-    };
-    let mut report = run(scenario, &options, &mut |t, finished| {
+    let report = run(scenario, &options, &mut |t, finished| {
         if t % 10 == 0 || t == steps {
             bar.set_position(t);
             bar.set_message(format!(
@@ -551,7 +541,6 @@ fn execute(
         }
     });
     bar.finish_and_clear();
-    report.rules_bound = rules_bound;
     Ok(report)
 }
 

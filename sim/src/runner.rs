@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub corridor_cost: u8,
     /// Under `Rotate`, plan three actions ahead (EPIBT); off: plain PIBT.
     pub lookahead: bool,
+    /// LoRR 2023 errands under hard traffic rules: also compute the chain bound on the
+    /// planning graph ([`Report::rules_bound`]).
+    pub bound_under_rules: bool,
 }
 
 /// What a run measured.
@@ -127,6 +130,19 @@ pub fn run(
     };
     let grid = &planning_grid;
     let motion = options.core.plan.motion;
+    let rules_bound = match &scenario.source {
+        TaskSource::RoundRobin { tasks, .. }
+            if options.bound_under_rules && options.traffic_rules && options.corridor_cost == 0 =>
+        {
+            // The most the rules leave reachable: plain steps on the oriented floor.
+            let mut ruled = planning_grid.clone();
+            ruled.clear_edge_costs();
+            let b =
+                crate::bound::chain_bound(&ruled, motion, &scenario.starts, tasks, options.steps);
+            Some(b.per_step)
+        }
+        _ => None,
+    };
     let mut fleet = FleetState::new(grid, &options.core, scenario.starts.clone());
     fleet.set_lookahead(options.lookahead);
     let mut events = Vec::new();
@@ -204,7 +220,7 @@ pub fn run(
         agents: n,
         bound: scenario.bound,
         bound_seconds: scenario.bound_seconds,
-        rules_bound: None,
+        rules_bound,
         step_ms,
         starts: scenario.starts,
         moves,

@@ -19,6 +19,7 @@ fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
         traffic_rules: true,
         open_cost: 1,
         corridor_cost: 0,
+        bound_under_rules: false,
         lookahead: true,
     }
 }
