@@ -102,7 +102,8 @@ impl Planner {
             order: Vec::new(),
             check: Vec::new(),
             use_lookahead: config.motion == Motion::Rotate,
-            lookahead: epibt::Lookahead::new(grid.n_cells()),
+            // Built on the first lookahead step (never under `Grid4`).
+            lookahead: epibt::Lookahead::default(),
             stuck: Vec::new(),
             fallback_left: 0,
         };
@@ -404,13 +405,7 @@ impl Planner {
                 && self.next_cell[occupant as usize] == NONE
                 && !self.pibt(grid, oracle, agents, occupant, i)
             {
-                let o = occupant as usize;
-                if self.loaded[o] {
-                    // A loaded robot boxed in by stored pods (just lifted, say) can leave
-                    // only through the cell of the robot that wants its cell: it goes first
-                    // next step and pushes that robot aside, or the two would wait forever.
-                    self.priority[o] = self.priority[o].max(self.priority[iu].floor() + 1.0);
-                }
+                self.boxed_in_goes_first(occupant as usize, iu);
                 continue;
             }
             return true;
@@ -418,6 +413,15 @@ impl Planner {
         self.occupied_next[cur.index()] = i;
         self.next_cell[iu] = cur.0;
         false
+    }
+
+    /// Agent `o` could not make way for `pusher`. A loaded robot boxed in by stored pods
+    /// (just lifted, say) can leave only through the cell of the robot that wants its cell:
+    /// it goes first next step and pushes that robot aside, or the two would wait forever.
+    fn boxed_in_goes_first(&mut self, o: usize, pusher: usize) {
+        if self.loaded[o] {
+            self.priority[o] = self.priority[o].max(self.priority[pusher].floor() + 1.0);
+        }
     }
 
     fn grid4_moves(

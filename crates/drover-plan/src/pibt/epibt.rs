@@ -111,6 +111,13 @@ impl Lookahead {
         }
     }
 
+    /// Agent `i` standing at `cell` keeps its place in all steps (its plan before any
+    /// operation is chosen, and after one is rolled back).
+    fn stay(&mut self, i: usize, cell: Cell) {
+        self.path[i] = [cell.0; DEPTH + 1];
+        self.first[i] = Act::Wait;
+    }
+
     fn unreserve(&mut self, i: u32) {
         let path = self.path[i as usize];
         for (t, cell) in path[1..].iter().enumerate() {
@@ -158,8 +165,7 @@ impl Planner {
             let mut budget = PUSH_BUDGET;
             if !self.epibt(grid, oracle, agents, &mut la, i, &mut budget) {
                 let iu = i as usize;
-                la.path[iu] = [agents[iu].cell.0; DEPTH + 1];
-                la.first[iu] = Act::Wait;
+                la.stay(iu, agents[iu].cell);
                 la.status[iu] = DONE;
                 la.reserve(i);
             }
@@ -366,12 +372,7 @@ impl Planner {
                 }
                 *budget -= 1;
                 if !self.epibt(grid, oracle, agents, la, o, budget) {
-                    let ou = o as usize;
-                    if self.loaded[ou] {
-                        // A loaded robot boxed in by stored pods can leave only through the
-                        // cell of the robot that wants its cell: it goes first next step.
-                        self.priority[ou] = self.priority[ou].max(self.priority[iu].floor() + 1.0);
-                    }
+                    self.boxed_in_goes_first(o as usize, iu);
                     ok = false;
                     break;
                 }
@@ -387,13 +388,11 @@ impl Planner {
                 let j = la.log.pop().expect("above mark");
                 la.unreserve(j);
                 la.status[j as usize] = UNPLANNED;
-                la.path[j as usize] = [agents[j as usize].cell.0; DEPTH + 1];
-                la.first[j as usize] = Act::Wait;
+                la.stay(j as usize, agents[j as usize].cell);
             }
             la.unreserve(i);
         }
-        la.path[iu] = [agents[iu].cell.0; DEPTH + 1];
-        la.first[iu] = Act::Wait;
+        la.stay(iu, agents[iu].cell);
         la.status[iu] = UNPLANNED;
         la.pool.truncate(frame);
         false
