@@ -1737,17 +1737,12 @@ impl Allocator {
             }
         };
         match &battery {
-            // The common large case, in memory order.
-            None if tm => {
-                for (j, column) in matrix.chunks_mut(rows).enumerate() {
-                    for (i, c) in column.iter_mut().enumerate() {
-                        add(c, i, j);
-                    }
-                }
-            }
+            // The common large case, in memory order (column-major when transposed).
             None => {
-                for (i, row) in matrix.chunks_mut(cols).enumerate() {
-                    for (j, c) in row.iter_mut().enumerate() {
+                let line = if tm { rows } else { cols };
+                for (outer, chunk) in matrix.chunks_mut(line).enumerate() {
+                    for (inner, c) in chunk.iter_mut().enumerate() {
+                        let (i, j) = if tm { (inner, outer) } else { (outer, inner) };
                         add(c, i, j);
                     }
                 }
@@ -1912,13 +1907,13 @@ impl Allocator {
                 }
             }
             let mut stuck = vec![false; self.stations.len()];
+            // Per mille of its target (capacity, in the second pass) a station is short.
+            let short = |k: usize, want: &[usize]| {
+                let st = &self.stations[k];
+                let of = if pass == 0 { st.target() } else { st.capacity };
+                want[k] * 1000 / of.max(1)
+            };
             while out.len() < cap {
-                // Per mille of its target (capacity, in the second pass) a station is short.
-                let short = |k: usize, want: &[usize]| {
-                    let st = &self.stations[k];
-                    let of = if pass == 0 { st.target() } else { st.capacity };
-                    want[k] * 1000 / of.max(1)
-                };
                 // The station furthest below its target goes next.
                 let Some(s) = (0..self.stations.len())
                     .filter(|&k| want[k] > 0 && !stuck[k])
