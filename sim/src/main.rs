@@ -179,7 +179,7 @@ struct Common {
     /// (warehouse_small grid4, 100 robots: 2 gives +4.6%), loses on dense floors (400: -21%).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=50))]
     corridor_cost: u8,
-    /// Under `rotate`, plan one cell ahead (plain PIBT) instead of three actions (EPIBT).
+    /// Plan one cell ahead (plain PIBT) instead of three actions (EPIBT).
     #[arg(long)]
     no_lookahead: bool,
     /// LoRR 2023 files: also compute the chain bound on the planning graph (1-wide corridors

@@ -94,8 +94,8 @@ impl FleetState {
         }
     }
 
-    /// Under `Rotate`: plan three actions ahead (EPIBT, the default) or one cell (plain
-    /// PIBT); see [`Planner::set_lookahead`].
+    /// Plan three actions ahead (EPIBT, the default) or one cell (plain PIBT); see
+    /// [`Planner::set_lookahead`].
     pub fn set_lookahead(&mut self, on: bool) {
         self.planner.set_lookahead(on);
     }

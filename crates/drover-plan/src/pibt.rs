@@ -101,8 +101,8 @@ impl Planner {
             tables: Vec::new(),
             order: Vec::new(),
             check: Vec::new(),
-            use_lookahead: config.motion == Motion::Rotate,
-            // Built on the first lookahead step (never under `Grid4`).
+            use_lookahead: true,
+            // Built on the first lookahead step.
             lookahead: epibt::Lookahead::default(),
             stuck: Vec::new(),
             fallback_left: 0,
@@ -126,8 +126,8 @@ impl Planner {
         self.stuck.resize(n, 0);
     }
 
-    /// Under `Rotate`, whether agents plan three actions ahead (EPIBT, the default) or one
-    /// cell (plain PIBT, then turn towards it). Ignored under `Grid4`.
+    /// Whether agents plan three actions ahead (EPIBT, the default) or one cell (plain PIBT;
+    /// under `Rotate`, then turn towards it).
     pub fn set_lookahead(&mut self, on: bool) {
         self.use_lookahead = on;
     }
@@ -226,8 +226,7 @@ impl Planner {
         let priority = &self.priority;
         self.order
             .sort_unstable_by(|a, b| priority[*b as usize].total_cmp(&priority[*a as usize]));
-        let lookahead =
-            self.use_lookahead && self.motion == Motion::Rotate && self.fallback_left == 0;
+        let lookahead = self.use_lookahead && self.fallback_left == 0;
         self.fallback_left = self.fallback_left.saturating_sub(1);
         if lookahead {
             self.plan_operations(grid, oracle, agents, held);
@@ -249,8 +248,7 @@ impl Planner {
         // guaranteed fallback and is never skipped.
 
         let mut moves = match self.motion {
-            Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
-            Motion::Rotate if lookahead => {
+            _ if lookahead => {
                 let mut moves = self.operation_moves(n);
                 for (i, mv) in moves.iter_mut().enumerate() {
                     if matches!(mv, Move::Wait(_)) {
@@ -259,6 +257,7 @@ impl Planner {
                 }
                 moves
             }
+            Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
             Motion::Rotate => self.rotate_moves(grid, oracle, agents, goals),
         };
         for (i, mv) in moves.iter_mut().enumerate() {
@@ -273,7 +272,7 @@ impl Planner {
         // turn and give way (PIBT's cell claims do, over several steps): an agent that waits
         // away from its goal for `STUCK_STEPS` in a row switches the step to plain PIBT for
         // `FALLBACK_STEPS`.
-        if self.use_lookahead && self.motion == Motion::Rotate {
+        if self.use_lookahead {
             for (i, mv) in moves.iter().enumerate() {
                 let waiting = matches!(
                     mv,
