@@ -323,8 +323,9 @@ impl Planner {
                 | (d1.min(FAR * 2 - 1) << 20)
                 | (effort << 18)
                 | (occupied << 16)
-                | ((rank as u64) << 10)
-                | (self.rng.next_u64() & 0x3FF);
+                | ((rank as u64) << 9)
+                | (self.rng.next_u64() & 0x1FF);
+            debug_assert!(rank < 1 << 7, "operation ranks take 7 bits of the key");
             la.pool.push(OpCandidate {
                 key,
                 cells,
