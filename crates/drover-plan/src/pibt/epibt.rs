@@ -21,10 +21,11 @@ const DEPTH: usize = 3;
 
 /// Agent calls one top-level agent may spend on pushing others (rollback makes the search
 /// exponential in the worst case; past this, pushes fail and the agent keeps its place).
-/// `Grid4` chains are cheap and long ones pay: on warehouse_small grid4 400, budget 32 /
-/// 128 / 256 / 1,024 gave 7,125 / 8,431 / 8,752 / 8,910 goals at 1.8 / - / 6.2 / 12.5 ms
-/// per step, and sorting 800 23,346 / 23,429 / 23,475 / 23,388. Under `Rotate`, 128 and
-/// 512 were no better than 32 on warehouse_small.
+/// `Grid4` chains are cheap and long ones pay: on warehouse_small grid4 400, budgets of 32 /
+/// 128 / 256 / 1,024 gave 7,125 / 8,431 / 8,752 / 8,910 goals (1.8 ms per step at 32, 6.2
+/// at 256, 12.5 at 1,024), and sorting 800 gave 23,346 / 23,429 / 23,475 / 23,388. Under
+/// `Rotate`, 128 and 512 were no better than 32 on warehouse_small, and 16 and 128 were
+/// worse on LoRR 2024 WAREHOUSE.
 fn push_budget(motion: Motion) -> u32 {
     match motion {
         Motion::Rotate => 32,
