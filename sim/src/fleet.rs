@@ -23,8 +23,13 @@ const FREE: u32 = u32::MAX;
 pub struct World {
     owner: Vec<u32>,
     held: Vec<(Cell, Option<Cell>)>,
+    /// Per unit: stands on the floor but has not connected yet ([`World::set_unheard`]).
+    unheard: Vec<bool>,
     /// Collisions seen so far: (unit, other unit, cell).
     pub collisions: Vec<(u32, u32, Cell)>,
+    /// Collisions with a unit that had not connected yet, kept apart: no coordinator can
+    /// keep robots off a unit it has never heard of.
+    pub unheard_collisions: Vec<(u32, u32, Cell)>,
 }
 
 impl World {
@@ -33,7 +38,9 @@ impl World {
         let mut world = World {
             owner: vec![FREE; n_cells],
             held: Vec::new(),
+            unheard: vec![false; starts.len()],
             collisions: Vec::new(),
+            unheard_collisions: Vec::new(),
         };
         for (u, &c) in starts.iter().enumerate() {
             world.held.push((c, None));
@@ -45,7 +52,13 @@ impl World {
     fn claim(&mut self, unit: u32, cell: Cell) {
         let o = &mut self.owner[cell.index()];
         if *o != FREE && *o != unit {
-            self.collisions.push((unit, *o, cell));
+            let other = *o;
+            let unheard = |u: u32| self.unheard.get(u as usize).copied().unwrap_or(false);
+            if unheard(unit) || unheard(other) {
+                self.unheard_collisions.push((unit, other, cell));
+            } else {
+                self.collisions.push((unit, other, cell));
+            }
         } else {
             *o = unit;
         }
@@ -54,6 +67,15 @@ impl World {
     fn free(&mut self, unit: u32, cell: Cell) {
         if self.owner[cell.index()] == unit {
             self.owner[cell.index()] = FREE;
+        }
+    }
+
+    /// Marks unit `unit` as standing on the floor without having connected (`true`) or as
+    /// connected (`false`, the default). Collisions with it while unheard are counted in
+    /// [`World::unheard_collisions`].
+    pub fn set_unheard(&mut self, unit: u32, unheard: bool) {
+        if let Some(u) = self.unheard.get_mut(unit as usize) {
+            *u = unheard;
         }
     }
 

@@ -152,7 +152,15 @@ pub fn epoch_ms() -> i64 {
 async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
     let cfg = &ctx.config;
     if let Some(&(_, delay)) = cfg.late.iter().find(|l| l.0 == ctx.index as usize) {
+        ctx.world
+            .lock()
+            .expect("world lock")
+            .set_unheard(ctx.index, true);
         tokio::time::sleep(delay).await;
+        ctx.world
+            .lock()
+            .expect("world lock")
+            .set_unheard(ctx.index, false);
     }
     let serial = unit.serial().to_string();
     let manufacturer = unit.manufacturer().to_string();

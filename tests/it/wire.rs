@@ -91,6 +91,10 @@ async fn a_unit_that_connects_after_startup_is_not_driven_and_not_run_into() {
     start_embedded_broker(format!("127.0.0.1:{port}").parse().unwrap(), 100).unwrap();
     let mut o = options(BrokerAddr::local(port), 10, 20, Faults::none());
     // Unit 3 stands on the floor from the start but connects 4 s late, after a 2 s startup.
+    // Until it connects nobody knows it is there: a robot that drives into it then (unit 2,
+    // its neighbour on the park row, did once the planner looked three moves ahead) is
+    // counted in `unheard_collisions`, not `collisions`. Once it has reported, its cell is
+    // closed and `check` requires no collision at all.
     o.startup_timeout = Duration::from_secs(2);
     o.late = vec![(3, Duration::from_secs(4))];
     let report = run_with_deadline(o, Duration::from_secs(180)).await;

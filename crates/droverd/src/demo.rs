@@ -53,6 +53,9 @@ pub struct DemoReport {
     pub coordinator: Summary,
     /// Physical collisions seen by the simulator.
     pub collisions: usize,
+    /// Collisions with a unit that stood on the floor but had not connected yet (a late
+    /// unit before it first reports), counted apart from `collisions`.
+    pub unheard_collisions: usize,
     /// Messages the fault injection dropped.
     pub dropped: u64,
     /// One-way command latency p50, ms.
@@ -177,9 +180,14 @@ pub async fn run_demo(
         windows[w].push(s.1 as f64);
     }
     use std::sync::atomic::Ordering::Relaxed;
+    let (collisions, unheard_collisions) = {
+        let world = world.lock().expect("world lock");
+        (world.collisions.len(), world.unheard_collisions.len())
+    };
     Ok(DemoReport {
         coordinator: summary,
-        collisions: world.lock().expect("world lock").collisions.len(),
+        collisions,
+        unheard_collisions,
         dropped: unit_stats.dropped.load(Relaxed),
         command_ms_p50: quantile(all.clone(), 0.5),
         command_ms_p99: quantile(all, 0.99),
