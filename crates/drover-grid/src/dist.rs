@@ -86,56 +86,63 @@ impl DistTable {
             let idx = grid.free_index(cell).expect("queued cells are free");
             let d = dist[idx * per + h as usize];
             let next_d = d.saturating_add(1);
-            match motion {
-                Motion::Grid4 => {
-                    if closed(cell) {
-                        continue;
-                    }
-                    // Predecessor p moves into `cell` heading `heading`; p = cell - heading.
-                    for heading in Heading::ALL {
-                        let Some(pred) = grid.raw_neighbor(cell, heading.opposite()) else {
-                            continue;
-                        };
-                        if !grid.has_edge(pred, heading) {
-                            continue;
-                        }
-                        let pi = grid.free_index(pred).expect("edges join free cells");
-                        if dist[pi] == u16::MAX {
-                            dist[pi] = next_d;
-                            queue.push((pred, 0));
-                        }
-                    }
+            DistTable::predecessors(grid, motion, closed(cell), cell, h, |pred, ph, _| {
+                let pi = grid.free_index(pred).expect("edges join free cells");
+                let slot = &mut dist[pi * per + ph as usize];
+                if *slot == u16::MAX {
+                    *slot = next_d;
+                    queue.push((pred, ph));
                 }
-                Motion::Rotate => {
-                    let heading = Heading::from_index(h as usize);
-                    // (cell, h-1) --R--> (cell, h); (cell, h+1) --C--> (cell, h).
-                    for pred_h in [heading.counter_clockwise(), heading.clockwise()] {
-                        let slot = idx * 4 + pred_h.index();
-                        if dist[slot] == u16::MAX {
-                            dist[slot] = next_d;
-                            queue.push((cell, pred_h.index() as u8));
-                        }
-                    }
-                    // (pred, h) --F--> (cell, h).
-                    if !closed(cell)
-                        && let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
-                        && grid.has_edge(pred, heading)
-                    {
-                        let pi = grid.free_index(pred).expect("edges join free cells");
-                        let slot = pi * 4 + h as usize;
-                        if dist[slot] == u16::MAX {
-                            dist[slot] = next_d;
-                            queue.push((pred, h));
-                        }
-                    }
-                }
-            }
+            });
         }
         DistTable {
             goal,
             motion,
             loaded,
             dist,
+        }
+    }
+
+    /// Calls `f(pred, pred_heading, cost)` for every state one action before `(cell, h)` in
+    /// the reverse search (`h` is ignored under `Grid4`). `closed`: `cell` relays no forward
+    /// move (a storage cell for a loaded robot); turning in it is still fine.
+    #[inline]
+    fn predecessors(
+        grid: &Grid,
+        motion: Motion,
+        closed: bool,
+        cell: Cell,
+        h: u8,
+        mut f: impl FnMut(Cell, u8, u32),
+    ) {
+        match motion {
+            Motion::Grid4 => {
+                if closed {
+                    return;
+                }
+                // Predecessor p moves into `cell` heading `heading`; p = cell - heading.
+                for heading in Heading::ALL {
+                    if let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
+                        && grid.has_edge(pred, heading)
+                    {
+                        f(pred, 0, grid.edge_cost(pred, heading));
+                    }
+                }
+            }
+            Motion::Rotate => {
+                let heading = Heading::from_index(h as usize);
+                // (cell, h-1) --R--> (cell, h); (cell, h+1) --C--> (cell, h): a turn costs 1.
+                for pred_h in [heading.counter_clockwise(), heading.clockwise()] {
+                    f(cell, pred_h.index() as u8, 1);
+                }
+                // (pred, h) --F--> (cell, h).
+                if !closed
+                    && let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
+                    && grid.has_edge(pred, heading)
+                {
+                    f(pred, h, grid.edge_cost(pred, heading));
+                }
+            }
         }
     }
 
@@ -178,7 +185,7 @@ impl DistTable {
                 if usize::from(dist[idx * per + h as usize]) != d {
                     continue; // settled earlier at a smaller distance
                 }
-                let mut relax = |pred: Cell, ph: u8, cost: u32| {
+                DistTable::predecessors(grid, motion, closed(cell), cell, h, |pred, ph, cost| {
                     let pi = grid.free_index(pred).expect("edges join free cells");
                     let nd = (d + cost as usize).min(usize::from(u16::MAX - 1));
                     let slot = &mut dist[pi * per + ph as usize];
@@ -189,33 +196,7 @@ impl DistTable {
                         }
                         buckets[nd].push((pred, ph));
                     }
-                };
-                match motion {
-                    Motion::Grid4 => {
-                        if closed(cell) {
-                            continue;
-                        }
-                        for heading in Heading::ALL {
-                            if let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
-                                && grid.has_edge(pred, heading)
-                            {
-                                relax(pred, 0, grid.edge_cost(pred, heading));
-                            }
-                        }
-                    }
-                    Motion::Rotate => {
-                        let heading = Heading::from_index(h as usize);
-                        for pred_h in [heading.counter_clockwise(), heading.clockwise()] {
-                            relax(cell, pred_h.index() as u8, 1);
-                        }
-                        if !closed(cell)
-                            && let Some(pred) = grid.raw_neighbor(cell, heading.opposite())
-                            && grid.has_edge(pred, heading)
-                        {
-                            relax(pred, h, grid.edge_cost(pred, heading));
-                        }
-                    }
-                }
+                });
             }
             d += 1;
         }
