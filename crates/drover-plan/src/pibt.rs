@@ -51,7 +51,7 @@ pub struct Planner {
     order: Vec<u32>,
     /// `moveCheck` memo: 0 unknown, 1 in progress, 2 moves, 3 waits.
     check: Vec<u8>,
-    /// Under `Rotate`: plan three actions ahead (EPIBT) instead of one cell.
+    /// Plan three actions ahead (EPIBT) instead of one cell.
     use_lookahead: bool,
     lookahead: epibt::Lookahead,
     /// Per agent: steps in a row it waited away from its goal.
@@ -247,18 +247,19 @@ impl Planner {
         // Anytime improvements will go here, checking `_budget`; the step above is the
         // guaranteed fallback and is never skipped.
 
-        let mut moves = match self.motion {
-            _ if lookahead => {
-                let mut moves = self.operation_moves(n);
-                for (i, mv) in moves.iter_mut().enumerate() {
-                    if matches!(mv, Move::Wait(_)) {
-                        *mv = Move::Wait(self.wait_reason(grid, oracle, agents, goals, i));
-                    }
+        let mut moves = if lookahead {
+            let mut moves = self.operation_moves(n);
+            for (i, mv) in moves.iter_mut().enumerate() {
+                if matches!(mv, Move::Wait(_)) {
+                    *mv = Move::Wait(self.wait_reason(grid, oracle, agents, goals, i));
                 }
-                moves
             }
-            Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
-            Motion::Rotate => self.rotate_moves(grid, oracle, agents, goals),
+            moves
+        } else {
+            match self.motion {
+                Motion::Grid4 => self.grid4_moves(grid, oracle, agents, goals),
+                Motion::Rotate => self.rotate_moves(grid, oracle, agents, goals),
+            }
         };
         for (i, mv) in moves.iter_mut().enumerate() {
             if held.get(i).copied().unwrap_or(false) {
