@@ -176,7 +176,7 @@ struct Common {
     open_cost: u8,
     /// Soft traffic rules: a move against a one-way corridor is allowed but counts this many
     /// steps in the planner's distances (0: forbidden, the default). Pays on light traffic
-    /// (warehouse_small grid4, 100 robots: 2 gives +4.6%), loses on dense floors (400: -21%).
+    /// (warehouse_small grid4, 100 robots: 2 gives +4.0%), loses on dense floors (400: -28%).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=50))]
     corridor_cost: u8,
     /// Plan one cell ahead (plain PIBT) instead of three actions (EPIBT).

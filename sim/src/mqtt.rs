@@ -76,7 +76,10 @@ pub struct UnitFleet {
 
 impl UnitFleet {
     /// Starts one task and one MQTT connection per unit. Call inside a tokio runtime.
-    pub fn start(units: Vec<DriveUnit>, world: World, config: &UnitFleetConfig) -> UnitFleet {
+    pub fn start(units: Vec<DriveUnit>, mut world: World, config: &UnitFleetConfig) -> UnitFleet {
+        for &(k, _) in &config.late {
+            world.set_unheard(k as u32, true);
+        }
         let world = Arc::new(Mutex::new(world));
         let stats = Arc::new(UnitStats::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -152,10 +155,7 @@ pub fn epoch_ms() -> i64 {
 async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
     let cfg = &ctx.config;
     if let Some(&(_, delay)) = cfg.late.iter().find(|l| l.0 == ctx.index as usize) {
-        ctx.world
-            .lock()
-            .expect("world lock")
-            .set_unheard(ctx.index, true);
+        // Unheard since `UnitFleet::start`.
         tokio::time::sleep(delay).await;
         ctx.world
             .lock()

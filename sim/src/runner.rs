@@ -47,7 +47,7 @@ pub struct RunOptions {
     /// planner's distances instead of being forbidden ([`drover_grid::Grid::soften_rules`]);
     /// 0 keeps the rules hard.
     pub corridor_cost: u8,
-    /// Under `Rotate`, plan three actions ahead (EPIBT); off: plain PIBT.
+    /// Plan three actions ahead (EPIBT); off: plain PIBT.
     pub lookahead: bool,
     /// LoRR 2023 errands under hard traffic rules: also compute the chain bound on the
     /// planning graph ([`Report::rules_bound`]).
