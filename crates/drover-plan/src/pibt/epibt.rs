@@ -119,8 +119,13 @@ pub(super) struct Lookahead {
 
 impl Lookahead {
     pub(super) fn new(n_cells: usize, motion: Motion) -> Lookahead {
+        let ops = operations(motion);
+        assert!(
+            ops.len() <= 1 << 7,
+            "operation ranks take 7 bits of the sort key"
+        );
         Lookahead {
-            ops: operations(motion),
+            ops,
             res: vec![NONE; n_cells * DEPTH],
             n_cells,
             ..Lookahead::default()
@@ -326,7 +331,6 @@ impl Planner {
                 | (occupied << 16)
                 | ((rank as u64) << 9)
                 | (self.rng.next_u64() & 0x1FF);
-            debug_assert!(rank < 1 << 7, "operation ranks take 7 bits of the key");
             la.pool.push(OpCandidate {
                 key,
                 cells,
