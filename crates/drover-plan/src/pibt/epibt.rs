@@ -158,15 +158,16 @@ impl Lookahead {
 }
 
 impl Planner {
-    /// Plans every agent's operation under `Rotate` and leaves its first action in
-    /// `la.first` and its next cell in `next_cell` / `occupied_next` (for wait reasons and
-    /// cleanup). Held agents (`held[i]`) keep their place.
+    /// Plans every agent's operation and leaves its first action in `la.first` and its next
+    /// cell in `next_cell` / `occupied_next` (for wait reasons and cleanup). Agents already
+    /// planned (held, or by plain PIBT: `next_cell` set) keep `preset[i]` and then stay on
+    /// the cell it leads to.
     pub(super) fn plan_operations(
         &mut self,
         grid: &Grid,
         oracle: &DistanceOracle,
         agents: &[AgentState],
-        held: &[bool],
+        preset: &[Move],
     ) {
         let n = agents.len();
         let mut la = std::mem::take(&mut self.lookahead);
@@ -180,9 +181,19 @@ impl Planner {
         la.status.clear();
         la.status.resize(n, UNPLANNED);
         for i in 0..n {
-            if held.get(i).copied().unwrap_or(false) {
+            if self.next_cell[i] != NONE {
+                let cell = self.next_cell[i];
+                la.path[i] = [agents[i].cell.0, cell, cell, cell];
+                la.first[i] = match preset[i] {
+                    Move::Forward => Act::Forward,
+                    Move::Turn(Turn::Clockwise) => Act::Clockwise,
+                    Move::Turn(Turn::CounterClockwise) => Act::CounterClockwise,
+                    Move::Go(h) => Act::Go(h),
+                    Move::Wait(_) => Act::Wait,
+                };
                 la.status[i] = DONE;
                 la.reserve(i as u32);
+                self.occupied_next[cell as usize] = NONE;
             }
         }
         for k in 0..n {
