@@ -182,6 +182,15 @@ struct Common {
     /// Plan one cell ahead (plain PIBT) instead of three actions (EPIBT).
     #[arg(long)]
     no_lookahead: bool,
+    /// Windowed repair (LNS, as in WPPL): after each step, roll the plan out this many steps
+    /// and replan small groups of robots by space-time A* where that brings them to their
+    /// goals sooner; only the first step is executed. Each step then costs about this many
+    /// planner steps, so the default is 10 up to 2,000 robots and off above; 0 turns it off.
+    #[arg(long)]
+    repair_window: Option<usize>,
+    /// Groups of robots the windowed repair replans per step.
+    #[arg(long, default_value_t = 300)]
+    repair_iterations: u32,
     /// LoRR 2023 files: also compute the chain bound on the planning graph (1-wide corridors
     /// one-way), the most the traffic rules leave reachable.
     #[arg(long)]
@@ -517,6 +526,8 @@ fn execute(
         open_cost: common.open_cost,
         corridor_cost: common.corridor_cost,
         lookahead: !common.no_lookahead,
+        repair_window: common.repair_window,
+        repair_iterations: common.repair_iterations,
         bound_under_rules: common.bound_under_rules,
     };
     let bar = if common.quiet {
@@ -573,10 +584,15 @@ fn summarize(report: &Report, motion: Motion, common: &Common) {
         "seed": common.seed,
         "open_cost": common.open_cost,
         "corridor_cost": common.corridor_cost,
+        "repair_window": report.repair_window,
     });
     // A readable summary always; the JSON line last when asked.
+    let repair = match report.repair_window {
+        0 => "no repair".to_string(),
+        w => format!("repair window {w}"),
+    };
     println!(
-        "{} — {} agents, {model}, {} steps",
+        "{} — {} agents, {model}, {} steps, {repair}",
         report.name, report.agents, report.steps
     );
     println!("  finished     {} {}", report.finished, report.unit.name());

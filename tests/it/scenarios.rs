@@ -21,6 +21,9 @@ fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
         corridor_cost: 0,
         bound_under_rules: false,
         lookahead: true,
+        // The default: windowed repair on these small fleets.
+        repair_window: None,
+        repair_iterations: 300,
     }
 }
 
@@ -132,6 +135,25 @@ fn lorr_rotate_run_replays_independently_to_the_same_errand_count() {
         "{}%",
         report.pct_of_bound()
     );
+}
+
+#[test]
+fn windowed_repair_finishes_more_errands_than_the_step_it_repairs() {
+    let finished = |window: usize| {
+        let files = scenario::load_lorr(&small_warehouse(200)).unwrap();
+        let scenario = scenario::lorr_scenario(
+            files,
+            Motion::Rotate,
+            300,
+            Scheduler::Alloc { trip_weight: 1 },
+        )
+        .unwrap();
+        let mut options = options(Motion::Rotate, 300, false);
+        options.repair_window = Some(window);
+        run(scenario, &options, &mut |_, _| {}).finished
+    };
+    let (plain, repaired) = (finished(0), finished(10));
+    assert!(repaired > plain, "repaired {repaired}, plain {plain}");
 }
 
 #[test]

@@ -100,6 +100,11 @@ impl FleetState {
         self.planner.set_lookahead(on);
     }
 
+    /// Windowed repair after each step; see [`Planner::set_repair`] (`window` 0: off).
+    pub fn set_repair(&mut self, window: usize, iterations: u32, group: usize) {
+        self.planner.set_repair(window, iterations, group);
+    }
+
     /// Robot states.
     pub fn agents(&self) -> &[AgentState] {
         &self.agents

@@ -18,6 +18,7 @@ use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACH
 use crate::{AgentId, AgentState, Budget, Move, PlanConfig, StepPlan, Turn, WaitReason};
 
 mod epibt;
+mod repair;
 
 const NONE: u32 = u32::MAX;
 
@@ -69,6 +70,8 @@ pub struct Planner {
     /// Per agent: steps left in which plain PIBT plans it, before the lookahead plans the
     /// rest (it waited [`stuck_steps`] in a row).
     fallback_left: Vec<u32>,
+    /// Windowed repair after each step ([`Planner::set_repair`]), off by default.
+    repair: Option<repair::Repair>,
 }
 
 /// A small, fast, seedable generator (Steele et al.'s SplitMix64); the planner needs only
@@ -117,6 +120,7 @@ impl Planner {
             lookahead: epibt::Lookahead::default(),
             stuck: Vec::new(),
             fallback_left: Vec::new(),
+            repair: None,
         };
         planner.resize(n_agents);
         planner
@@ -142,6 +146,14 @@ impl Planner {
     /// under `Rotate`, then turn towards it).
     pub fn set_lookahead(&mut self, on: bool) {
         self.use_lookahead = on;
+    }
+
+    /// Windowed repair (LNS, as in WPPL): after each step, roll it out `window` steps and
+    /// replan `iterations` groups of up to `group` agents by space-time A* where that shortens
+    /// their summed arrival times. `window` 0 turns it off (the default). Only
+    /// [`Planner::step`] repairs; [`Planner::step_for_execution`] never does.
+    pub fn set_repair(&mut self, window: usize, iterations: u32, group: usize) {
+        self.repair = (window > 0).then(|| repair::Repair::new(window, iterations, group));
     }
 
     /// Marks which agents carry a pod (`loaded[i]`; missing entries are empty). A loaded agent
@@ -171,7 +183,8 @@ impl Planner {
         goals: &[Option<Cell>],
         budget: &dyn Budget,
     ) -> StepPlan {
-        self.plan(grid, oracle, agents, goals, &[], false, budget)
+        let plan = self.plan(grid, oracle, agents, goals, &[], false, budget);
+        self.repair_step(grid, oracle, agents, goals, plan, budget)
     }
 
     /// Plans one step for execution on real robots: agents with `held[i]` set wait (their

@@ -264,12 +264,16 @@ proptest! {
         picks in proptest::collection::vec(any::<usize>(), 64),
         headings in proptest::collection::vec(0usize..4, 12),
         seed in any::<u64>(),
+        repair in any::<bool>(),
     ) {
         let mut agents = place(&grid, n, &picks, &headings);
         let mut goals: Vec<Option<Cell>> = place(&grid, n, &picks[12..], &headings).iter().map(|a| Some(a.cell)).collect();
         goals.truncate(agents.len());
         let mut oracle = DistanceOracle::new(&grid, motion, 1 << 16);
         let mut planner = Planner::new(&grid, agents.len(), &PlanConfig { motion, seed });
+        if repair {
+            planner.set_repair(4, 20, 3);
+        }
         for t in 0..40 {
             let plan = planner.step(&grid, &mut oracle, &agents, &goals, &Unlimited);
             let checked = verify(&grid, motion, &agents, &plan.moves);
@@ -296,6 +300,7 @@ proptest! {
         picks in proptest::collection::vec(any::<usize>(), 64),
         headings in proptest::collection::vec(0usize..4, 64),
         seed in any::<u64>(),
+        repair in any::<bool>(),
     ) {
         // Up to a quarter of the free cells are occupied.
         let n = (grid.n_free() * density / 12).max(1);
@@ -311,6 +316,9 @@ proptest! {
         let mut since_goal = vec![0usize; n];
         let mut oracle = DistanceOracle::new(&grid, motion, 1 << 20);
         let mut planner = Planner::new(&grid, n, &PlanConfig { motion, seed });
+        if repair {
+            planner.set_repair(6, 30, 4);
+        }
         // Generous: PIBT's guarantee is finite time, not short time.
         let limit = 8 * grid.n_free() + 60;
         for _ in 0..400 {
@@ -461,12 +469,16 @@ fn run_loaded(
     goals: &[Option<Cell>],
     loaded: &[bool],
     limit: usize,
+    repair: bool,
 ) -> Option<usize> {
     let mut oracle = DistanceOracle::new(grid, motion, 1 << 20);
     let mut config = PlanConfig::for_tests(motion);
     config.seed = seed;
     let mut planner = Planner::new(grid, agents.len(), &config);
     planner.set_loaded(loaded);
+    if repair {
+        planner.set_repair(8, 30, 4);
+    }
     for t in 0..limit {
         if agents.iter().zip(goals).all(|(a, g)| Some(a.cell) == *g) {
             return Some(t);
@@ -494,11 +506,27 @@ fn an_empty_robot_drives_under_stored_pods_and_a_loaded_one_goes_around() {
         heading: Heading::East,
     };
     let goal = [grid.cell_at(1, 6)];
-    let steps = |loaded: bool| {
-        run_loaded(&grid, Motion::Grid4, 0, vec![start], &goal, &[loaded], 50).unwrap()
-    };
-    assert_eq!(steps(false), 6, "straight under the pods");
-    assert_eq!(steps(true), 8, "up, along the aisle, down");
+    for repair in [false, true] {
+        let steps = |loaded: bool| {
+            run_loaded(
+                &grid,
+                Motion::Grid4,
+                0,
+                vec![start],
+                &goal,
+                &[loaded],
+                50,
+                repair,
+            )
+            .unwrap()
+        };
+        assert_eq!(steps(false), 6, "straight under the pods (repair {repair})");
+        assert_eq!(
+            steps(true),
+            8,
+            "up, along the aisle, down (repair {repair})"
+        );
+    }
     let d =
         |loaded| {
             drover_grid::DistTable::compute_for(&grid, goal[0].unwrap(), Motion::Rotate, loaded)
@@ -517,7 +545,10 @@ fn a_loaded_robot_boxed_in_its_slot_gets_out_past_an_empty_robot_wanting_in() {
     // pass under it to the row above.
     let grid = storage_grid(&[".....", "##s##", ".....", "....."]);
     let at = |r, c| grid.cell_at(r, c).unwrap();
-    for motion in [Motion::Grid4, Motion::Rotate] {
+    for (motion, repair) in [Motion::Grid4, Motion::Rotate]
+        .into_iter()
+        .flat_map(|m| [(m, false), (m, true)])
+    {
         for seed in 0..8 {
             let agents = vec![
                 AgentState {
@@ -530,8 +561,20 @@ fn a_loaded_robot_boxed_in_its_slot_gets_out_past_an_empty_robot_wanting_in() {
                 },
             ];
             let goals = [Some(at(3, 4)), Some(at(0, 2))];
-            let solved = run_loaded(&grid, motion, seed, agents, &goals, &[true, false], 40);
-            assert!(solved.is_some(), "{motion:?}, seed {seed}: deadlocked");
+            let solved = run_loaded(
+                &grid,
+                motion,
+                seed,
+                agents,
+                &goals,
+                &[true, false],
+                40,
+                repair,
+            );
+            assert!(
+                solved.is_some(),
+                "{motion:?}, seed {seed}, repair {repair}: deadlocked"
+            );
         }
     }
 }

@@ -1,0 +1,497 @@
+//! Windowed repair (LNS): roll the step out a few steps, then replan small groups by A*.
+//!
+//! After the step is planned, the planner plans `window - 1` more on copies of the states
+//! (goals fixed), which gives every agent a collision-free path through the window. Then,
+//! as in WPPL (the LoRR 2023 winner), it repeatedly takes a delayed agent and the agents
+//! standing in its way, removes their paths, replans them one by one by space-time A* around
+//! everyone else's, and keeps the new paths when their summed cost fell. An agent's cost is
+//! the step it reaches its goal (it leaves the window there), or the window plus its
+//! distance left. Only the first step of each path is executed; every step starts afresh.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, UNREACHABLE};
+
+use super::{NONE, Planner};
+use crate::{AgentState, Budget, Move, StepPlan, Turn, WaitReason};
+
+/// Cost of an agent whose distance table says its goal cannot be reached.
+const FAR: u32 = 1 << 20;
+
+/// States one A* search may expand before it gives up (the group keeps its old paths).
+const EXPANSIONS: usize = 4_000;
+
+/// Windowed repair settings and buffers.
+pub(super) struct Repair {
+    /// Steps per window.
+    pub window: usize,
+    /// Neighbourhoods tried per step.
+    pub iterations: u32,
+    /// Agents per neighbourhood.
+    pub group: usize,
+    /// Per agent: its states from step 0; an agent that reaches its goal ends there.
+    paths: Vec<Vec<AgentState>>,
+    /// Per agent: whether its path reached the goal (and it leaves the window).
+    arrived: Vec<bool>,
+    /// Per agent: replanned by the repair (has a goal it can reach, not held).
+    free: Vec<bool>,
+    /// Per (step, cell): the agent there, or `NONE`.
+    occ: Vec<u32>,
+    /// A* closed set per (step, cell, heading), by search epoch.
+    seen: Vec<u32>,
+    epoch: u32,
+    nodes: Vec<Node>,
+    heap: BinaryHeap<Reverse<(u32, u32, u32)>>,
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    state: AgentState,
+    t: u32,
+    parent: u32,
+}
+
+impl Repair {
+    pub(super) fn new(window: usize, iterations: u32, group: usize) -> Repair {
+        Repair {
+            window: window.max(1),
+            iterations,
+            group: group.max(1),
+            paths: Vec::new(),
+            arrived: Vec::new(),
+            free: Vec::new(),
+            occ: Vec::new(),
+            seen: Vec::new(),
+            epoch: 0,
+            nodes: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+}
+
+/// The planner state a rollout changes and must give back.
+struct Saved {
+    priority: Vec<f64>,
+    last_goal: Vec<Option<Cell>>,
+    stuck: Vec<u32>,
+    fallback_left: Vec<u32>,
+    rng: u64,
+}
+
+impl Planner {
+    /// Improves `plan` (the step just planned for `agents`) by windowed repair.
+    pub(super) fn repair_step(
+        &mut self,
+        grid: &Grid,
+        oracle: &mut DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        plan: StepPlan,
+        budget: &dyn Budget,
+    ) -> StepPlan {
+        let Some(mut rep) = self.repair.take() else {
+            return plan;
+        };
+        let improved = self.repair_with(&mut rep, grid, oracle, agents, goals, &plan, budget);
+        self.repair = Some(rep);
+        improved.unwrap_or(plan)
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the step's inputs and the repair's buffers, all distinct"
+    )]
+    fn repair_with(
+        &mut self,
+        rep: &mut Repair,
+        grid: &Grid,
+        oracle: &mut DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        plan: &StepPlan,
+        budget: &dyn Budget,
+    ) -> Option<StepPlan> {
+        let n = agents.len();
+        let w = rep.window;
+        let cells = (grid.width() * grid.height()) as usize;
+        // Roll out: the rest of the window planned as the planner would, goals fixed.
+        let saved = Saved {
+            priority: self.priority.clone(),
+            last_goal: self.last_goal.clone(),
+            stuck: self.stuck.clone(),
+            fallback_left: self.fallback_left.clone(),
+            rng: self.rng.0,
+        };
+        rep.paths.resize_with(n, Vec::new);
+        rep.paths.truncate(n);
+        for (i, p) in rep.paths.iter_mut().enumerate() {
+            p.clear();
+            p.push(agents[i]);
+            p.push(plan.next[i]);
+        }
+        let mut states = plan.next.clone();
+        for _ in 2..=w {
+            let next = self
+                .plan(grid, oracle, &states, goals, &[], false, budget)
+                .next;
+            for (i, p) in rep.paths.iter_mut().enumerate() {
+                p.push(next[i]);
+            }
+            states = next;
+        }
+        self.priority = saved.priority;
+        self.last_goal = saved.last_goal;
+        self.stuck = saved.stuck;
+        self.fallback_left = saved.fallback_left;
+        self.rng.0 = saved.rng;
+        // The tables of this step's goals (the rollout kept them: the goals are the same).
+        let tables: Vec<_> = (0..n)
+            .map(|i| goals[i].map(|g| oracle.ensure_for(grid, g, self.loaded[i])))
+            .collect();
+
+        rep.arrived.clear();
+        rep.arrived.resize(n, false);
+        rep.free.clear();
+        rep.free.resize(n, false);
+        for i in 0..n {
+            let Some(goal) = goals[i] else { continue };
+            let Some(t) = tables[i] else { continue };
+            let h0 = oracle.table(t).get(grid, agents[i].cell, agents[i].heading);
+            rep.free[i] = h0 != UNREACHABLE;
+            if let Some(k) = (1..=w).find(|&k| rep.paths[i][k].cell == goal) {
+                rep.paths[i].truncate(k + 1);
+                rep.arrived[i] = true;
+            }
+        }
+        rep.occ.clear();
+        rep.occ.resize((w + 1) * cells, NONE);
+        for i in 0..n {
+            reserve(rep, cells, i, true);
+        }
+
+        let cost = |rep: &Repair, i: usize| -> u32 {
+            let p = &rep.paths[i];
+            if rep.arrived[i] {
+                return (p.len() - 1) as u32;
+            }
+            let last = p[p.len() - 1];
+            match tables[i] {
+                Some(t) => match oracle.table(t).get(grid, last.cell, last.heading) {
+                    UNREACHABLE => FAR,
+                    d => w as u32 + d,
+                },
+                None => 0,
+            }
+        };
+        let ideal = |i: usize| -> u32 {
+            let a = agents[i];
+            match tables[i] {
+                Some(t) => match oracle.table(t).get(grid, a.cell, a.heading) {
+                    UNREACHABLE => FAR,
+                    d => d.max(1),
+                },
+                None => 0,
+            }
+        };
+
+        let mut group: Vec<usize> = Vec::with_capacity(rep.group);
+        let mut old: Vec<(usize, Vec<AgentState>, bool)> = Vec::with_capacity(rep.group);
+        let delayed: Vec<usize> = (0..n).filter(|&i| rep.free[i]).collect();
+        if delayed.is_empty() {
+            return None;
+        }
+        for _ in 0..rep.iterations {
+            if budget.exhausted() {
+                break;
+            }
+            // A delayed agent, and the agents on its way.
+            let mut seed = NONE as usize;
+            for _ in 0..8 {
+                let i = delayed[(self.rng.next_u64() % delayed.len() as u64) as usize];
+                if cost(rep, i) > ideal(i) {
+                    seed = i;
+                    break;
+                }
+            }
+            if seed == NONE as usize {
+                continue;
+            }
+            group.clear();
+            group.push(seed);
+            self.blockers(rep, grid, oracle, &tables, agents, seed, cells, &mut group);
+            if group.len() < 2 {
+                continue;
+            }
+            let before: u32 = group.iter().map(|&i| cost(rep, i)).sum();
+            old.clear();
+            for &i in &group {
+                reserve(rep, cells, i, false);
+                old.push((i, std::mem::take(&mut rep.paths[i]), rep.arrived[i]));
+            }
+            // Replan in a random order.
+            for k in (1..group.len()).rev() {
+                let j = (self.rng.next_u64() % (k as u64 + 1)) as usize;
+                group.swap(k, j);
+            }
+            let mut ok = true;
+            let mut done = 0;
+            for &i in &group {
+                let table = tables[i].expect("free agents have a goal");
+                match self.space_time_astar(
+                    rep,
+                    grid,
+                    oracle.table(table),
+                    agents[i],
+                    goals[i],
+                    i,
+                    cells,
+                ) {
+                    Some(arrived) => {
+                        rep.arrived[i] = arrived;
+                        reserve(rep, cells, i, true);
+                        done += 1;
+                    }
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            let after: u32 = if ok {
+                group.iter().map(|&i| cost(rep, i)).sum()
+            } else {
+                u32::MAX
+            };
+            if after >= before {
+                // Put the old paths back.
+                for &i in group.iter().take(done) {
+                    reserve(rep, cells, i, false);
+                }
+                for (i, path, arrived) in old.drain(..) {
+                    rep.paths[i] = path;
+                    rep.arrived[i] = arrived;
+                    reserve(rep, cells, i, true);
+                }
+            }
+        }
+
+        let mut moves = plan.moves.clone();
+        for i in 0..n {
+            if !rep.free[i] {
+                continue;
+            }
+            let (a, b) = (rep.paths[i][0], rep.paths[i][1]);
+            moves[i] = if a.cell != b.cell {
+                match self.motion {
+                    Motion::Rotate => Move::Forward,
+                    Motion::Grid4 => Move::Go(grid.heading_between(a.cell, b.cell)?),
+                }
+            } else if a.heading != b.heading && self.motion == Motion::Rotate {
+                if a.heading.clockwise() == b.heading {
+                    Move::Turn(Turn::Clockwise)
+                } else {
+                    Move::Turn(Turn::CounterClockwise)
+                }
+            } else {
+                match plan.moves[i] {
+                    Move::Wait(r) => Move::Wait(r),
+                    _ if goals[i] == Some(a.cell) => Move::Wait(WaitReason::AtGoal),
+                    _ => Move::Wait(WaitReason::Blocked),
+                }
+            };
+        }
+        match crate::verify(grid, self.motion, agents, &moves) {
+            Ok(next) => Some(StepPlan { moves, next }),
+            Err(violations) => {
+                debug_assert!(false, "repair produced an invalid step: {violations:?}");
+                None
+            }
+        }
+    }
+
+    /// Adds to `group` the agents standing on `seed`'s shortest way through the window.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the search's read-only context, all distinct"
+    )]
+    fn blockers(
+        &self,
+        rep: &Repair,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        tables: &[Option<drover_grid::TableRef>],
+        agents: &[AgentState],
+        seed: usize,
+        cells: usize,
+        group: &mut Vec<usize>,
+    ) {
+        let Some(table) = tables[seed] else { return };
+        let table = oracle.table(table);
+        let mut s = agents[seed];
+        for t in 1..=rep.window {
+            // The successor that brings it closest, ignoring everyone.
+            let mut best: Option<(u32, AgentState)> = None;
+            for next in successors(grid, self.motion, s) {
+                if self.loaded[seed] && !grid.loaded_may_enter(next.cell, self.last_goal[seed]) {
+                    continue;
+                }
+                let d = table.get(grid, next.cell, next.heading);
+                if best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, next));
+                }
+            }
+            let Some((d, next)) = best else { return };
+            for k in [t - 1, t] {
+                let j = rep.occ[k * cells + next.cell.index()];
+                if j != NONE && j as usize != seed && rep.free[j as usize] {
+                    let j = j as usize;
+                    if !group.contains(&j) && group.len() < rep.group {
+                        group.push(j);
+                    }
+                }
+            }
+            if d == 0 || group.len() >= rep.group {
+                return;
+            }
+            s = next;
+        }
+    }
+
+    /// Space-time A* for agent `i` from `start` around the reserved paths; writes its path and
+    /// returns whether it reaches the goal inside the window, or `None` if the search gave up.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the search's read-only context, all distinct"
+    )]
+    fn space_time_astar(
+        &mut self,
+        rep: &mut Repair,
+        grid: &Grid,
+        table: &drover_grid::DistTable,
+        start: AgentState,
+        goal: Option<Cell>,
+        i: usize,
+        cells: usize,
+    ) -> Option<bool> {
+        let w = rep.window as u32;
+        let headings = if self.motion == Motion::Rotate { 4 } else { 1 };
+        let size = (rep.window + 1) * cells * headings;
+        if rep.seen.len() < size {
+            rep.seen.resize(size, 0);
+        }
+        rep.epoch = rep.epoch.wrapping_add(1);
+        if rep.epoch == 0 {
+            rep.seen.fill(0);
+            rep.epoch = 1;
+        }
+        let key = |s: AgentState, t: u32| -> usize {
+            let h = if headings == 4 { s.heading.index() } else { 0 };
+            ((t as usize * cells) + s.cell.index()) * headings + h
+        };
+        let h = |s: AgentState| table.get(grid, s.cell, s.heading);
+        rep.nodes.clear();
+        rep.heap.clear();
+        rep.nodes.push(Node {
+            state: start,
+            t: 0,
+            parent: NONE,
+        });
+        rep.heap.push(Reverse((h(start), w, 0)));
+        let mut expanded = 0;
+        while let Some(Reverse((_, _, idx))) = rep.heap.pop() {
+            let node = rep.nodes[idx as usize];
+            let k = key(node.state, node.t);
+            if rep.seen[k] == rep.epoch {
+                continue;
+            }
+            rep.seen[k] = rep.epoch;
+            let at_goal = node.t >= 1 && Some(node.state.cell) == goal;
+            if at_goal || node.t == w {
+                let path = &mut rep.paths[i];
+                path.clear();
+                let mut at = idx;
+                while at != NONE {
+                    path.push(rep.nodes[at as usize].state);
+                    at = rep.nodes[at as usize].parent;
+                }
+                path.reverse();
+                return Some(at_goal);
+            }
+            expanded += 1;
+            if expanded > EXPANSIONS {
+                return None;
+            }
+            let t = node.t as usize;
+            for next in successors(grid, self.motion, node.state) {
+                if next.cell != node.state.cell
+                    && self.loaded[i]
+                    && !grid.loaded_may_enter(next.cell, goal)
+                {
+                    continue;
+                }
+                // Vertex: nobody there next step; swap: nobody coming the other way.
+                if rep.occ[(t + 1) * cells + next.cell.index()] != NONE {
+                    continue;
+                }
+                if next.cell != node.state.cell {
+                    let j = rep.occ[t * cells + next.cell.index()];
+                    if j != NONE && rep.occ[(t + 1) * cells + node.state.cell.index()] == j {
+                        continue;
+                    }
+                }
+                let d = h(next);
+                if d == UNREACHABLE || rep.seen[key(next, node.t + 1)] == rep.epoch {
+                    continue;
+                }
+                rep.nodes.push(Node {
+                    state: next,
+                    t: node.t + 1,
+                    parent: idx,
+                });
+                let f = node.t + 1 + d;
+                rep.heap
+                    .push(Reverse((f, w - node.t - 1, rep.nodes.len() as u32 - 1)));
+            }
+        }
+        None
+    }
+}
+
+/// The states reachable in one action (waiting included).
+fn successors(grid: &Grid, motion: Motion, s: AgentState) -> impl Iterator<Item = AgentState> {
+    let mut out = [None; 5];
+    out[0] = Some(s);
+    match motion {
+        Motion::Rotate => {
+            out[1] = Some(AgentState {
+                cell: s.cell,
+                heading: s.heading.clockwise(),
+            });
+            out[2] = Some(AgentState {
+                cell: s.cell,
+                heading: s.heading.counter_clockwise(),
+            });
+            out[3] = grid.neighbor(s.cell, s.heading).map(|cell| AgentState {
+                cell,
+                heading: s.heading,
+            });
+        }
+        Motion::Grid4 => {
+            for (k, h) in Heading::ALL.into_iter().enumerate() {
+                out[k + 1] = grid
+                    .neighbor(s.cell, h)
+                    .map(|cell| AgentState { cell, heading: h });
+            }
+        }
+    }
+    out.into_iter().flatten()
+}
+
+/// Writes (`on`) or clears agent `i`'s path in the reservation table.
+fn reserve(rep: &mut Repair, cells: usize, i: usize, on: bool) {
+    let value = if on { i as u32 } else { NONE };
+    for (t, s) in rep.paths[i].iter().enumerate() {
+        rep.occ[t * cells + s.cell.index()] = value;
+    }
+}
