@@ -188,9 +188,9 @@ struct Common {
     /// planner steps, so the default is 10 up to 2,000 robots and off above; 0 turns it off.
     #[arg(long)]
     repair_window: Option<usize>,
-    /// Groups of robots the windowed repair replans per step.
-    #[arg(long, default_value_t = 300)]
-    repair_iterations: u32,
+    /// Groups of robots the windowed repair replans per step (default: 5 per robot).
+    #[arg(long)]
+    repair_iterations: Option<u32>,
     /// LoRR 2023 files: also compute the chain bound on the planning graph (1-wide corridors
     /// one-way), the most the traffic rules leave reachable.
     #[arg(long)]

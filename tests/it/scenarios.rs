@@ -23,7 +23,7 @@ fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
         lookahead: true,
         // The default: windowed repair on these small fleets.
         repair_window: None,
-        repair_iterations: 300,
+        repair_iterations: None,
     }
 }
 

@@ -263,7 +263,7 @@ impl Planner {
             } else {
                 u32::MAX
             };
-            if after >= before {
+            if after > before {
                 // Put the old paths back.
                 for &i in group.iter().take(done) {
                     reserve(rep, cells, i, false);
