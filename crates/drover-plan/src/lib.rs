@@ -4,8 +4,9 @@
 //! neighbour or a wait, under [`Motion::Rotate`] forward, a quarter turn or a wait. It runs
 //! PIBT (priority inheritance with backtracking) over exact per-goal distances from
 //! [`drover_grid::DistanceOracle`], so it respects one-way edges and the cost of turning;
-//! under `Rotate` each agent looks three actions ahead (EPIBT), with plain PIBT as the
-//! fallback for knots.
+//! each agent looks three actions ahead (EPIBT), and agents stuck in knots are planned by
+//! plain PIBT. Optionally ([`Planner::set_repair`]) each step is then repaired over a window
+//! by LNS: small groups replanned by space-time A* around everyone else's paths.
 //!
 //! The planner never fails: an agent that cannot move gets [`Move::Wait`] with a
 //! [`WaitReason`]. Every step is checked by the independent [`verify`] (the same checker the

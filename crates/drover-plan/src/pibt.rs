@@ -149,8 +149,8 @@ impl Planner {
     }
 
     /// Windowed repair (LNS, as in WPPL): after each step, roll it out `window` steps and
-    /// replan `iterations` groups of up to `group` agents by space-time A* where that shortens
-    /// their summed arrival times. `window` 0 turns it off (the default). Only
+    /// replan `iterations` groups of up to `group` agents by space-time A*, keeping new paths
+    /// whose summed arrival times are no later. `window` 0 turns it off (the default). Only
     /// [`Planner::step`] repairs; [`Planner::step_for_execution`] never does.
     pub fn set_repair(&mut self, window: usize, iterations: u32, group: usize) {
         self.repair = (window > 0).then(|| repair::Repair::new(window, iterations, group));

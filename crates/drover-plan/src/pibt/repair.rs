@@ -4,9 +4,10 @@
 //! (goals fixed), which gives every agent a collision-free path through the window. Then,
 //! as in WPPL (the LoRR 2023 winner), it repeatedly takes a delayed agent and the agents
 //! standing in its way, removes their paths, replans them one by one by space-time A* around
-//! everyone else's, and keeps the new paths when their summed cost fell. An agent's cost is
-//! the step it reaches its goal (it leaves the window there), or the window plus its
-//! distance left. Only the first step of each path is executed; every step starts afresh.
+//! everyone else's, and keeps the new paths when their summed cost did not rise (drifting
+//! across equal plans is what pays on dense floors). An agent's cost is the step it reaches
+//! its goal (it leaves the window there), or the window plus its distance left. Only the
+//! first step of each path is executed; every step starts afresh.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
