@@ -183,11 +183,11 @@ struct Common {
     #[arg(long)]
     no_lookahead: bool,
     /// Windowed repair (LNS, as in WPPL): after each step, roll the plan out this many steps
-    /// and replan small groups of robots by space-time A* where that brings them to their
-    /// goals sooner; only the first step is executed. Each step then costs about this many
+    /// and replan small groups of robots by space-time A*, keeping new paths that bring them
+    /// to their goals no later; only the first step is executed (at most 100). Each step then costs about this many
     /// planner steps, so the default is 10 up to 2,000 robots and off above; 0 turns it off.
-    #[arg(long)]
-    repair_window: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=100))]
+    repair_window: Option<u16>,
     /// Groups of robots the windowed repair replans per step (default: 5 per robot).
     #[arg(long)]
     repair_iterations: Option<u32>,
@@ -526,7 +526,7 @@ fn execute(
         open_cost: common.open_cost,
         corridor_cost: common.corridor_cost,
         lookahead: !common.no_lookahead,
-        repair_window: common.repair_window,
+        repair_window: common.repair_window.map(usize::from),
         repair_iterations: common.repair_iterations,
         bound_under_rules: common.bound_under_rules,
     };
