@@ -183,12 +183,14 @@ struct Common {
     #[arg(long)]
     no_lookahead: bool,
     /// Windowed repair (LNS, as in WPPL): after each step, roll the plan out this many steps
-    /// and replan small groups of robots by space-time A*, keeping new paths that bring them
-    /// to their goals no later; only the first step is executed (at most 100). Each step then costs about this many
-    /// planner steps, so the default is 10 up to 2,000 robots and off above; 0 turns it off.
+    /// (at most 100) and replan small groups of robots by space-time A*, keeping new paths
+    /// that bring them to their goals no later; only the first step is executed. Each step
+    /// then costs about this many planner steps. Default: 10 up to 2,000 robots, 4 above;
+    /// 0 turns it off.
     #[arg(long, value_parser = clap::value_parser!(u16).range(0..=100))]
     repair_window: Option<u16>,
-    /// Groups of robots the windowed repair replans per step (default: 5 per robot).
+    /// Groups of robots the windowed repair replans per step (default: 5 per robot up to
+    /// 2,000 robots, 1 per robot above).
     #[arg(long)]
     repair_iterations: Option<u32>,
     /// LoRR 2023 files: also compute the chain bound on the planning graph (1-wide corridors
