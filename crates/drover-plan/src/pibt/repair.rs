@@ -14,11 +14,8 @@ use std::collections::BinaryHeap;
 
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, UNREACHABLE};
 
-use super::{NONE, Planner};
+use super::{FAR, NONE, Planner};
 use crate::{AgentState, Budget, Move, StepPlan, Turn, WaitReason};
-
-/// Cost of an agent whose distance table says its goal cannot be reached.
-const FAR: u32 = 1 << 20;
 
 /// States one A* search may expand before it gives up (the group keeps its old paths).
 const EXPANSIONS: usize = 4_000;
@@ -125,7 +122,6 @@ impl Planner {
             rng: self.rng.0,
         };
         rep.paths.resize_with(n, Vec::new);
-        rep.paths.truncate(n);
         for (i, p) in rep.paths.iter_mut().enumerate() {
             p.clear();
             p.push(agents[i]);
@@ -146,10 +142,8 @@ impl Planner {
         self.stuck = saved.stuck;
         self.fallback_left = saved.fallback_left;
         self.rng.0 = saved.rng;
-        // The tables of this step's goals (the rollout kept them: the goals are the same).
-        let tables: Vec<_> = (0..n)
-            .map(|i| goals[i].map(|g| oracle.ensure_for(grid, g, self.loaded[i])))
-            .collect();
+        // The tables of this step's goals (every rollout step planned for the same goals).
+        let tables = self.tables.clone();
 
         rep.arrived.clear();
         rep.arrived.resize(n, false);
@@ -179,7 +173,7 @@ impl Planner {
             let last = p[p.len() - 1];
             match tables[i] {
                 Some(t) => match oracle.table(t).get(grid, last.cell, last.heading) {
-                    UNREACHABLE => FAR,
+                    UNREACHABLE => FAR as u32,
                     d => w as u32 + d,
                 },
                 None => 0,
@@ -189,7 +183,7 @@ impl Planner {
             let a = agents[i];
             match tables[i] {
                 Some(t) => match oracle.table(t).get(grid, a.cell, a.heading) {
-                    UNREACHABLE => FAR,
+                    UNREACHABLE => FAR as u32,
                     d => d.max(1),
                 },
                 None => 0,
@@ -198,8 +192,8 @@ impl Planner {
 
         let mut group: Vec<usize> = Vec::with_capacity(rep.group);
         let mut old: Vec<(usize, Vec<AgentState>, bool)> = Vec::with_capacity(rep.group);
-        let delayed: Vec<usize> = (0..n).filter(|&i| rep.free[i]).collect();
-        if delayed.is_empty() {
+        let candidates: Vec<usize> = (0..n).filter(|&i| rep.free[i]).collect();
+        if candidates.is_empty() {
             return None;
         }
         for _ in 0..rep.iterations {
@@ -209,7 +203,7 @@ impl Planner {
             // A delayed agent, and the agents on its way.
             let mut seed = NONE as usize;
             for _ in 0..8 {
-                let i = delayed[(self.rng.next_u64() % delayed.len() as u64) as usize];
+                let i = candidates[(self.rng.next_u64() % candidates.len() as u64) as usize];
                 if cost(rep, i) > ideal(i) {
                     seed = i;
                     break;
@@ -366,7 +360,7 @@ impl Planner {
         reason = "the search's read-only context, all distinct"
     )]
     fn space_time_astar(
-        &mut self,
+        &self,
         rep: &mut Repair,
         grid: &Grid,
         table: &drover_grid::DistTable,
