@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use drover_core::{CoreConfig, FleetState, Tick, tick};
 use drover_grid::{Cell, DistTable, Grid};
-use drover_plan::{AgentState, Move, Unlimited};
+use drover_plan::{AgentState, Move, RepairConfig, Unlimited};
 use rayon::prelude::*;
 
 use crate::bound::Bound;
@@ -55,10 +55,25 @@ pub struct RunOptions {
     /// Groups of robots the repair replans per step, `None` for the default
     /// ([`default_repair`]).
     pub repair_iterations: Option<u32>,
+    /// Rollouts the repair repairs per step, keeping the best ([`RepairConfig::restarts`]).
+    pub repair_restarts: u32,
+    /// Steps a robot that reaches its goal in the window keeps the cell
+    /// ([`RepairConfig::hold`]).
+    pub repair_hold: usize,
+    /// Also continue last step's repaired window as a candidate
+    /// ([`RepairConfig::warm`]).
+    pub repair_warm: bool,
     /// LoRR 2023 errands under hard traffic rules: also compute the chain bound on the
     /// planning graph ([`Report::rules_bound`]).
     pub bound_under_rules: bool,
+    /// Under `Rotate`: weigh arrival headings by the turns the next trip will probably need
+    /// ([`drover_grid::Grid::weigh_arrival_headings`]), over the goals handed out at step 0
+    /// (at most [`ARRIVAL_SAMPLE`] distinct ones).
+    pub arrival_headings: bool,
 }
+
+/// Goals of step 0 the arrival-heading guidance samples (the first distinct ones).
+pub const ARRIVAL_SAMPLE: usize = 128;
 
 /// Robots per group the windowed repair replans (warehouse_small rotate 100 / 200: 3 gave
 /// 2,603 / 5,055 errands, 4 gave 2,617 / 5,067, 8 gave 2,602 / 5,054).
@@ -146,7 +161,7 @@ pub fn run(
     options: &RunOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Report {
-    let planning_grid = {
+    let mut planning_grid = {
         let mut grid = scenario.grid.clone();
         if options.traffic_rules {
             grid.orient_corridors();
@@ -159,7 +174,6 @@ pub fn run(
         }
         grid
     };
-    let grid = &planning_grid;
     let motion = options.core.plan.motion;
     let rules_bound = match &scenario.source {
         TaskSource::RoundRobin { tasks, .. }
@@ -174,12 +188,17 @@ pub fn run(
         }
         _ => None,
     };
-    let mut fleet = FleetState::new(grid, &options.core, scenario.starts.clone());
+    let mut fleet = FleetState::new(&planning_grid, &options.core, scenario.starts.clone());
     fleet.set_lookahead(options.lookahead);
     let (window, iterations) = default_repair(scenario.starts.len());
     let repair_window = options.repair_window.unwrap_or(window);
     let repair_iterations = options.repair_iterations.unwrap_or(iterations);
-    fleet.set_repair(repair_window, repair_iterations, REPAIR_GROUP);
+    fleet.set_repair(&RepairConfig {
+        restarts: options.repair_restarts,
+        hold: options.repair_hold,
+        warm: options.repair_warm,
+        ..RepairConfig::new(repair_window, repair_iterations, REPAIR_GROUP)
+    });
     let mut events = Vec::new();
     let mut moves = Vec::new();
     let mut step_ms = Vec::with_capacity(options.steps as usize);
@@ -192,12 +211,27 @@ pub fn run(
         }
     } else {
         for agent in 0..n {
-            let goal = scenario
-                .source
-                .assign(grid, agent, scenario.starts[agent], 0, &mut events);
+            let goal = scenario.source.assign(
+                &planning_grid,
+                agent,
+                scenario.starts[agent],
+                0,
+                &mut events,
+            );
             fleet.set_goal(agent, goal);
         }
     }
+    if options.arrival_headings && motion == drover_grid::Motion::Rotate {
+        // No table has been computed yet, so every table will start from these costs.
+        let mut sample: Vec<Cell> = Vec::with_capacity(ARRIVAL_SAMPLE);
+        for goal in fleet.goals().iter().flatten() {
+            if sample.len() < ARRIVAL_SAMPLE && !sample.contains(goal) {
+                sample.push(*goal);
+            }
+        }
+        planning_grid.weigh_arrival_headings(&sample);
+    }
+    let grid = &planning_grid;
     for t in 0..options.steps {
         let started = Instant::now();
         // Distance tables for new goals, in parallel: the pure core spawns nothing itself.

@@ -20,6 +20,10 @@ fn options(motion: Motion, steps: u64, record: bool) -> RunOptions {
         open_cost: 1,
         corridor_cost: 0,
         bound_under_rules: false,
+        arrival_headings: false,
+        repair_restarts: 1,
+        repair_hold: 0,
+        repair_warm: false,
         lookahead: true,
         // The default: windowed repair on these small fleets.
         repair_window: None,
@@ -110,13 +114,21 @@ fn lorr_run(
     motion: Motion,
     steps: u64,
 ) -> (Report, serde_json::Value, Grid, Vec<Vec<Cell>>) {
+    lorr_run_with(agents, &options(motion, steps, true))
+}
+
+fn lorr_run_with(
+    agents: usize,
+    options: &RunOptions,
+) -> (Report, serde_json::Value, Grid, Vec<Vec<Cell>>) {
+    let (motion, steps) = (options.core.plan.motion, options.steps);
     let files = scenario::load_lorr(&small_warehouse(agents)).unwrap();
     let tasks = files.tasks.clone();
     let scenario =
         scenario::lorr_scenario(files, motion, steps, Scheduler::Alloc { trip_weight: 1 }).unwrap();
     // The instance's own floor: the run plans on a copy with traffic rules applied.
     let grid = scenario.grid.clone();
-    let report = run(scenario, &options(motion, steps, true), &mut |_, _| {});
+    let report = run(scenario, options, &mut |_, _| {});
     let doc = output::lorr_output(&report, &grid, motion, &|id| {
         tasks[(id % tasks.len() as u64) as usize].clone()
     });
@@ -132,6 +144,27 @@ fn lorr_rotate_run_replays_independently_to_the_same_errand_count() {
     // A feature check, not a benchmark: well above a jammed fleet, below the bound.
     assert!(
         report.pct_of_bound() > 25.0 && report.pct_of_bound() <= 100.0,
+        "{}%",
+        report.pct_of_bound()
+    );
+}
+
+#[test]
+fn the_tuned_rotate_settings_replay_independently() {
+    // README's warehouse_small rotate settings, shortened: no corridor rules in the way
+    // (cost 1), a long window, restarts, a held goal cell, last step's window continued and
+    // arrival headings weighed. Every step must still be legal on the real floor.
+    let mut tuned = options(Motion::Rotate, 150, true);
+    tuned.corridor_cost = 1;
+    tuned.repair_window = Some(20);
+    tuned.repair_restarts = 2;
+    tuned.repair_hold = 1;
+    tuned.repair_warm = true;
+    tuned.arrival_headings = true;
+    let (report, doc, grid, tasks) = lorr_run_with(100, &tuned);
+    assert_eq!(replay(&doc, &grid, &tasks, Motion::Rotate), report.finished);
+    assert!(
+        report.pct_of_bound() > 50.0 && report.pct_of_bound() <= 100.0,
         "{}%",
         report.pct_of_bound()
     );

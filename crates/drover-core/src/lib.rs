@@ -33,7 +33,7 @@ mod exec_tests;
 pub mod orders;
 
 use drover_grid::{Cell, DistTable, DistanceOracle, Grid};
-use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner};
+use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner, RepairConfig};
 
 /// A point in coordinator time: one planning step per tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -101,8 +101,8 @@ impl FleetState {
     }
 
     /// Windowed repair after each step; see [`Planner::set_repair`] (`window` 0: off).
-    pub fn set_repair(&mut self, window: usize, iterations: u32, group: usize) {
-        self.planner.set_repair(window, iterations, group);
+    pub fn set_repair(&mut self, config: &RepairConfig) {
+        self.planner.set_repair(config);
     }
 
     /// Robot states.

@@ -66,7 +66,7 @@ impl DistTable {
     }
 
     fn search(grid: &Grid, goals: &[Cell], motion: Motion, loaded: bool) -> DistTable {
-        if grid.has_edge_costs() {
+        if grid.has_edge_costs() || (motion == Motion::Rotate && grid.has_arrival_costs()) {
             return DistTable::weighted_search(grid, goals, motion, loaded);
         }
         let goal = goals[0];
@@ -177,6 +177,18 @@ impl DistTable {
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         let mut buckets: Vec<Vec<(Cell, u8)>> = vec![Vec::new()];
         DistTable::seed(grid, goals, per, &mut dist, &mut buckets[0]);
+        if per == 4 && grid.has_arrival_costs() {
+            // Each goal state starts at its arrival cost.
+            for (cell, h) in std::mem::take(&mut buckets[0]) {
+                let cost = grid.arrival_cost(cell, Heading::from_index(h as usize)) as usize;
+                let idx = grid.free_index(cell).expect("seeded cells are free");
+                dist[idx * per + h as usize] = cost as u16;
+                if buckets.len() <= cost {
+                    buckets.resize_with(cost + 1, Vec::new);
+                }
+                buckets[cost].push((cell, h));
+            }
+        }
         let mut d = 0usize;
         while d < buckets.len() {
             let bucket = std::mem::take(&mut buckets[d]);

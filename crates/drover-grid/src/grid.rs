@@ -114,6 +114,9 @@ pub struct Grid {
     /// Guidance: the cost of each edge (`cell * 4 + heading`) for the planner's distances;
     /// empty while every edge costs 1.
     edge_cost: Vec<u8>,
+    /// Guidance under `Rotate`: the cost of arriving on a cell facing each heading
+    /// (`cell * 4 + heading`), the expected extra turning of the next trip; empty while none.
+    arrival_cost: Vec<u8>,
 }
 
 impl Grid {
@@ -149,6 +152,7 @@ impl Grid {
             free_index,
             free_cells,
             edge_cost: Vec::new(),
+            arrival_cost: Vec::new(),
         };
         for i in 0..n {
             let cell = Cell(i as u32);
@@ -321,6 +325,71 @@ impl Grid {
     /// Forgets every guidance cost: all edges cost 1 again.
     pub fn clear_edge_costs(&mut self) {
         self.edge_cost = Vec::new();
+    }
+
+    /// The guidance cost of arriving on `cell` facing `heading` (0 unless set by
+    /// [`Grid::weigh_arrival_headings`]). `Rotate` distance tables start from it at the goal.
+    pub fn arrival_cost(&self, cell: Cell, heading: Heading) -> u32 {
+        self.arrival_cost
+            .get(cell.index() * 4 + heading.index())
+            .map_or(0, |c| u32::from(*c))
+    }
+
+    /// Whether any arrival heading costs more than 0.
+    pub fn has_arrival_costs(&self) -> bool {
+        !self.arrival_cost.is_empty()
+    }
+
+    /// Guidance for `Rotate`: a robot that reaches a goal facing the wrong way starts its next
+    /// trip with turns in place, and under LoRR's rules it learns that next goal only on
+    /// arrival. Here the cost of arriving on a cell facing a heading becomes the expected
+    /// extra steps of the next trip, over next goals drawn from `likely_goals` (a sample of
+    /// the goals seen so far; duplicates weigh more): the mean of the trip from that heading
+    /// less the trip from the best heading, rounded to whole steps. Distance tables then lead
+    /// robots to arrive facing the way they will probably leave, when that costs less than
+    /// the turns it saves. Computed on this grid's edges and guidance costs; replaces earlier
+    /// arrival costs. Returns the number of (cell, heading) states given a cost.
+    pub fn weigh_arrival_headings(&mut self, likely_goals: &[Cell]) -> usize {
+        self.arrival_cost = Vec::new();
+        let n = self.n_free();
+        let mut sum = vec![0u32; n * 4];
+        let mut count = vec![0u32; n];
+        for &goal in likely_goals {
+            if !self.is_free(goal) {
+                continue;
+            }
+            let table = crate::DistTable::compute(self, goal, crate::Motion::Rotate);
+            for (fi, cell) in self.free_cells.iter().enumerate() {
+                let d = Heading::ALL.map(|h| table.get_free(fi, h));
+                let best = d.iter().copied().min().unwrap_or(crate::UNREACHABLE);
+                if best == crate::UNREACHABLE || *cell == goal {
+                    continue;
+                }
+                for h in 0..4 {
+                    sum[fi * 4 + h] += d[h].saturating_sub(best).min(2);
+                }
+                count[fi] += 1;
+            }
+        }
+        let mut costs = vec![0u8; self.kinds.len() * 4];
+        let mut weighted = 0;
+        for (fi, cell) in self.free_cells.iter().enumerate() {
+            if count[fi] == 0 {
+                continue;
+            }
+            for h in 0..4 {
+                // Rounded mean, in whole steps (at most 2: two turns face any way).
+                let c = (2 * sum[fi * 4 + h] + count[fi]) / (2 * count[fi]);
+                if c > 0 {
+                    costs[cell.index() * 4 + h] = c as u8;
+                    weighted += 1;
+                }
+            }
+        }
+        if weighted > 0 {
+            self.arrival_cost = costs;
+        }
+        weighted
     }
 
     /// Soft traffic rules: every edge of `unruled` (this floor before rules removed edges)

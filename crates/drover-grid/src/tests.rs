@@ -508,3 +508,52 @@ fn a_loaded_robot_reaches_slots_but_never_passes_through_one() {
     assert_eq!(steps[at(3, 5).index()], 5);
     assert_eq!(steps[at(0, 0).index()], crate::UNREACHABLE);
 }
+
+#[test]
+fn arrival_headings_cost_the_turns_the_next_trip_probably_needs() {
+    // A 1-wide corridor; the likely next goals are all at its west end.
+    let mut grid = grid_of(&["......."]);
+    let west = grid.cell_at(0, 0).unwrap();
+    let mid = grid.cell_at(0, 3).unwrap();
+    assert!(!grid.has_arrival_costs());
+    assert!(grid.weigh_arrival_headings(&[west]) > 0);
+    // Leaving west: facing west costs nothing more, north or south one turn, east two.
+    assert_eq!(grid.arrival_cost(mid, Heading::West), 0);
+    assert_eq!(grid.arrival_cost(mid, Heading::North), 1);
+    assert_eq!(grid.arrival_cost(mid, Heading::East), 2);
+    // The likely goal itself costs nothing to arrive on.
+    assert_eq!(grid.arrival_cost(west, Heading::East), 0);
+    // A table to `mid` starts from those costs: coming from the west end facing east, the
+    // robot arrives facing east (3 moves, then 2 for the heading); from the east end facing
+    // west it arrives facing west (3 moves).
+    let table = DistTable::compute(&grid, mid, Motion::Rotate);
+    assert_eq!(table.get(&grid, west, Heading::East), 5);
+    let east = grid.cell_at(0, 6).unwrap();
+    assert_eq!(table.get(&grid, east, Heading::West), 3);
+    // On the goal, turning first is counted like any other way to the best heading.
+    assert_eq!(table.get(&grid, mid, Heading::East), 2);
+    assert_eq!(table.get(&grid, mid, Heading::North), 1);
+    // `Grid4` tables have no headings and ignore the costs.
+    let grid4 = DistTable::compute(&grid, mid, Motion::Grid4);
+    assert_eq!(grid4.get(&grid, west, Heading::East), 3);
+}
+
+#[test]
+fn arrival_costs_are_rounded_means_over_the_likely_goals() {
+    let mut grid = grid_of(&["......."]);
+    let (west, east) = (grid.cell_at(0, 0).unwrap(), grid.cell_at(0, 6).unwrap());
+    let mid = grid.cell_at(0, 3).unwrap();
+    // Half the next goals west, half east: facing either way costs 2 half the time (1 on
+    // average), facing north or south one turn either way.
+    grid.weigh_arrival_headings(&[west, east]);
+    for h in Heading::ALL {
+        assert_eq!(grid.arrival_cost(mid, h), 1, "{h:?}");
+    }
+    // Three west, one east: facing east costs 1.5, rounded to 2; west 0.5, rounded to 1.
+    grid.weigh_arrival_headings(&[west, west, west, east]);
+    assert_eq!(grid.arrival_cost(mid, Heading::East), 2);
+    assert_eq!(grid.arrival_cost(mid, Heading::West), 1);
+    // No likely goals: no costs.
+    assert_eq!(grid.weigh_arrival_headings(&[]), 0);
+    assert!(!grid.has_arrival_costs());
+}

@@ -99,6 +99,43 @@ impl PlanConfig {
     }
 }
 
+/// Windowed repair settings ([`Planner::set_repair`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepairConfig {
+    /// Steps per window; 0 turns the repair off.
+    pub window: usize,
+    /// Groups (neighbourhoods) replanned per rollout.
+    pub iterations: u32,
+    /// Agents per group.
+    pub group: usize,
+    /// Rollouts per step, each repaired on its own; the one with the lowest summed cost is
+    /// executed. More than one pays on light traffic with long windows, where a rollout's
+    /// early choices decide what the groups can reach.
+    pub restarts: u32,
+    /// Steps an agent that reaches its goal inside the window keeps the goal cell afterwards
+    /// (under `Rotate` it usually turns there before it leaves for its next goal). 0 frees
+    /// the cell at once.
+    pub hold: usize,
+    /// Also continue last step's chosen window (one step on, agents that deviated or got a
+    /// new goal replanned by A*) as a candidate, so the search carries over from step to
+    /// step as well as restarting.
+    pub warm: bool,
+}
+
+impl RepairConfig {
+    /// `iterations` groups of `group` agents over `window` steps, one rollout, no hold.
+    pub fn new(window: usize, iterations: u32, group: usize) -> RepairConfig {
+        RepairConfig {
+            window,
+            iterations,
+            group,
+            restarts: 1,
+            hold: 0,
+            warm: false,
+        }
+    }
+}
+
 /// The time a step may take, owned by the caller (this crate reads no clock).
 pub trait Budget {
     /// Whether optional work must stop now. The basic step is always completed.

@@ -15,7 +15,9 @@
 
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
 
-use crate::{AgentId, AgentState, Budget, Move, PlanConfig, StepPlan, Turn, WaitReason};
+use crate::{
+    AgentId, AgentState, Budget, Move, PlanConfig, RepairConfig, StepPlan, Turn, WaitReason,
+};
 
 mod epibt;
 mod repair;
@@ -148,12 +150,12 @@ impl Planner {
         self.use_lookahead = on;
     }
 
-    /// Windowed repair (LNS, as in WPPL): after each step, roll it out `window` steps and
-    /// replan `iterations` groups of up to `group` agents by space-time A*, keeping new paths
-    /// whose summed arrival times are no later. `window` 0 turns it off (the default). Only
+    /// Windowed repair (LNS, as in WPPL): after each step, roll it out `config.window` steps
+    /// and replan groups of agents by space-time A*, keeping new paths whose summed arrival
+    /// times are no later ([`RepairConfig`]). `window` 0 turns it off (the default). Only
     /// [`Planner::step`] repairs; [`Planner::step_for_execution`] never does.
-    pub fn set_repair(&mut self, window: usize, iterations: u32, group: usize) {
-        self.repair = (window > 0).then(|| repair::Repair::new(window, iterations, group));
+    pub fn set_repair(&mut self, config: &RepairConfig) {
+        self.repair = (config.window > 0).then(|| repair::Repair::new(config));
     }
 
     /// Marks which agents carry a pod (`loaded[i]`; missing entries are empty). A loaded agent

@@ -4,7 +4,10 @@
 use drover_grid::{Cell, CellKind, DistanceOracle, Grid, Heading, Motion};
 use proptest::prelude::*;
 
-use crate::{AgentId, AgentState, Move, PlanConfig, Planner, Turn, Unlimited, Violation, verify};
+use crate::{
+    AgentId, AgentState, Move, PlanConfig, Planner, RepairConfig, Turn, Unlimited, Violation,
+    verify,
+};
 
 /// A parsed fixture: `#` obstacle, `.` free, `A`..`Z` agents (facing east unless
 /// `headings` says otherwise, e.g. `"AW BN"`), `a`..`z` their goals.
@@ -255,6 +258,21 @@ fn naive_action_legal(grid: &Grid, motion: Motion, from: AgentState, to: AgentSt
     }
 }
 
+/// Repair settings drawn by the proptests: 0 off, 1 one rollout, 2 two rollouts with a held
+/// goal cell and last step's window continued.
+fn repair_config(kind: u8, window: usize, iterations: u32, group: usize) -> RepairConfig {
+    match kind {
+        0 => RepairConfig::new(0, 0, group),
+        1 => RepairConfig::new(window, iterations, group),
+        _ => RepairConfig {
+            restarts: 2,
+            hold: 1,
+            warm: true,
+            ..RepairConfig::new(window, iterations, group)
+        },
+    }
+}
+
 proptest! {
     #[test]
     fn every_step_passes_verify_and_moves_each_agent_by_one_action(
@@ -264,16 +282,21 @@ proptest! {
         picks in proptest::collection::vec(any::<usize>(), 64),
         headings in proptest::collection::vec(0usize..4, 12),
         seed in any::<u64>(),
-        repair in any::<bool>(),
+        repair in 0u8..3,
+        arrival in any::<bool>(),
     ) {
+        let mut grid = grid;
+        if arrival {
+            // Arrival headings weighed over a few cells (only `Rotate` tables use them).
+            let sample: Vec<Cell> = picks[..4].iter().map(|p| grid.free_cells()[p % grid.n_free()]).collect();
+            grid.weigh_arrival_headings(&sample);
+        }
         let mut agents = place(&grid, n, &picks, &headings);
         let mut goals: Vec<Option<Cell>> = place(&grid, n, &picks[12..], &headings).iter().map(|a| Some(a.cell)).collect();
         goals.truncate(agents.len());
         let mut oracle = DistanceOracle::new(&grid, motion, 1 << 16);
         let mut planner = Planner::new(&grid, agents.len(), &PlanConfig { motion, seed });
-        if repair {
-            planner.set_repair(4, 20, 3);
-        }
+        planner.set_repair(&repair_config(repair, 4, 20, 3));
         for t in 0..40 {
             let plan = planner.step(&grid, &mut oracle, &agents, &goals, &Unlimited);
             let checked = verify(&grid, motion, &agents, &plan.moves);
@@ -300,7 +323,7 @@ proptest! {
         picks in proptest::collection::vec(any::<usize>(), 64),
         headings in proptest::collection::vec(0usize..4, 64),
         seed in any::<u64>(),
-        repair in any::<bool>(),
+        repair in 0u8..3,
     ) {
         // Up to a quarter of the free cells are occupied.
         let n = (grid.n_free() * density / 12).max(1);
@@ -316,9 +339,7 @@ proptest! {
         let mut since_goal = vec![0usize; n];
         let mut oracle = DistanceOracle::new(&grid, motion, 1 << 20);
         let mut planner = Planner::new(&grid, n, &PlanConfig { motion, seed });
-        if repair {
-            planner.set_repair(6, 30, 4);
-        }
+        planner.set_repair(&repair_config(repair, 6, 30, 4));
         // Generous: PIBT's guarantee is finite time, not short time.
         let limit = 8 * grid.n_free() + 60;
         for _ in 0..400 {
@@ -477,7 +498,7 @@ fn run_loaded(
     let mut planner = Planner::new(grid, agents.len(), &config);
     planner.set_loaded(loaded);
     if repair {
-        planner.set_repair(8, 30, 4);
+        planner.set_repair(&RepairConfig::new(8, 30, 4));
     }
     for t in 0..limit {
         if agents.iter().zip(goals).all(|(a, g)| Some(a.cell) == *g) {

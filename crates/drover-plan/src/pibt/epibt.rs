@@ -262,7 +262,7 @@ impl Planner {
             let mut cells = [a.cell.0; DEPTH + 1];
             let (mut cell, mut h) = (a.cell, a.heading);
             let mut valid = true;
-            let mut reached: Option<usize> = None;
+            let mut reached: Option<u64> = None;
             let mut after_goal = 0u64;
             let mut unreachable = false;
             let mut occupied = 0u64;
@@ -303,7 +303,8 @@ impl Planner {
                 }
                 d_end = d;
                 if reached.is_none() && Some(cell) == goal && !at_goal {
-                    reached = Some(t + 1);
+                    // Arrival step plus the cost of the heading it arrives in.
+                    reached = Some(t as u64 + 1 + d);
                 }
             }
             if !valid {
@@ -325,7 +326,7 @@ impl Planner {
                         }
                     } else {
                         match reached {
-                            Some(k) => k as u64,
+                            Some(k) => k,
                             None => DEPTH as u64 + d_end,
                         }
                     }

@@ -6,16 +6,17 @@
 //! standing in its way, removes their paths, replans them one by one by space-time A* around
 //! everyone else's, and keeps the new paths when their summed cost did not rise (drifting
 //! across equal plans is what pays on dense floors). An agent's cost is the step it reaches
-//! its goal (it leaves the window there), or the window plus its distance left. Only the
+//! its goal (it leaves the window there) plus its table's value there (the cost of its
+//! arrival heading, 0 unless the grid weighs them), or the window plus its distance left. Only the
 //! first step of each path is executed; every step starts afresh.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, UNREACHABLE};
+use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
 
 use super::{FAR, NONE, Planner};
-use crate::{AgentState, Budget, Move, StepPlan, Turn, WaitReason};
+use crate::{AgentState, Budget, Move, RepairConfig, StepPlan, Turn, WaitReason};
 
 /// States one A* search may expand before it gives up (the group keeps its old paths).
 const EXPANSIONS: usize = 4_000;
@@ -28,6 +29,20 @@ pub(super) struct Repair {
     pub iterations: u32,
     /// Agents per neighbourhood.
     pub group: usize,
+    /// Steps an arrived agent keeps its goal cell after arriving.
+    pub hold: usize,
+    /// Rollouts repaired per step; the best is kept.
+    pub restarts: u32,
+    /// Also repair the previous step's chosen window, one step on, as a candidate.
+    pub warm: bool,
+    /// The window chosen last step (paths from that step's states), its arrivals and goals;
+    /// empty when there is none to continue.
+    prev: Vec<Vec<AgentState>>,
+    prev_arrived: Vec<bool>,
+    prev_goals: Vec<Option<Cell>>,
+    /// The best candidate's window so far this step.
+    best: Vec<Vec<AgentState>>,
+    best_arrived: Vec<bool>,
     /// Per agent: its states from step 0; an agent that reaches its goal ends there.
     paths: Vec<Vec<AgentState>>,
     /// Per agent: whether its path reached the goal (and it leaves the window).
@@ -51,11 +66,19 @@ struct Node {
 }
 
 impl Repair {
-    pub(super) fn new(window: usize, iterations: u32, group: usize) -> Repair {
+    pub(super) fn new(config: &RepairConfig) -> Repair {
         Repair {
-            window: window.max(1),
-            iterations,
-            group: group.max(1),
+            window: config.window.max(1),
+            iterations: config.iterations,
+            group: config.group.max(1),
+            hold: config.hold,
+            restarts: config.restarts.max(1),
+            warm: config.warm,
+            prev: Vec::new(),
+            prev_arrived: Vec::new(),
+            prev_goals: Vec::new(),
+            best: Vec::new(),
+            best_arrived: Vec::new(),
             paths: Vec::new(),
             arrived: Vec::new(),
             free: Vec::new(),
@@ -66,6 +89,15 @@ impl Repair {
             heap: BinaryHeap::new(),
         }
     }
+}
+
+/// Where a candidate window comes from.
+#[derive(Clone, Copy)]
+enum Start {
+    /// Planned afresh by the planner, step by step.
+    Rollout,
+    /// Last step's chosen window, one step on.
+    Warm,
 }
 
 /// The planner state a rollout changes and must give back.
@@ -91,9 +123,40 @@ impl Planner {
         let Some(mut rep) = self.repair.take() else {
             return plan;
         };
-        let improved = self.repair_with(&mut rep, grid, oracle, agents, goals, &plan, budget);
+        // Candidates: last step's window continued (warm), then each restart rolled out
+        // afresh (the rollout's ties fall another way, the LNS draws other groups); the
+        // repaired window with the lowest summed cost is kept.
+        let mut best: Option<(StepPlan, u64)> = None;
+        let warm = rep.warm && !rep.prev.is_empty();
+        for candidate in 0..rep.restarts + u32::from(warm) {
+            if candidate > 0 && budget.exhausted() {
+                break;
+            }
+            let start = if warm && candidate == 0 {
+                Start::Warm
+            } else {
+                Start::Rollout
+            };
+            if let Some((p, c)) =
+                self.repair_with(&mut rep, grid, oracle, agents, goals, &plan, budget, start)
+                && best.as_ref().is_none_or(|(_, bc)| c < *bc)
+            {
+                best = Some((p, c));
+                if rep.warm {
+                    rep.best.clone_from(&rep.paths);
+                    rep.best_arrived.clone_from(&rep.arrived);
+                }
+            }
+        }
+        rep.prev.clear();
+        if rep.warm && best.is_some() {
+            std::mem::swap(&mut rep.prev, &mut rep.best);
+            std::mem::swap(&mut rep.prev_arrived, &mut rep.best_arrived);
+            rep.prev_goals.clear();
+            rep.prev_goals.extend_from_slice(goals);
+        }
         self.repair = Some(rep);
-        improved.unwrap_or(plan)
+        best.map_or(plan, |(p, _)| p)
     }
 
     #[allow(
@@ -109,41 +172,21 @@ impl Planner {
         goals: &[Option<Cell>],
         plan: &StepPlan,
         budget: &dyn Budget,
-    ) -> Option<StepPlan> {
+        start: Start,
+    ) -> Option<(StepPlan, u64)> {
         let n = agents.len();
         let w = rep.window;
         let cells = (grid.width() * grid.height()) as usize;
-        // Roll out: the rest of the window planned as the planner would, goals fixed.
-        let saved = Saved {
-            priority: self.priority.clone(),
-            last_goal: self.last_goal.clone(),
-            stuck: self.stuck.clone(),
-            fallback_left: self.fallback_left.clone(),
-            rng: self.rng.0,
-        };
-        rep.paths.resize_with(n, Vec::new);
-        for (i, p) in rep.paths.iter_mut().enumerate() {
-            p.clear();
-            p.push(agents[i]);
-            p.push(plan.next[i]);
-        }
-        let mut states = plan.next.clone();
-        for _ in 2..=w {
-            let next = self
-                .plan(grid, oracle, &states, goals, &[], false, budget)
-                .next;
-            for (i, p) in rep.paths.iter_mut().enumerate() {
-                p.push(next[i]);
+        let tables = match start {
+            Start::Rollout => self.rollout(rep, grid, oracle, agents, goals, plan, budget),
+            Start::Warm => {
+                let tables = self.tables.clone();
+                if !self.continue_window(rep, grid, oracle, &tables, agents, goals, cells) {
+                    return None;
+                }
+                tables
             }
-            states = next;
-        }
-        self.priority = saved.priority;
-        self.last_goal = saved.last_goal;
-        self.stuck = saved.stuck;
-        self.fallback_left = saved.fallback_left;
-        self.rng.0 = saved.rng;
-        // The tables of this step's goals (every rollout step planned for the same goals).
-        let tables = self.tables.clone();
+        };
 
         rep.arrived.clear();
         rep.arrived.resize(n, false);
@@ -167,15 +210,16 @@ impl Planner {
 
         let cost = |rep: &Repair, i: usize| -> u32 {
             let p = &rep.paths[i];
-            if rep.arrived[i] {
-                return (p.len() - 1) as u32;
-            }
             let last = p[p.len() - 1];
+            // Arrived: the arrival step plus the cost of the heading it arrives in (0 unless
+            // the grid weighs arrival headings); else the window plus the distance left.
+            let steps = if rep.arrived[i] { p.len() - 1 } else { w } as u32;
             match tables[i] {
                 Some(t) => match oracle.table(t).get(grid, last.cell, last.heading) {
                     UNREACHABLE => FAR as u32,
-                    d => w as u32 + d,
+                    d => steps + d,
                 },
+                None if rep.arrived[i] => steps,
                 None => 0,
             }
         };
@@ -296,13 +340,145 @@ impl Planner {
                 }
             };
         }
+        let total: u64 = (0..n)
+            .filter(|&i| rep.free[i])
+            .map(|i| u64::from(cost(rep, i)))
+            .sum();
         match crate::verify(grid, self.motion, agents, &moves) {
-            Ok(next) => Some(StepPlan { moves, next }),
+            Ok(next) => Some((StepPlan { moves, next }, total)),
             Err(violations) => {
                 debug_assert!(false, "repair produced an invalid step: {violations:?}");
                 None
             }
         }
+    }
+
+    /// Rolls the step out: the rest of the window planned as the planner would, goals
+    /// fixed, on copies of the states (the planner's own state is given back). Returns the
+    /// tables of this step's goals.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the step's inputs and the repair's buffers, all distinct"
+    )]
+    fn rollout(
+        &mut self,
+        rep: &mut Repair,
+        grid: &Grid,
+        oracle: &mut DistanceOracle,
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        plan: &StepPlan,
+        budget: &dyn Budget,
+    ) -> Vec<Option<TableRef>> {
+        let saved = Saved {
+            priority: self.priority.clone(),
+            last_goal: self.last_goal.clone(),
+            stuck: self.stuck.clone(),
+            fallback_left: self.fallback_left.clone(),
+            rng: self.rng.0,
+        };
+        let n = agents.len();
+        let w = rep.window;
+        rep.paths.resize_with(n, Vec::new);
+        for (i, p) in rep.paths.iter_mut().enumerate() {
+            p.clear();
+            p.push(agents[i]);
+            p.push(plan.next[i]);
+        }
+        let mut states = plan.next.clone();
+        for _ in 2..=w {
+            let next = self
+                .plan(grid, oracle, &states, goals, &[], false, budget)
+                .next;
+            for (i, p) in rep.paths.iter_mut().enumerate() {
+                p.push(next[i]);
+            }
+            states = next;
+        }
+        self.priority = saved.priority;
+        self.last_goal = saved.last_goal;
+        self.stuck = saved.stuck;
+        self.fallback_left = saved.fallback_left;
+        self.rng.0 = saved.rng;
+        // The tables of this step's goals (every rollout step planned for the same goals).
+        self.tables.clone()
+    }
+
+    /// Last step's window continued: each agent that made the move it planned and kept its
+    /// goal keeps the rest of its path (waiting at the end); the others are planned by A*
+    /// around them. False if there is nothing to continue or an agent finds no path.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the step's inputs and the repair's buffers, all distinct"
+    )]
+    fn continue_window(
+        &self,
+        rep: &mut Repair,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        tables: &[Option<TableRef>],
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        cells: usize,
+    ) -> bool {
+        let n = agents.len();
+        let w = rep.window;
+        if rep.prev.len() != n {
+            return false;
+        }
+        // Every agent must be one the repair plans (a goal it can reach): the others keep
+        // the planner's move, which the continued window did not plan around.
+        for i in 0..n {
+            let reachable = tables[i].is_some_and(|t| {
+                oracle.table(t).get(grid, agents[i].cell, agents[i].heading) != UNREACHABLE
+            });
+            if goals[i].is_none() || !reachable {
+                return false;
+            }
+        }
+        rep.paths.resize_with(n, Vec::new);
+        rep.arrived.clear();
+        rep.arrived.resize(n, false);
+        rep.occ.clear();
+        rep.occ.resize((w + 1) * cells, NONE);
+        let mut broken: Vec<usize> = Vec::new();
+        for i in 0..n {
+            let prev = &rep.prev[i];
+            let kept = prev.len() >= 3 && prev[1] == agents[i] && rep.prev_goals[i] == goals[i];
+            let path = &mut rep.paths[i];
+            path.clear();
+            if !kept {
+                broken.push(i);
+                continue;
+            }
+            path.extend_from_slice(&prev[1..]);
+            if rep.prev_arrived[i] {
+                rep.arrived[i] = true;
+            } else {
+                let last = path[path.len() - 1];
+                path.resize(w + 1, last);
+            }
+            reserve(rep, cells, i, true);
+        }
+        for i in broken {
+            let table = tables[i].expect("checked above");
+            match self.space_time_astar(
+                rep,
+                grid,
+                oracle.table(table),
+                agents[i],
+                goals[i],
+                i,
+                cells,
+            ) {
+                Some(arrived) => {
+                    rep.arrived[i] = arrived;
+                    reserve(rep, cells, i, true);
+                }
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Adds to `group` the agents standing on `seed`'s shortest way through the window.
@@ -315,7 +491,7 @@ impl Planner {
         rep: &Repair,
         grid: &Grid,
         oracle: &DistanceOracle,
-        tables: &[Option<drover_grid::TableRef>],
+        tables: &[Option<TableRef>],
         agents: &[AgentState],
         seed: usize,
         cells: usize,
@@ -401,7 +577,10 @@ impl Planner {
                 continue;
             }
             rep.seen[k] = rep.epoch;
-            let at_goal = node.t >= 1 && Some(node.state.cell) == goal;
+            let at_goal = node.t >= 1
+                && Some(node.state.cell) == goal
+                && (node.t as usize + 1..=(node.t as usize + rep.hold).min(rep.window))
+                    .all(|t| rep.occ[t * cells + node.state.cell.index()] == NONE);
             if at_goal || node.t == w {
                 let path = &mut rep.paths[i];
                 path.clear();
@@ -488,5 +667,18 @@ fn reserve(rep: &mut Repair, cells: usize, i: usize, on: bool) {
     let value = if on { i as u32 } else { NONE };
     for (t, s) in rep.paths[i].iter().enumerate() {
         rep.occ[t * cells + s.cell.index()] = value;
+    }
+    if rep.arrived[i] {
+        // An arrived agent still stands on its goal while it turns towards the next one.
+        let k = rep.paths[i].len() - 1;
+        let cell = rep.paths[i][k].cell.index();
+        for t in k + 1..=(k + rep.hold).min(rep.window) {
+            let slot = &mut rep.occ[t * cells + cell];
+            if on && *slot == NONE {
+                *slot = value;
+            } else if !on && *slot == i as u32 {
+                *slot = NONE;
+            }
+        }
     }
 }
