@@ -6,7 +6,8 @@
 //! [`drover_grid::DistanceOracle`], so it respects one-way edges and the cost of turning;
 //! each agent looks three actions ahead (EPIBT), and agents stuck in knots are planned by
 //! plain PIBT. Optionally ([`Planner::set_repair`]) each step is then repaired over a window
-//! by LNS: small groups replanned by space-time A* around everyone else's paths.
+//! by LNS: small groups replanned by space-time A* around everyone else's paths, over one or
+//! more rollouts and, if asked, last step's window carried on ([`RepairConfig`]).
 //!
 //! The planner never fails: an agent that cannot move gets [`Move::Wait`] with a
 //! [`WaitReason`]. Every step is checked by the independent [`verify`] (the same checker the

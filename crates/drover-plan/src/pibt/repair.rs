@@ -6,9 +6,14 @@
 //! standing in its way, removes their paths, replans them one by one by space-time A* around
 //! everyone else's, and keeps the new paths when their summed cost did not rise (drifting
 //! across equal plans is what pays on dense floors). An agent's cost is the step it reaches
-//! its goal (it leaves the window there) plus its table's value there (the cost of its
-//! arrival heading, 0 unless the grid weighs them), or the window plus its distance left. Only the
-//! first step of each path is executed; every step starts afresh.
+//! its goal (it leaves the window there, or keeps the cell `hold` more steps) plus its
+//! table's value there (the cost of its arrival heading, 0 unless the grid weighs them), or
+//! the window plus its distance left. Only the first step of each path is executed.
+//!
+//! A step may repair several candidate windows and execute the cheapest: `restarts` rollouts
+//! (their ties fall differently and the LNS draws other groups) and, with `warm`, last step's
+//! chosen window one step on (paths kept where the agent made its planned move and kept its
+//! goal; the others planned by A* around them), so the search carries over between steps.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -276,26 +281,11 @@ impl Planner {
             let mut ok = true;
             let mut done = 0;
             for &i in &group {
-                let table = tables[i].expect("free agents have a goal");
-                match self.space_time_astar(
-                    rep,
-                    grid,
-                    oracle.table(table),
-                    agents[i],
-                    goals[i],
-                    i,
-                    cells,
-                ) {
-                    Some(arrived) => {
-                        rep.arrived[i] = arrived;
-                        reserve(rep, cells, i, true);
-                        done += 1;
-                    }
-                    None => {
-                        ok = false;
-                        break;
-                    }
+                if !self.replan(rep, grid, oracle, &tables, agents, goals, i, cells) {
+                    ok = false;
+                    break;
                 }
+                done += 1;
             }
             let after: u32 = if ok {
                 group.iter().map(|&i| cost(rep, i)).sum()
@@ -460,25 +450,37 @@ impl Planner {
             }
             reserve(rep, cells, i, true);
         }
-        for i in broken {
-            let table = tables[i].expect("checked above");
-            match self.space_time_astar(
-                rep,
-                grid,
-                oracle.table(table),
-                agents[i],
-                goals[i],
-                i,
-                cells,
-            ) {
-                Some(arrived) => {
-                    rep.arrived[i] = arrived;
-                    reserve(rep, cells, i, true);
-                }
-                None => return false,
+        broken
+            .into_iter()
+            .all(|i| self.replan(rep, grid, oracle, tables, agents, goals, i, cells))
+    }
+
+    /// Plans agent `i` (which has a goal table) by A* around the reserved paths and reserves
+    /// the new path; false if the search gave up.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the search's read-only context, all distinct"
+    )]
+    fn replan(
+        &self,
+        rep: &mut Repair,
+        grid: &Grid,
+        oracle: &DistanceOracle,
+        tables: &[Option<TableRef>],
+        agents: &[AgentState],
+        goals: &[Option<Cell>],
+        i: usize,
+        cells: usize,
+    ) -> bool {
+        let table = oracle.table(tables[i].expect("replanned agents have a goal"));
+        match self.space_time_astar(rep, grid, table, agents[i], goals[i], i, cells) {
+            Some(arrived) => {
+                rep.arrived[i] = arrived;
+                reserve(rep, cells, i, true);
+                true
             }
+            None => false,
         }
-        true
     }
 
     /// Adds to `group` the agents standing on `seed`'s shortest way through the window.
