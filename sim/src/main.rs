@@ -198,13 +198,14 @@ struct Common {
     #[arg(long)]
     bound_under_rules: bool,
     /// Windowed repair: rollouts per step, each repaired on its own, the best executed. More
-    /// than 1 pays on light traffic with long windows (warehouse_small rotate 200, window
-    /// 25: 4 gave +0.5%); each costs a whole repair.
+    /// than 1 pays with long windows (warehouse_small rotate 200, window 20: 1 / 4 / 8 gave
+    /// 5,240 / 5,297 / 5,301 errands); each costs a whole repair.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     repair_restarts: u32,
     /// Windowed repair: steps a robot that reaches its goal inside the window keeps the goal
-    /// cell (under `rotate` it usually turns there first). 1 helps light traffic with long
-    /// windows; on dense floors 0 (the default) is better.
+    /// cell (under `rotate` it usually turns there first). 1 or 2 help with long windows
+    /// (warehouse_small rotate 200, window 25: 0 / 1 / 2 gave 5,275 / 5,302 / 5,297
+    /// errands); with the default window at 400 robots 1 cost 2%, so 0 is the default.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=10))]
     repair_hold: u16,
     /// Windowed repair: also continue last step's chosen window (one step on) as a
