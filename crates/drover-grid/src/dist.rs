@@ -78,7 +78,10 @@ impl DistTable {
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         // Queue of (cell, heading) states; heading is ignored in Grid4.
         let mut queue: Vec<(Cell, u8)> = Vec::with_capacity(grid.n_free() * per);
-        DistTable::seed(grid, goals, per, &mut dist, &mut queue);
+        // Unit costs: the grid has no arrival costs here (they go to the weighted search).
+        DistTable::seed(grid, goals, per, &mut dist, |_, cell, h| {
+            queue.push((cell, h))
+        });
         let mut head = 0;
         while head < queue.len() {
             let (cell, h) = queue[head];
@@ -146,22 +149,30 @@ impl DistTable {
         }
     }
 
-    /// Distance 0 for every state on a goal cell, each queued once.
+    /// Every state on a goal cell starts at its arrival cost (0 unless the grid weighs
+    /// arrival headings; `Grid4` tables have no headings), each passed to `push(cost, cell,
+    /// heading)` once.
     fn seed(
         grid: &Grid,
         goals: &[Cell],
         per: usize,
         dist: &mut [u16],
-        queue: &mut Vec<(Cell, u8)>,
+        mut push: impl FnMut(usize, Cell, u8),
     ) {
         for &source in goals {
             let Some(source_idx) = grid.free_index(source) else {
                 continue;
             };
             for h in 0..per {
-                if dist[source_idx * per + h] != 0 {
-                    dist[source_idx * per + h] = 0;
-                    queue.push((source, h as u8));
+                let cost = if per == 4 {
+                    grid.arrival_cost(source, Heading::from_index(h)) as u16
+                } else {
+                    0
+                };
+                let slot = &mut dist[source_idx * per + h];
+                if *slot == u16::MAX {
+                    *slot = cost;
+                    push(usize::from(cost), source, h as u8);
                 }
             }
         }
@@ -176,19 +187,12 @@ impl DistTable {
         let per = motion.states_per_cell();
         let mut dist = vec![u16::MAX; grid.n_free() * per];
         let mut buckets: Vec<Vec<(Cell, u8)>> = vec![Vec::new()];
-        DistTable::seed(grid, goals, per, &mut dist, &mut buckets[0]);
-        if per == 4 && grid.has_arrival_costs() {
-            // Each goal state starts at its arrival cost.
-            for (cell, h) in std::mem::take(&mut buckets[0]) {
-                let cost = grid.arrival_cost(cell, Heading::from_index(h as usize)) as usize;
-                let idx = grid.free_index(cell).expect("seeded cells are free");
-                dist[idx * per + h as usize] = cost as u16;
-                if buckets.len() <= cost {
-                    buckets.resize_with(cost + 1, Vec::new);
-                }
-                buckets[cost].push((cell, h));
+        DistTable::seed(grid, goals, per, &mut dist, |cost, cell, h| {
+            if buckets.len() <= cost {
+                buckets.resize_with(cost + 1, Vec::new);
             }
-        }
+            buckets[cost].push((cell, h));
+        });
         let mut d = 0usize;
         while d < buckets.len() {
             let bucket = std::mem::take(&mut buckets[d]);

@@ -365,8 +365,9 @@ impl Grid {
                 if best == crate::UNREACHABLE || *cell == goal {
                     continue;
                 }
+                // At most 2: two turns face any way.
                 for h in 0..4 {
-                    sum[fi * 4 + h] += d[h].saturating_sub(best).min(2);
+                    sum[fi * 4 + h] += d[h] - best;
                 }
                 count[fi] += 1;
             }
@@ -378,7 +379,7 @@ impl Grid {
                 continue;
             }
             for h in 0..4 {
-                // Rounded mean, in whole steps (at most 2: two turns face any way).
+                // Rounded mean, in whole steps.
                 let c = (2 * sum[fi * 4 + h] + count[fi]) / (2 * count[fi]);
                 if c > 0 {
                     costs[cell.index() * 4 + h] = c as u8;

@@ -28,26 +28,15 @@ const EXPANSIONS: usize = 4_000;
 
 /// Windowed repair settings and buffers.
 pub(super) struct Repair {
-    /// Steps per window.
-    pub window: usize,
-    /// Neighbourhoods tried per step.
-    pub iterations: u32,
-    /// Agents per neighbourhood.
-    pub group: usize,
-    /// Steps an arrived agent keeps its goal cell after arriving.
-    pub hold: usize,
-    /// Rollouts repaired per step; the best is kept.
-    pub restarts: u32,
-    /// Also repair the previous step's chosen window, one step on, as a candidate.
-    pub warm: bool,
-    /// The window chosen last step (paths from that step's states), its arrivals and goals;
-    /// empty when there is none to continue.
+    /// The settings (window, group and restarts at least 1).
+    config: RepairConfig,
+    /// The window chosen last step (paths from that step's states; a path that ends on its
+    /// goal arrived there) and the goals it was planned for; empty when there is none to
+    /// continue.
     prev: Vec<Vec<AgentState>>,
-    prev_arrived: Vec<bool>,
     prev_goals: Vec<Option<Cell>>,
     /// The best candidate's window so far this step.
     best: Vec<Vec<AgentState>>,
-    best_arrived: Vec<bool>,
     /// Per agent: its states from step 0; an agent that reaches its goal ends there.
     paths: Vec<Vec<AgentState>>,
     /// Per agent: whether its path reached the goal (and it leaves the window).
@@ -73,17 +62,15 @@ struct Node {
 impl Repair {
     pub(super) fn new(config: &RepairConfig) -> Repair {
         Repair {
-            window: config.window.max(1),
-            iterations: config.iterations,
-            group: config.group.max(1),
-            hold: config.hold,
-            restarts: config.restarts.max(1),
-            warm: config.warm,
+            config: RepairConfig {
+                window: config.window.max(1),
+                group: config.group.max(1),
+                restarts: config.restarts.max(1),
+                ..*config
+            },
             prev: Vec::new(),
-            prev_arrived: Vec::new(),
             prev_goals: Vec::new(),
             best: Vec::new(),
-            best_arrived: Vec::new(),
             paths: Vec::new(),
             arrived: Vec::new(),
             free: Vec::new(),
@@ -103,6 +90,17 @@ enum Start {
     Rollout,
     /// Last step's chosen window, one step on.
     Warm,
+}
+
+/// What one step's repair reads: the floor, this step's goal tables and the agents.
+struct Step<'a> {
+    grid: &'a Grid,
+    oracle: &'a DistanceOracle,
+    tables: &'a [Option<TableRef>],
+    agents: &'a [AgentState],
+    goals: &'a [Option<Cell>],
+    /// Cells of the floor: the stride of the reservation table.
+    cells: usize,
 }
 
 /// The planner state a rollout changes and must give back.
@@ -131,9 +129,19 @@ impl Planner {
         // Candidates: last step's window continued (warm), then each restart rolled out
         // afresh (the rollout's ties fall another way, the LNS draws other groups); the
         // repaired window with the lowest summed cost is kept.
+        // The tables of this step's goals: the rollouts plan for the same goals, so they
+        // keep these handles. The agents the repair plans: a goal they can reach.
+        let tables = self.tables.clone();
+        rep.free.clear();
+        rep.free.extend((0..agents.len()).map(|i| {
+            goals[i].is_some()
+                && tables[i].is_some_and(|t| {
+                    oracle.table(t).get(grid, agents[i].cell, agents[i].heading) != UNREACHABLE
+                })
+        }));
         let mut best: Option<(StepPlan, u64)> = None;
-        let warm = rep.warm && !rep.prev.is_empty();
-        for candidate in 0..rep.restarts + u32::from(warm) {
+        let warm = rep.config.warm && !rep.prev.is_empty();
+        for candidate in 0..rep.config.restarts + u32::from(warm) {
             if candidate > 0 && budget.exhausted() {
                 break;
             }
@@ -142,21 +150,20 @@ impl Planner {
             } else {
                 Start::Rollout
             };
-            if let Some((p, c)) =
-                self.repair_with(&mut rep, grid, oracle, agents, goals, &plan, budget, start)
-                && best.as_ref().is_none_or(|(_, bc)| c < *bc)
+            if let Some((p, c)) = self.repair_with(
+                &mut rep, grid, oracle, &tables, agents, goals, &plan, budget, start,
+            ) && best.as_ref().is_none_or(|(_, bc)| c < *bc)
             {
                 best = Some((p, c));
-                if rep.warm {
-                    rep.best.clone_from(&rep.paths);
-                    rep.best_arrived.clone_from(&rep.arrived);
+                if rep.config.warm {
+                    // Keep the window; the next candidate refills `paths` from scratch.
+                    std::mem::swap(&mut rep.best, &mut rep.paths);
                 }
             }
         }
         rep.prev.clear();
-        if rep.warm && best.is_some() {
+        if rep.config.warm && best.is_some() {
             std::mem::swap(&mut rep.prev, &mut rep.best);
-            std::mem::swap(&mut rep.prev_arrived, &mut rep.best_arrived);
             rep.prev_goals.clear();
             rep.prev_goals.extend_from_slice(goals);
         }
@@ -173,6 +180,7 @@ impl Planner {
         rep: &mut Repair,
         grid: &Grid,
         oracle: &mut DistanceOracle,
+        tables: &[Option<TableRef>],
         agents: &[AgentState],
         goals: &[Option<Cell>],
         plan: &StepPlan,
@@ -180,28 +188,30 @@ impl Planner {
         start: Start,
     ) -> Option<(StepPlan, u64)> {
         let n = agents.len();
-        let w = rep.window;
+        let w = rep.config.window;
         let cells = (grid.width() * grid.height()) as usize;
-        let tables = match start {
-            Start::Rollout => self.rollout(rep, grid, oracle, agents, goals, plan, budget),
-            Start::Warm => {
-                let tables = self.tables.clone();
-                if !self.continue_window(rep, grid, oracle, &tables, agents, goals, cells) {
-                    return None;
-                }
-                tables
-            }
+        if let Start::Rollout = start {
+            self.rollout(rep, grid, oracle, agents, goals, plan, budget);
+        }
+        let oracle: &DistanceOracle = oracle;
+        let step = Step {
+            grid,
+            oracle,
+            tables,
+            agents,
+            goals,
+            cells,
         };
+        if let Start::Warm = start
+            && !self.continue_window(rep, &step)
+        {
+            return None;
+        }
 
         rep.arrived.clear();
         rep.arrived.resize(n, false);
-        rep.free.clear();
-        rep.free.resize(n, false);
-        for i in 0..n {
-            let Some(goal) = goals[i] else { continue };
-            let Some(t) = tables[i] else { continue };
-            let h0 = oracle.table(t).get(grid, agents[i].cell, agents[i].heading);
-            rep.free[i] = h0 != UNREACHABLE;
+        for (i, goal) in goals.iter().enumerate() {
+            let Some(goal) = *goal else { continue };
             if let Some(k) = (1..=w).find(|&k| rep.paths[i][k].cell == goal) {
                 rep.paths[i].truncate(k + 1);
                 rep.arrived[i] = true;
@@ -224,7 +234,6 @@ impl Planner {
                     UNREACHABLE => FAR as u32,
                     d => steps + d,
                 },
-                None if rep.arrived[i] => steps,
                 None => 0,
             }
         };
@@ -239,13 +248,13 @@ impl Planner {
             }
         };
 
-        let mut group: Vec<usize> = Vec::with_capacity(rep.group);
-        let mut old: Vec<(usize, Vec<AgentState>, bool)> = Vec::with_capacity(rep.group);
+        let mut group: Vec<usize> = Vec::with_capacity(rep.config.group);
+        let mut old: Vec<(usize, Vec<AgentState>, bool)> = Vec::with_capacity(rep.config.group);
         let candidates: Vec<usize> = (0..n).filter(|&i| rep.free[i]).collect();
         if candidates.is_empty() {
             return None;
         }
-        for _ in 0..rep.iterations {
+        for _ in 0..rep.config.iterations {
             if budget.exhausted() {
                 break;
             }
@@ -263,7 +272,7 @@ impl Planner {
             }
             group.clear();
             group.push(seed);
-            self.blockers(rep, grid, oracle, &tables, agents, seed, cells, &mut group);
+            self.blockers(rep, &step, seed, &mut group);
             if group.len() < 2 {
                 continue;
             }
@@ -281,7 +290,7 @@ impl Planner {
             let mut ok = true;
             let mut done = 0;
             for &i in &group {
-                if !self.replan(rep, grid, oracle, &tables, agents, goals, i, cells) {
+                if !self.replan(rep, &step, i) {
                     ok = false;
                     break;
                 }
@@ -344,8 +353,7 @@ impl Planner {
     }
 
     /// Rolls the step out: the rest of the window planned as the planner would, goals
-    /// fixed, on copies of the states (the planner's own state is given back). Returns the
-    /// tables of this step's goals.
+    /// fixed, on copies of the states (the planner's own state is given back).
     #[allow(
         clippy::too_many_arguments,
         reason = "the step's inputs and the repair's buffers, all distinct"
@@ -359,7 +367,7 @@ impl Planner {
         goals: &[Option<Cell>],
         plan: &StepPlan,
         budget: &dyn Budget,
-    ) -> Vec<Option<TableRef>> {
+    ) {
         let saved = Saved {
             priority: self.priority.clone(),
             last_goal: self.last_goal.clone(),
@@ -368,7 +376,7 @@ impl Planner {
             rng: self.rng.0,
         };
         let n = agents.len();
-        let w = rep.window;
+        let w = rep.config.window;
         rep.paths.resize_with(n, Vec::new);
         for (i, p) in rep.paths.iter_mut().enumerate() {
             p.clear();
@@ -390,41 +398,19 @@ impl Planner {
         self.stuck = saved.stuck;
         self.fallback_left = saved.fallback_left;
         self.rng.0 = saved.rng;
-        // The tables of this step's goals (every rollout step planned for the same goals).
-        self.tables.clone()
     }
 
     /// Last step's window continued: each agent that made the move it planned and kept its
     /// goal keeps the rest of its path (waiting at the end); the others are planned by A*
     /// around them. False if there is nothing to continue or an agent finds no path.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the step's inputs and the repair's buffers, all distinct"
-    )]
-    fn continue_window(
-        &self,
-        rep: &mut Repair,
-        grid: &Grid,
-        oracle: &DistanceOracle,
-        tables: &[Option<TableRef>],
-        agents: &[AgentState],
-        goals: &[Option<Cell>],
-        cells: usize,
-    ) -> bool {
+    fn continue_window(&self, rep: &mut Repair, step: &Step<'_>) -> bool {
+        let (agents, goals, cells) = (step.agents, step.goals, step.cells);
         let n = agents.len();
-        let w = rep.window;
-        if rep.prev.len() != n {
-            return false;
-        }
+        let w = rep.config.window;
         // Every agent must be one the repair plans (a goal it can reach): the others keep
         // the planner's move, which the continued window did not plan around.
-        for i in 0..n {
-            let reachable = tables[i].is_some_and(|t| {
-                oracle.table(t).get(grid, agents[i].cell, agents[i].heading) != UNREACHABLE
-            });
-            if goals[i].is_none() || !reachable {
-                return false;
-            }
+        if rep.prev.len() != n || !rep.free.iter().all(|f| *f) {
+            return false;
         }
         rep.paths.resize_with(n, Vec::new);
         rep.arrived.clear();
@@ -442,7 +428,7 @@ impl Planner {
                 continue;
             }
             path.extend_from_slice(&prev[1..]);
-            if rep.prev_arrived[i] {
+            if Some(path[path.len() - 1].cell) == goals[i] {
                 rep.arrived[i] = true;
             } else {
                 let last = path[path.len() - 1];
@@ -450,33 +436,20 @@ impl Planner {
             }
             reserve(rep, cells, i, true);
         }
-        broken
-            .into_iter()
-            .all(|i| self.replan(rep, grid, oracle, tables, agents, goals, i, cells))
+        broken.into_iter().all(|i| self.replan(rep, step, i))
     }
 
     /// Plans agent `i` (which has a goal table) by A* around the reserved paths and reserves
     /// the new path; false if the search gave up.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the search's read-only context, all distinct"
-    )]
-    fn replan(
-        &self,
-        rep: &mut Repair,
-        grid: &Grid,
-        oracle: &DistanceOracle,
-        tables: &[Option<TableRef>],
-        agents: &[AgentState],
-        goals: &[Option<Cell>],
-        i: usize,
-        cells: usize,
-    ) -> bool {
-        let table = oracle.table(tables[i].expect("replanned agents have a goal"));
-        match self.space_time_astar(rep, grid, table, agents[i], goals[i], i, cells) {
+    fn replan(&self, rep: &mut Repair, step: &Step<'_>, i: usize) -> bool {
+        let table = step
+            .oracle
+            .table(step.tables[i].expect("replanned agents have a goal"));
+        let (start, goal) = (step.agents[i], step.goals[i]);
+        match self.space_time_astar(rep, step.grid, table, start, goal, i, step.cells) {
             Some(arrived) => {
                 rep.arrived[i] = arrived;
-                reserve(rep, cells, i, true);
+                reserve(rep, step.cells, i, true);
                 true
             }
             None => false,
@@ -484,25 +457,14 @@ impl Planner {
     }
 
     /// Adds to `group` the agents standing on `seed`'s shortest way through the window.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the search's read-only context, all distinct"
-    )]
-    fn blockers(
-        &self,
-        rep: &Repair,
-        grid: &Grid,
-        oracle: &DistanceOracle,
-        tables: &[Option<TableRef>],
-        agents: &[AgentState],
-        seed: usize,
-        cells: usize,
-        group: &mut Vec<usize>,
-    ) {
-        let Some(table) = tables[seed] else { return };
-        let table = oracle.table(table);
-        let mut s = agents[seed];
-        for t in 1..=rep.window {
+    fn blockers(&self, rep: &Repair, step: &Step<'_>, seed: usize, group: &mut Vec<usize>) {
+        let (grid, cells) = (step.grid, step.cells);
+        let Some(table) = step.tables[seed] else {
+            return;
+        };
+        let table = step.oracle.table(table);
+        let mut s = step.agents[seed];
+        for t in 1..=rep.config.window {
             // The successor that brings it closest, ignoring everyone.
             let mut best: Option<(u32, AgentState)> = None;
             for next in successors(grid, self.motion, s) {
@@ -519,12 +481,12 @@ impl Planner {
                 let j = rep.occ[k * cells + next.cell.index()];
                 if j != NONE && j as usize != seed && rep.free[j as usize] {
                     let j = j as usize;
-                    if !group.contains(&j) && group.len() < rep.group {
+                    if !group.contains(&j) && group.len() < rep.config.group {
                         group.push(j);
                     }
                 }
             }
-            if d == 0 || group.len() >= rep.group {
+            if d == 0 || group.len() >= rep.config.group {
                 return;
             }
             s = next;
@@ -547,9 +509,9 @@ impl Planner {
         i: usize,
         cells: usize,
     ) -> Option<bool> {
-        let w = rep.window as u32;
+        let w = rep.config.window as u32;
         let headings = if self.motion == Motion::Rotate { 4 } else { 1 };
-        let size = (rep.window + 1) * cells * headings;
+        let size = (rep.config.window + 1) * cells * headings;
         if rep.seen.len() < size {
             rep.seen.resize(size, 0);
         }
@@ -581,7 +543,8 @@ impl Planner {
             rep.seen[k] = rep.epoch;
             let at_goal = node.t >= 1
                 && Some(node.state.cell) == goal
-                && (node.t as usize + 1..=(node.t as usize + rep.hold).min(rep.window))
+                && (node.t as usize + 1
+                    ..=(node.t as usize + rep.config.hold).min(rep.config.window))
                     .all(|t| rep.occ[t * cells + node.state.cell.index()] == NONE);
             if at_goal || node.t == w {
                 let path = &mut rep.paths[i];
@@ -674,7 +637,7 @@ fn reserve(rep: &mut Repair, cells: usize, i: usize, on: bool) {
         // An arrived agent still stands on its goal while it turns towards the next one.
         let k = rep.paths[i].len() - 1;
         let cell = rep.paths[i][k].cell.index();
-        for t in k + 1..=(k + rep.hold).min(rep.window) {
+        for t in k + 1..=(k + rep.config.hold).min(rep.config.window) {
             let slot = &mut rep.occ[t * cells + cell];
             if on && *slot == NONE {
                 *slot = value;
