@@ -7,10 +7,11 @@
 //! transport differs.
 
 use drover_alloc::{PodSel, StationId, TaskKind, TaskState};
-use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
+use drover_core::coord::{CoordEvent, Coordinator, ZoneArea};
+use drover_core::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
 use drover_grid::Cell;
 use drover_grid::load::{Floor, StationKind};
-use drover_vda5050::{Inbound, Inbox, Timestamp};
+use drover_vda5050::{InstantActions, Order, Topic};
 use serde::Serialize;
 
 use crate::unit::DriveUnit;
@@ -263,6 +264,8 @@ pub struct FleetReport {
     pub stopped: usize,
     /// Order messages the units rejected (over their factsheet limits, or refused).
     pub rejected: u64,
+    /// Times the coordinator took a unit down (refused order, FATAL, safety, misplaced).
+    pub downs: usize,
 }
 
 /// Settings of an in-process run.
@@ -323,50 +326,59 @@ pub enum ZoneCells {
     },
 }
 
+/// The VDA interface name of in-process runs.
+const INTERFACE: &str = "uagv";
+
+/// The epoch of in-process runs' timestamps: simulated time starts here.
+pub const EPOCH_MS: i64 = 1_790_000_000_000;
+
+/// Hands one published message to its unit, as JSON, the way a robot reads it.
+fn deliver(unit: &mut DriveUnit, p: &Publish, now_ms: u64) {
+    match p.path.topic {
+        Topic::Order => match serde_json::from_slice::<Order>(&p.payload) {
+            Ok(o) => unit.on_order(o, now_ms),
+            Err(e) => panic!("an order does not parse back: {e}"),
+        },
+        Topic::InstantActions => match serde_json::from_slice::<InstantActions>(&p.payload) {
+            Ok(a) => unit.on_instant(a, now_ms),
+            Err(e) => panic!("instant actions do not parse back: {e}"),
+        },
+        _ => {}
+    }
+}
+
+/// The topic a unit publishes `topic` on.
+fn unit_topic(unit: &DriveUnit, manufacturer: &str, topic: Topic) -> String {
+    format!(
+        "{INTERFACE}/{}/{manufacturer}/{}/{}",
+        drover_vda5050::MAJOR,
+        unit.serial(),
+        topic.name()
+    )
+}
+
 /// Runs coordinator and units in one thread until every submitted task is done (or
-/// `max_ticks`). Every message crosses as JSON and goes through the strict [`Inbox`].
+/// `max_ticks`). Every message crosses as JSON through the [`Session`], as over MQTT.
 pub fn run_in_process(
     floor: &Floor,
-    coord: &mut Coordinator,
+    session: &mut Session,
     units: &mut [DriveUnit],
     run: &FleetRun,
 ) -> FleetReport {
-    let manufacturer = "drover-sim";
-    let mut inbox = Inbox::new();
-    for u in units.iter() {
-        inbox.register(manufacturer, u.serial());
-    }
+    let manufacturer = session.coordinator().manufacturer().to_string();
     let mut starts: Vec<Cell> = units.iter().map(|u| u.occupied().0).collect();
     starts.extend(run.strangers.iter().map(|s| s.0));
     let mut world = World::new(floor.grid.n_cells(), &starts);
-    let mut associates = Associates::staff_all(coord, run.pick_ms);
-    let ids = submit_picks(coord, run.tasks);
+    let mut associates = Associates::staff_all(session.coordinator_mut(), run.pick_ms);
+    let ids = submit_picks(session.coordinator_mut(), run.tasks);
     let mut rng = Rng(run.faults.seed);
     let mut dropped = 0u64;
     let (mut bad_progress, mut restarts) = (0, 0);
-    let epoch: i64 = 1_790_000_000_000;
-    // Factsheets first, as units publish them on connecting; orders honour their limits.
-    for (i, unit) in units.iter_mut().enumerate() {
-        let topic = format!("uagv/v2/{manufacturer}/{}/factsheet", unit.serial());
-        let payload = serde_json::to_vec(&unit.factsheet(0, epoch)).expect("factsheets serialise");
-        if let Ok(r) = inbox.receive(&topic, &payload)
-            && let Inbound::Factsheet(f) = r.message
-        {
-            coord.set_order_limits(
-                i as u32,
-                drover_core::orders::OrderLimits::from_factsheet(&f, run.tick_ms),
-            );
-        }
-    }
+    let epoch = EPOCH_MS;
     let mut last_state_ms = vec![0u64; units.len()];
     let mut ticks = 0;
-    let index: std::collections::HashMap<String, u32> = units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.serial().to_string(), i as u32))
-        .collect();
     let (mut intrusions, mut held_max, mut limited_edges, mut limited_outside) = (0, 0, 0, 0);
-    let mut stopped = 0;
+    let (mut stopped, mut downs) = (0, 0);
     let n_cells = floor.grid.n_cells();
     let mut resolved: Vec<Option<Vec<Cell>>> = vec![None; run.zones.len()];
     let mut active: Vec<bool> = vec![false; run.zones.len()];
@@ -411,14 +423,21 @@ pub fn run_in_process(
                     max_speed: z.max_speed,
                 });
             }
-            zone_out = coord.set_zones(&areas);
+            zone_out = session.coordinator_mut().set_zones(&areas);
         }
         for &(unit, from, until) in &run.out_of_service {
             if t == from || t == until {
-                let (_, cancel) = coord.set_out_of_service(unit as u32, t == from);
+                let (_, cancel) = session
+                    .coordinator_mut()
+                    .set_out_of_service(unit as u32, t == from);
                 zone_out.extend(cancel.map(|m| (unit as u32, m)));
             }
         }
+        let stamp = epoch + now_ms as i64;
+        let mut zone_out: Vec<Publish> = zone_out
+            .into_iter()
+            .map(|(robot, m)| session.encode(robot, m, stamp))
+            .collect();
         if run.strangers.iter().any(|s| s.1 == Some(t)) {
             let known: Vec<Cell> = run
                 .strangers
@@ -426,7 +445,7 @@ pub fn run_in_process(
                 .filter(|s| s.1.is_some_and(|at| at <= t))
                 .map(|s| s.0)
                 .collect();
-            coord.set_foreign(&known);
+            session.coordinator_mut().set_foreign(&known);
         }
         let dead: Vec<bool> = (0..units.len())
             .map(|u| run.deaths.iter().any(|&(d, at)| d == u && t >= at))
@@ -445,7 +464,7 @@ pub fn run_in_process(
                     .into_iter()
                     .flatten()
                     .any(|c| blocked[c.index()]);
-                if inside && !coord.is_zone_held(u as u32) {
+                if inside && !session.coordinator().is_zone_held(u as u32) {
                     intrusions += 1;
                 }
                 let dirty = unit.take_dirty();
@@ -460,29 +479,26 @@ pub fn run_in_process(
                         dropped += 1;
                         continue;
                     }
-                    let topic = format!("uagv/v2/{manufacturer}/{}/state", unit.serial());
+                    let topic = unit_topic(unit, &manufacturer, Topic::State);
                     let payload = serde_json::to_vec(&state).expect("states serialise");
-                    if let Ok(r) = inbox.receive(&topic, &payload)
-                        && let Inbound::State(s) = r.message
-                        && let Some(&robot) = index.get(&r.serial)
-                    {
-                        coord.on_state(robot, &s);
-                    }
+                    session.receive(&topic, &payload, epoch + ms as i64);
                 }
             }
             ms += run.unit_step_ms;
         }
-        associates.step(coord, now_ms);
-        let mut tick = coord.tick();
+        associates.step(session.coordinator_mut(), now_ms);
+        let mut tick = session.tick(stamp, &|| 0.0);
         held_max = held_max.max(
             (0..units.len() as u32)
-                .filter(|&r| coord.is_zone_held(r))
+                .filter(|&r| session.coordinator().is_zone_held(r))
                 .count(),
         );
-        zone_out.append(&mut tick.outbound);
-        tick.outbound = zone_out;
-        for (_, message) in &tick.outbound {
-            if let Outbound::Order(o) = message {
+        zone_out.append(&mut tick.publish);
+        tick.publish = zone_out;
+        for p in &tick.publish {
+            if p.path.topic == Topic::Order
+                && let Ok(o) = serde_json::from_slice::<Order>(&p.payload)
+            {
                 for e in o.edges.iter().filter(|e| e.max_speed.is_some()) {
                     limited_edges += 1;
                     let ends = [&e.start_node_id, &e.end_node_id];
@@ -497,41 +513,31 @@ pub fn run_in_process(
         }
         for e in &tick.events {
             match e {
-                CoordEvent::BadProgress(_) => bad_progress += 1,
-                CoordEvent::OrderRestarted { .. } => restarts += 1,
-                CoordEvent::Stopped { .. } => stopped += 1,
+                SessionEvent::Coord(CoordEvent::BadProgress(_)) => bad_progress += 1,
+                SessionEvent::Coord(CoordEvent::OrderRestarted { .. }) => restarts += 1,
+                SessionEvent::Coord(CoordEvent::Stopped { .. }) => stopped += 1,
+                SessionEvent::Coord(CoordEvent::Down { .. }) => downs += 1,
                 _ => {}
             }
         }
-        for (robot, message) in tick.outbound {
+        for p in tick.publish {
             if rng.unit() < run.faults.drop_prob {
                 dropped += 1;
                 continue;
             }
-            if dead[robot as usize] {
+            let Some(u) = units.iter().position(|u| u.serial() == p.path.serial) else {
+                continue;
+            };
+            if dead[u] {
                 continue;
             }
-            let unit = &mut units[robot as usize];
-            match message {
-                Outbound::Order(mut o) => {
-                    o.timestamp = Timestamp(epoch + now_ms as i64);
-                    let json = serde_json::to_vec(&o).expect("orders serialise");
-                    let o = serde_json::from_slice(&json).expect("orders parse back");
-                    unit.on_order(o, now_ms);
-                }
-                Outbound::InstantActions(mut a) => {
-                    a.timestamp = Timestamp(epoch + now_ms as i64);
-                    let json = serde_json::to_vec(&a).expect("instant actions serialise");
-                    let a = serde_json::from_slice(&json).expect("instant actions parse back");
-                    unit.on_instant(a, now_ms);
-                }
-            }
+            deliver(&mut units[u], &p, now_ms);
         }
-        if task_outcomes(coord, &ids).2 == 0 {
+        if task_outcomes(session.coordinator(), &ids).2 == 0 {
             break;
         }
     }
-    let (done, failed, _) = task_outcomes(coord, &ids);
+    let (done, failed, _) = task_outcomes(session.coordinator(), &ids);
     FleetReport {
         units: units.len(),
         ticks,
@@ -549,6 +555,7 @@ pub fn run_in_process(
         limited_outside,
         stopped,
         rejected: units.iter().map(DriveUnit::rejected).sum(),
+        downs,
     }
 }
 
@@ -573,6 +580,9 @@ fn square(grid: &drover_grid::Grid, center: Cell, radius: u32) -> Vec<Cell> {
 pub fn serial(k: usize) -> String {
     format!("du-{:04}", k + 1)
 }
+
+/// The tick length [`coord_config`]'s tick counts are meant for, ms.
+pub const TICK_MS: u64 = 250;
 
 /// Coordinator settings for simulated floors (droverd's defaults in `config/droverd.toml`).
 pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
@@ -605,18 +615,41 @@ pub fn stocked(mut floor: Floor, seed: u64) -> Floor {
     floor
 }
 
-/// A coordinator and `n` units standing on the floor's park cells (then chargers, then
-/// travel cells), facing east.
+/// `n` units standing on the floor's park cells (then chargers, then travel cells), facing
+/// east, and the session that found them as droverd does: from their factsheets and first
+/// states, through [`Discovery`].
 pub fn spawn(
     floor: &Floor,
     n: usize,
     config: drover_core::coord::CoordConfig,
     unit: &crate::unit::UnitConfig,
-) -> anyhow::Result<(Coordinator, Vec<DriveUnit>)> {
+) -> anyhow::Result<(Session, Vec<DriveUnit>)> {
     let specs = robot_specs(floor, n)?;
     let frame = drover_core::orders::MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
-    let units = units_at(&specs, &config.manufacturer, &frame, unit);
-    Ok((Coordinator::new(floor, &specs, config), units))
+    let mut units = units_at(&specs, &config.manufacturer, &frame, unit);
+    let mut discovery = Discovery::new(
+        floor,
+        &config.map_id,
+        SessionConfig {
+            interface: INTERFACE.to_string(),
+            manufacturer: config.manufacturer.clone(),
+            serials: specs.iter().map(|s| s.serial.clone()).collect(),
+            tick_ms: TICK_MS,
+        },
+    );
+    for u in &mut units {
+        let sheet = serde_json::to_vec(&u.factsheet(0, EPOCH_MS))?;
+        let state = serde_json::to_vec(&u.state(0, EPOCH_MS))?;
+        for (topic, payload) in [(Topic::Factsheet, sheet), (Topic::State, state)] {
+            let topic = unit_topic(u, &config.manufacturer, topic);
+            let events = discovery.receive(&topic, &payload, EPOCH_MS);
+            anyhow::ensure!(events.is_empty(), "unit {} at startup: {events:?}", u.serial());
+        }
+    }
+    let tables = drover_alloc::TargetTables::for_floor(floor);
+    let (session, events) = discovery.start(config, tables)?;
+    anyhow::ensure!(events.is_empty(), "startup: {events:?}");
+    Ok((session, units))
 }
 
 /// Drive units for `specs` in `frame`.

@@ -16,7 +16,7 @@ use drover_vda5050::{
     Action, ActionState, ActionStatus, AgvPosition, BatteryState, Connection, ConnectionState,
     Edge, EdgeState, ErrorLevel, ErrorReference, Factsheet, HeaderIds, InstantActions, Load, Node,
     NodeState, OperatingMode, Order, PhysicalParameters, ProtocolFeatures, ProtocolLimits,
-    RobotError, SafetyState, State, Timestamp, Timing, Topic, TypeSpecification, VERSION,
+    RobotError, SafetyState, State, Timestamp, Timing, Topic, TypeSpecification, Version,
 };
 use serde_json::json;
 
@@ -44,6 +44,9 @@ pub struct UnitConfig {
     /// Seconds between two order messages at least (factsheet `minOrderInterval`); orders
     /// that come sooner are rejected.
     pub min_order_interval_s: f64,
+    /// The VDA 5050 version it speaks; orders and instant actions in another minor version
+    /// are rejected (`validationError`), as field robots do.
+    pub version: Version,
 }
 
 impl UnitConfig {
@@ -60,6 +63,7 @@ impl UnitConfig {
             charge_per_s: 0.5,
             max_order_nodes: 128,
             min_order_interval_s: 0.0,
+            version: Version::V2_1,
         }
     }
 
@@ -76,6 +80,7 @@ impl UnitConfig {
             charge_per_s: self.charge_per_s * factor,
             max_order_nodes: self.max_order_nodes,
             min_order_interval_s: self.min_order_interval_s / factor,
+            version: self.version,
         }
     }
 }
@@ -251,6 +256,14 @@ impl DriveUnit {
     /// Receives an order or order update (2.1 Fig. 8).
     pub fn on_order(&mut self, order: Order, now_ms: u64) {
         self.advance(now_ms);
+        if Version::parse(&order.version).ok() != Some(self.config.version) {
+            let why = format!(
+                "order version {} is not compatible with client version {}",
+                order.version,
+                self.config.version.wire()
+            );
+            return self.reject("validationError", &order, &why);
+        }
         if order.nodes.is_empty() || order.edges.len() + 1 != order.nodes.len() {
             return self.reject(
                 "validationError",
@@ -540,7 +553,7 @@ impl DriveUnit {
         State {
             header_id: self.headers.next(Topic::State),
             timestamp: Timestamp(epoch_ms + now_ms as i64),
-            version: VERSION.into(),
+            version: self.config.version.wire().into(),
             manufacturer: self.manufacturer.clone(),
             serial_number: self.serial.clone(),
             maps: None,
@@ -594,6 +607,8 @@ impl DriveUnit {
                         load_type: Some("pod".into()),
                         load_position: None,
                         weight: None,
+                        bounding_box_reference: None,
+                        load_dimensions: None,
                     })
                     .collect(),
             ),
@@ -629,7 +644,7 @@ impl DriveUnit {
         Connection {
             header_id: self.headers.next(Topic::Connection),
             timestamp: Timestamp(epoch_ms + now_ms as i64),
-            version: VERSION.into(),
+            version: self.config.version.wire().into(),
             manufacturer: self.manufacturer.clone(),
             serial_number: self.serial.clone(),
             connection_state: state,
@@ -641,7 +656,7 @@ impl DriveUnit {
         Factsheet {
             header_id: Some(self.headers.next(Topic::Factsheet)),
             timestamp: Some(Timestamp(epoch_ms + now_ms as i64)),
-            version: VERSION.into(),
+            version: self.config.version.wire().into(),
             manufacturer: self.manufacturer.clone(),
             serial_number: self.serial.clone(),
             type_specification: TypeSpecification {
@@ -696,6 +711,7 @@ impl DriveUnit {
             agv_geometry: json!({}),
             load_specification: json!({"loadSets": [{"setName": "pod", "loadType": "pod"}]}),
             vehicle_config: None,
+            localization_parameters: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Coordinator and virtual VDA 5050 drive units in one process, tick by tick through the
 //! JSON wire format: picks complete, nobody collides, faults lose nothing.
 
-use drover_core::coord::Coordinator;
+use drover_core::session::Session;
 use drover_grid::load::parse_floor;
 use drover_sim::fleet::{
     Faults, FleetReport, FleetRun, ScheduledZone, ZoneCells, coord_config, run_in_process, spawn,
@@ -33,16 +33,16 @@ fn picks(tasks: usize) -> FleetRun {
 
 /// `units` standard units on the demo floor run `run`; the coordinator is returned for
 /// inspection.
-fn run_with(units: usize, run: &FleetRun) -> (Coordinator, FleetReport) {
+fn run_with(units: usize, run: &FleetRun) -> (Session, FleetReport) {
     run_units(units, &UnitConfig::standard(), run)
 }
 
-fn run_units(units: usize, unit: &UnitConfig, run: &FleetRun) -> (Coordinator, FleetReport) {
+fn run_units(units: usize, unit: &UnitConfig, run: &FleetRun) -> (Session, FleetReport) {
     let floor = demo();
-    let (mut coord, mut units) = spawn(&floor, units, coord_config(1), unit).unwrap();
-    let report = run_in_process(&floor, &mut coord, &mut units, run);
+    let (mut session, mut units) = spawn(&floor, units, coord_config(1), unit).unwrap();
+    let report = run_in_process(&floor, &mut session, &mut units, run);
     eprintln!("{report:?}");
-    (coord, report)
+    (session, report)
 }
 
 fn run(units: usize, tasks: usize, faults: Faults) -> FleetReport {
@@ -139,7 +139,8 @@ fn a_unit_that_dies_mid_run_loses_no_task() {
         deaths: vec![(4, 120), (9, 200)],
         ..picks(80)
     };
-    let (coord, report) = run_with(20, &run);
+    let (session, report) = run_with(20, &run);
+    let coord = session.coordinator();
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.bad_progress, 0, "{report:?}");
     assert_eq!(report.failed, 0, "{report:?}");
@@ -205,8 +206,9 @@ fn a_unit_that_starts_with_a_pod_on_it_brings_it_to_a_slot() {
     // unit sets it down in a free slot, and picks go on around it.
     use drover_alloc::PodLoc;
     let floor = demo();
-    let (mut coord, mut units) =
+    let (mut session, mut units) =
         spawn(&floor, 8, coord_config(1), &UnitConfig::standard()).unwrap();
+    let coord = session.coordinator_mut();
     let pod = coord.alloc().pod_by_name("pod-0005").unwrap();
     let PodLoc::Slot(old) = coord.alloc().pod_loc(pod) else {
         panic!("pods start in slots")
@@ -220,9 +222,10 @@ fn a_unit_that_starts_with_a_pod_on_it_brings_it_to_a_slot() {
         "one pod, one robot"
     );
     assert!(coord.adopt_load(3, "no-such-pod").is_err());
-    let report = run_in_process(&floor, &mut coord, &mut units, &picks(20));
+    let report = run_in_process(&floor, &mut session, &mut units, &picks(20));
     assert_eq!(report.collisions, 0, "{report:?}");
     assert_eq!(report.done, report.submitted, "{report:?}");
+    let coord = session.coordinator();
     let PodLoc::Slot(slot) = coord.alloc().pod_loc(pod) else {
         panic!("pod-0005 ends in a slot: {:?}", coord.alloc().pod_loc(pod))
     };
@@ -260,17 +263,13 @@ fn the_collision_detector_sees_units_meet() {
     assert_eq!(world.collisions, vec![(1, 0, Cell(1))]);
 }
 
-fn schema(name: &str) -> jsonschema::Validator {
-    let path = crate::workspace_dir().join(format!("../shared/vda5050/v2.1.0/{name}.schema"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).unwrap()
+fn schema(version: drover_vda5050::Version, name: &str) -> jsonschema::Validator {
+    jsonschema::validator_for(&drover_vda5050::schemas::schema(version, name)).unwrap()
 }
 
-fn assert_valid(validator: &jsonschema::Validator, name: &str, message: &impl serde::Serialize) {
-    let value = serde_json::to_value(message).unwrap();
+fn assert_valid(validator: &jsonschema::Validator, name: &str, value: &serde_json::Value) {
     let errors: Vec<String> = validator
-        .iter_errors(&value)
+        .iter_errors(value)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
     assert!(
@@ -280,71 +279,136 @@ fn assert_valid(validator: &jsonschema::Validator, name: &str, message: &impl se
     );
 }
 
-/// Every order the coordinator sends and every state, connection and factsheet the units
-/// send validates against the official 2.1.0 schemas; the first pick order is snapshotted.
-#[test]
-fn coordinator_and_unit_messages_validate_against_the_schemas() {
-    use drover_core::coord::Outbound;
-    use drover_sim::fleet::{Associates, submit_picks};
-    use drover_vda5050::{ConnectionState, Timestamp};
+/// Units speaking `version` work picks through the session: every order and instant action
+/// the session publishes and every state, connection and factsheet the units send validates
+/// against that version's official schema, goes out stamped with that version, and no unit
+/// refuses anything. Returns the first order with a pick, header id zeroed.
+fn messages_in(version: drover_vda5050::Version) -> drover_vda5050::Order {
+    use drover_core::session::SessionEvent;
+    use drover_sim::fleet::{Associates, EPOCH_MS, submit_picks};
+    use drover_vda5050::{ConnectionState, Topic};
     let floor = demo();
-    let (mut coord, mut units) =
-        spawn(&floor, 4, coord_config(1), &UnitConfig::standard()).unwrap();
-    let mut associates = Associates::staff_all(&mut coord, 2000);
-    submit_picks(&mut coord, 4);
-    let (order_schema, state_schema) = (schema("order"), schema("state"));
-    let (connection_schema, factsheet_schema) = (schema("connection"), schema("factsheet"));
-    let epoch = 1_790_000_000_000i64;
+    let unit = UnitConfig {
+        version,
+        ..UnitConfig::standard()
+    };
+    let (mut session, mut units) = spawn(&floor, 4, coord_config(1), &unit).unwrap();
+    let mut associates = Associates::staff_all(session.coordinator_mut(), 2000);
+    submit_picks(session.coordinator_mut(), 4);
+    let [order, instant, state, connection, factsheet] = [
+        "order",
+        "instantActions",
+        "state",
+        "connection",
+        "factsheet",
+    ]
+    .map(|k| schema(version, k));
     for u in units.iter_mut() {
-        assert_valid(
-            &connection_schema,
-            "connection",
-            &u.connection(ConnectionState::Online, 0, epoch),
-        );
-        assert_valid(
-            &connection_schema,
-            "connection",
-            &u.connection(ConnectionState::Connectionbroken, 0, epoch),
-        );
-        assert_valid(&factsheet_schema, "factsheet", &u.factsheet(0, epoch));
+        for c in [ConnectionState::Online, ConnectionState::Connectionbroken] {
+            assert_valid(
+                &connection,
+                "connection",
+                &json(&u.connection(c, 0, EPOCH_MS)),
+            );
+        }
+        assert_valid(&factsheet, "factsheet", &json(&u.factsheet(0, EPOCH_MS)));
     }
-    let (mut orders, mut picks, mut loaded) = (0, 0, 0);
+    let (mut orders, mut picks, mut loaded, mut instants) = (0, 0, 0, 0);
     let mut first_pick: Option<drover_vda5050::Order> = None;
     for t in 0..1200u64 {
         let now = t * 250;
-        for (i, u) in units.iter_mut().enumerate() {
+        for u in units.iter_mut() {
             u.advance(now);
-            let state = u.state(now, epoch);
-            if state.loads.as_ref().is_some_and(|l| !l.is_empty()) {
+            let s = u.state(now, EPOCH_MS);
+            if s.loads.as_ref().is_some_and(|l| !l.is_empty()) {
                 loaded += 1;
             }
             if t % 20 == 0 || u.take_dirty() {
-                assert_valid(&state_schema, "state", &state);
+                assert_valid(&state, "state", &json(&s));
             }
-            coord.on_state(i as u32, &state);
+            let topic = format!("uagv/v2/drover-sim/{}/state", u.serial());
+            let payload = serde_json::to_vec(&s).unwrap();
+            let events = session.receive(&topic, &payload, EPOCH_MS + now as i64);
+            assert!(events.is_empty(), "{version} state: {events:?}");
         }
-        associates.step(&mut coord, now);
-        for (robot, message) in coord.tick().outbound {
-            if let Outbound::Order(mut o) = message {
-                o.timestamp = Timestamp(epoch + now as i64);
-                assert_valid(&order_schema, "order", &o);
-                orders += 1;
-                if o.nodes
-                    .iter()
-                    .any(|n| n.actions.iter().any(|a| a.action_type == "pick"))
-                {
-                    picks += 1;
-                    first_pick.get_or_insert_with(|| o.clone());
+        associates.step(session.coordinator_mut(), now);
+        let tick = session.tick(EPOCH_MS + now as i64, &|| 0.0);
+        if t == 600 {
+            // Instant actions too: pause and resume one unit.
+            let coord = session.coordinator_mut();
+            let pause = coord.pause(0, true).unwrap();
+            let resume = coord.pause(0, false).unwrap();
+            for m in [pause, resume] {
+                let p = session.encode(0, m, EPOCH_MS + now as i64);
+                let value: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                assert_valid(&instant, "instantActions", &value);
+                assert_eq!(value["version"], version.wire());
+                instants += 1;
+                units[0].on_instant(serde_json::from_value(value).unwrap(), now);
+            }
+        }
+        for e in &tick.events {
+            assert!(
+                !matches!(
+                    e,
+                    SessionEvent::Coord(drover_core::coord::CoordEvent::Down { .. })
+                ),
+                "{version}: {e:?}"
+            );
+        }
+        for p in tick.publish {
+            let value: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+            assert_eq!(value["version"], version.wire(), "{value}");
+            let u = units
+                .iter()
+                .position(|u| u.serial() == p.path.serial)
+                .unwrap();
+            match p.path.topic {
+                Topic::Order => {
+                    assert_valid(&order, "order", &value);
+                    let mut o: drover_vda5050::Order = serde_json::from_value(value).unwrap();
+                    orders += 1;
+                    if o.nodes
+                        .iter()
+                        .any(|n| n.actions.iter().any(|a| a.action_type == "pick"))
+                    {
+                        picks += 1;
+                        o.header_id = 0;
+                        first_pick.get_or_insert_with(|| o.clone());
+                    }
+                    units[u].on_order(o, now);
                 }
-                units[robot as usize].on_order(o, now);
+                Topic::InstantActions => {
+                    assert_valid(&instant, "instantActions", &value);
+                    instants += 1;
+                    units[u].on_instant(serde_json::from_value(value).unwrap(), now);
+                }
+                other => panic!("the fleet publishes no {other:?}"),
             }
         }
     }
     assert!(
-        orders > 20 && picks > 0 && loaded > 0,
-        "orders {orders}, with pick {picks}, loaded states {loaded}"
+        orders > 20 && picks > 0 && loaded > 0 && instants >= 2,
+        "{version}: orders {orders}, with pick {picks}, loaded states {loaded}, instant actions {instants}"
     );
-    insta::assert_json_snapshot!("first_pick_order", first_pick.unwrap());
+    let refused: u64 = units.iter().map(|u| u.rejected()).sum();
+    assert_eq!(refused, 0, "{version}: messages the units refused");
+    first_pick.unwrap()
+}
+
+fn json(message: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(message).unwrap()
+}
+
+#[test]
+fn messages_both_ways_validate_against_the_2_0_schemas() {
+    messages_in(drover_vda5050::Version::V2_0);
+}
+
+#[test]
+fn messages_both_ways_validate_against_the_2_1_schemas() {
+    let first_pick = messages_in(drover_vda5050::Version::V2_1);
+    insta::assert_json_snapshot!("first_pick_order", first_pick);
 }
 
 /// Milliseconds a standard unit needs to drive one cell east on the demo floor, under an
@@ -408,7 +472,8 @@ fn a_robot_quiet_for_half_the_silence_limit_gets_one_state_request() {
     let floor = demo();
     let config = coord_config(1);
     let half = config.silent_ticks / 2;
-    let (mut coord, _units) = spawn(&floor, 3, config, &UnitConfig::standard()).unwrap();
+    let (mut session, _units) = spawn(&floor, 3, config, &UnitConfig::standard()).unwrap();
+    let coord = session.coordinator_mut();
     let mut requests = Vec::new();
     for t in 0..=half + 5 {
         for (robot, message) in coord.tick().outbound {
@@ -431,8 +496,9 @@ fn a_restarted_coordinator_never_reuses_an_order_id() {
     let first_order = |instance: &str| {
         let mut config = coord_config(1);
         config.instance = instance.to_string();
-        let (mut coord, _units) = spawn(&floor, 2, config, &UnitConfig::standard()).unwrap();
-        drover_sim::fleet::submit_picks(&mut coord, 2);
+        let (mut session, _units) = spawn(&floor, 2, config, &UnitConfig::standard()).unwrap();
+        let coord = session.coordinator_mut();
+        drover_sim::fleet::submit_picks(coord, 2);
         (0..200)
             .flat_map(|_| coord.tick().outbound)
             .find_map(|(_, m)| match m {

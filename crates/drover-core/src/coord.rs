@@ -21,6 +21,7 @@ use drover_vda5050::{
 };
 
 use crate::exec::{Executor, NodeAction, ProgressError};
+use crate::health;
 use crate::orders::{MapFrame, OrderTrack};
 
 /// Coordinator settings. No `Default`: `config/droverd.toml` documents every value.
@@ -108,6 +109,21 @@ pub enum CoordEvent {
         /// Robot.
         robot: u32,
     },
+    /// A robot may no longer be driven: it refused an order, reports a FATAL error, an
+    /// emergency stop, a protective field or a mode other than AUTOMATIC, stands where it
+    /// should not, or speaks a protocol version drover cannot. Its tasks went back to the
+    /// queue and its cells are closed, as for a silent robot.
+    Down {
+        /// Robot.
+        robot: u32,
+        /// Why, in the robot's own words where it gave any.
+        why: String,
+    },
+    /// A robot that was down may be driven again (its error cleared, or an operator reset it).
+    Up {
+        /// Robot.
+        robot: u32,
+    },
     /// A robot stands in (or was released into) a blocked zone and is paused there, or the
     /// zone was lifted and it drives again.
     ZoneHold {
@@ -163,6 +179,54 @@ struct Robot {
     cancelling: Option<String>,
     /// A `stateRequest` went out since the last state.
     state_requested: bool,
+    /// Errors with which the robot refused an order of ours (its own text): the order is
+    /// not resent, and the robot is down until no error names it or an operator resets it.
+    refused: Vec<String>,
+    /// FATAL errors it reports.
+    fatal: Vec<String>,
+    /// Error texts an operator acknowledged (`reset`): they refuse nothing any more.
+    acked: Vec<String>,
+    /// Every error it reports, as text (warnings are shown, nothing more).
+    errors: Vec<String>,
+    /// Emergency stop, protective field or operating mode: why it may not be driven.
+    safety: Option<String>,
+    /// It reports itself paused (`paused: true`): held where it is.
+    self_paused: bool,
+    /// Its position lies off the map or away from its released cells: why, and the cell
+    /// it stands on if that is on the floor (closed to the others).
+    misplaced: Option<(String, Option<Cell>)>,
+    /// A fault the wire side found (an unsupported protocol version).
+    link_fault: Option<String>,
+    /// Its last reported pose: x, y (m), theta (rad).
+    pose: Option<(f64, f64, f64)>,
+    /// Not driven (silent, or any reason above): tasks back in the queue, cells closed.
+    down: bool,
+}
+
+impl Robot {
+    /// Why the robot may not be driven, if it may not.
+    fn why_down(&self) -> Option<String> {
+        let mut why: Vec<String> = Vec::new();
+        if self.silent {
+            why.push("silent".to_string());
+        }
+        if let Some(f) = &self.link_fault {
+            why.push(f.clone());
+        }
+        for e in &self.refused {
+            why.push(format!("refused an order: {e}"));
+        }
+        for e in &self.fatal {
+            why.push(format!("FATAL {e}"));
+        }
+        if let Some(s) = &self.safety {
+            why.push(s.clone());
+        }
+        if let Some((m, _)) = &self.misplaced {
+            why.push(m.clone());
+        }
+        (!why.is_empty()).then(|| why.join("; "))
+    }
 }
 
 /// The coordinator: see the module documentation.
@@ -238,6 +302,16 @@ impl Coordinator {
                     instant: None,
                     cancelling: None,
                     state_requested: false,
+                    refused: Vec::new(),
+                    fatal: Vec::new(),
+                    acked: Vec::new(),
+                    errors: Vec::new(),
+                    safety: None,
+                    self_paused: false,
+                    misplaced: None,
+                    link_fault: None,
+                    pose: None,
+                    down: false,
                 })
                 .collect(),
             alloc,
@@ -310,12 +384,14 @@ impl Coordinator {
         self.robots[robot as usize].silent
     }
 
-    /// Reads a robot's state: progress, echoes, battery.
+    /// Reads a robot's state: progress, echoes, battery, errors, safety and position.
     pub fn on_state(&mut self, robot: u32, state: &State) {
         let r = &mut self.robots[robot as usize];
         r.last_state = self.now;
         r.state_requested = false;
         r.battery = (state.battery_state.battery_charge / 100.0).clamp(0.0, 1.0);
+        self.read_health(robot, state);
+        let r = &mut self.robots[robot as usize];
         if let Some((sent, _)) = &r.instant
             && sent.actions.iter().all(|a| {
                 state
@@ -327,7 +403,11 @@ impl Coordinator {
             r.instant = None;
         }
         let progress = r.order.on_state(state);
-        if progress.foreign && r.order.order_id().is_some() && r.order.pending_sends() >= 3 {
+        if progress.foreign
+            && r.refused.is_empty()
+            && r.order.order_id().is_some()
+            && r.order.pending_sends() >= 3
+        {
             // The robot does not know our order (it restarted or rejected it) and stands
             // idle: start a new order where it stands.
             r.order.restart();
@@ -355,6 +435,116 @@ impl Coordinator {
             self.after_rewind();
             self.events.push(CoordEvent::Stopped { robot });
         }
+        self.check_position(robot);
+    }
+
+    /// Errors, safety and the robot's own pause, from one state. An error that refuses an
+    /// order of ours stops its resends at once; the robot goes down on the next tick.
+    fn read_health(&mut self, robot: u32, state: &State) {
+        let r = &mut self.robots[robot as usize];
+        r.errors = state.errors.iter().map(health::error_text).collect();
+        r.acked.retain(|t| r.errors.contains(t));
+        let (fatal, _warnings) = health::levels(state);
+        r.fatal = fatal;
+        r.safety = health::safety_stop(state);
+        r.self_paused = state.paused == Some(true);
+        r.pose = state
+            .agv_position
+            .as_ref()
+            .filter(|p| p.position_initialized)
+            .map(|p| (p.x, p.y, p.theta));
+        // A refusal stays until the robot no longer reports it (or it is acknowledged).
+        let awaiting = r.order.awaiting_echo();
+        let prefix = r.order.id_prefix().to_string();
+        let mut refused: Vec<String> = state
+            .errors
+            .iter()
+            .filter(|e| {
+                let text = health::error_text(e);
+                !r.acked.contains(&text)
+                    && (r.refused.contains(&text) || health::refuses_order(e, &prefix, awaiting))
+            })
+            .map(health::error_text)
+            .collect();
+        refused.dedup();
+        if !refused.is_empty() && r.refused.is_empty() {
+            // No resend of what the robot refused; when it is driven again a new order
+            // starts where it stands.
+            r.order.restart();
+        }
+        r.refused = refused;
+    }
+
+    /// Holds a robot whose reported position lies off the map, on another map, or away from
+    /// the cells released to it (pushed by hand, or lost): it must not be planned as if it
+    /// stood where the plan says.
+    fn check_position(&mut self, robot: u32) {
+        let r = &self.robots[robot as usize];
+        let Some((x, y, _)) = r.pose else {
+            self.robots[robot as usize].misplaced = None;
+            return;
+        };
+        let misplaced = match self.frame.cell_at(x, y) {
+            None => Some((format!("position ({x:.2}, {y:.2}) lies off the map"), None)),
+            Some(c) if !self.base_grid.is_free(c) => Some((
+                format!("position ({x:.2}, {y:.2}) lies on blocked cell {}", c.0),
+                None,
+            )),
+            Some(c) => {
+                let own = (self.exec.first(robot)..=self.exec.released(robot))
+                    .any(|k| self.exec.entry(robot, k).is_some_and(|e| e.cell == c));
+                (!own).then(|| {
+                    (
+                        format!(
+                            "position ({x:.2}, {y:.2}) is cell {}, away from its released cells",
+                            c.0
+                        ),
+                        Some(c),
+                    )
+                })
+            }
+        };
+        self.robots[robot as usize].misplaced = misplaced;
+    }
+
+    /// Why robot `robot` is not driven, if it is not: silent, refused an order, FATAL,
+    /// safety stop or mode, misplaced, or an unsupported protocol version.
+    pub fn down_reason(&self, robot: u32) -> Option<String> {
+        self.robots[robot as usize].why_down()
+    }
+
+    /// Every error the robot last reported, as `type: description`.
+    pub fn errors(&self, robot: u32) -> &[String] {
+        &self.robots[robot as usize].errors
+    }
+
+    /// Whether the robot reports itself paused.
+    pub fn is_self_paused(&self, robot: u32) -> bool {
+        self.robots[robot as usize].self_paused
+    }
+
+    /// The robot's last reported pose: x, y (m), theta (rad).
+    pub fn pose(&self, robot: u32) -> Option<(f64, f64, f64)> {
+        self.robots[robot as usize].pose
+    }
+
+    /// A fault found on the wire (an unsupported protocol version), or `None` once it is
+    /// gone: the robot is down while it lasts.
+    pub fn set_link_fault(&mut self, robot: u32, fault: Option<String>) {
+        self.robots[robot as usize].link_fault = fault;
+    }
+
+    /// An operator resets a robot that refused an order: the errors it reports now refuse
+    /// nothing any more, and it is driven again from the next tick (a new order from where
+    /// it stands). FATAL errors, safety stops and positions are the robot's to clear.
+    /// Returns whether there was a refusal to reset.
+    pub fn reset(&mut self, robot: u32) -> bool {
+        let r = &mut self.robots[robot as usize];
+        let had = !r.refused.is_empty() || r.link_fault.is_some();
+        let refused = std::mem::take(&mut r.refused);
+        r.acked.extend(refused);
+        r.link_fault = None;
+        had
     }
 
     /// `cancelOrder` for one robot, resent until echoed: it stops at its next node, and once
@@ -415,7 +605,7 @@ impl Coordinator {
     /// operator, not held in a blocked zone.
     fn sync_service(&mut self, robot: u32) -> Vec<Event> {
         let r = &self.robots[robot as usize];
-        let in_service = !r.silent && !r.manual_out && !r.zone_held;
+        let in_service = !r.down && !r.manual_out && !r.zone_held;
         self.alloc.set_in_service(robot, in_service)
     }
 
@@ -509,8 +699,11 @@ impl Coordinator {
             closed[c.index()] = true;
         }
         for i in 0..self.robots.len() {
-            if !self.robots[i].silent {
+            if !self.robots[i].down {
                 continue;
+            }
+            if let Some((_, Some(c))) = self.robots[i].misplaced {
+                closed[c.index()] = true;
             }
             let robot = i as u32;
             for k in self.exec.first(robot)..=self.exec.released(robot) {
@@ -627,21 +820,36 @@ impl Coordinator {
         let mut rewind = false;
         let mut changed = false;
         for i in 0..self.robots.len() {
-            let r = &self.robots[i];
+            let robot = i as u32;
+            let r = &mut self.robots[i];
             let fresh = now.saturating_sub(r.last_state) <= self.config.silent_ticks;
             let alive = r.online && fresh;
-            if r.silent == alive {
-                changed = true;
-                self.robots[i].silent = !alive;
-                for e in self.sync_service(i as u32) {
-                    out.events.push(CoordEvent::Alloc(e));
-                }
+            let silence = r.silent == alive;
+            if silence {
+                r.silent = !alive;
                 out.events.push(if alive {
-                    CoordEvent::Back { robot: i as u32 }
+                    CoordEvent::Back { robot }
                 } else {
-                    rewind = true;
-                    CoordEvent::Silent { robot: i as u32 }
+                    CoordEvent::Silent { robot }
                 });
+            }
+            let why = r.why_down();
+            if why.is_some() == r.down {
+                continue;
+            }
+            changed = true;
+            r.down = why.is_some();
+            if !silence {
+                out.events.push(match why {
+                    Some(why) => CoordEvent::Down { robot, why },
+                    None => CoordEvent::Up { robot },
+                });
+            }
+            if r.down {
+                rewind = true;
+            }
+            for e in self.sync_service(robot) {
+                out.events.push(CoordEvent::Alloc(e));
             }
         }
         if rewind {
@@ -669,11 +877,14 @@ impl Coordinator {
         let held: Vec<bool> = (0..self.robots.len())
             .map(|i| {
                 let r = &self.robots[i];
-                r.silent || r.zone_held || self.exec.lag(i as u32) >= self.config.max_lag
+                r.down
+                    || r.zone_held
+                    || r.self_paused
+                    || self.exec.lag(i as u32) >= self.config.max_lag
             })
             .collect();
         for (g, r) in goals.iter_mut().zip(&self.robots) {
-            if r.silent {
+            if r.down {
                 *g = None;
             }
         }
@@ -750,6 +961,10 @@ impl Coordinator {
             if orders == cap {
                 self.poll_from = i;
                 break;
+            }
+            if self.robots[i].down && !self.robots[i].silent {
+                // Not driven: nothing is sent (a silent robot's pending order is resent).
+                continue;
             }
             if let Some(order) = self.robots[i].order.poll(
                 i as u32,

@@ -30,7 +30,9 @@ pub mod coord;
 pub mod exec;
 #[cfg(test)]
 mod exec_tests;
+pub mod health;
 pub mod orders;
+pub mod session;
 
 use drover_grid::{Cell, DistTable, DistanceOracle, Grid};
 use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner, RepairConfig};

@@ -199,6 +199,11 @@ impl OrderTrack {
         self.limits = limits;
     }
 
+    /// What every order id of this robot and coordinator run starts with.
+    pub fn id_prefix(&self) -> &str {
+        &self.id_prefix
+    }
+
     /// The current order id.
     pub fn order_id(&self) -> Option<&str> {
         self.order_id.as_deref()

@@ -298,6 +298,9 @@ impl Session {
 /// topic. Implemented over MQTT by [`MqttLink`]; a test or an in-process simulator can
 /// provide another.
 pub trait RobotLink: Send {
+    /// The VDA interface name (first topic level) it publishes under.
+    fn interface(&self) -> &str;
+
     /// Sends `payload` (JSON) on `topic` of robot `manufacturer/serial`, with the topic's
     /// QoS and retain rule.
     fn send(
@@ -318,6 +321,10 @@ pub struct MqttLink {
 }
 
 impl RobotLink for MqttLink {
+    fn interface(&self) -> &str {
+        &self.interface
+    }
+
     fn send(
         &mut self,
         manufacturer: &str,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::Timestamp;
+use crate::Version;
 use crate::messages::{Connection, Factsheet, State, Visualization};
 use crate::topic::{Topic, TopicPath};
 
@@ -28,6 +29,8 @@ pub struct Received {
     pub manufacturer: String,
     /// Serial number, from the topic.
     pub serial: String,
+    /// The protocol version in its header (visualization without one: the newest).
+    pub version: Version,
     /// The message.
     pub message: Inbound,
     /// Messages missed on this topic just before this one (header id gap).
@@ -77,6 +80,16 @@ pub enum Reject {
         header_manufacturer: String,
         /// Header serial number.
         header_serial: String,
+    },
+    /// The header's `version` is one drover cannot speak (1.x, 3.x, unreadable).
+    #[error("{topic}: robot {serial} speaks VDA 5050 {version:?}; drover speaks 2.0.x and 2.1.x")]
+    UnsupportedVersion {
+        /// The topic.
+        topic: String,
+        /// Serial level.
+        serial: String,
+        /// What the header says.
+        version: String,
     },
     /// The header id was seen already.
     #[error("{topic}: duplicate headerId {header_id}")]
@@ -148,6 +161,33 @@ impl Inbox {
             topic: topic.to_string(),
             kind,
             why: e.to_string(),
+        };
+        // The version decides how the rest is read, so it is checked first (a 3.0 state would
+        // otherwise read as a malformed 2.x one).
+        #[derive(serde::Deserialize)]
+        struct Head {
+            version: Option<serde_json::Value>,
+        }
+        let version = match serde_json::from_slice::<Head>(payload).map(|h| h.version) {
+            Ok(Some(serde_json::Value::String(v))) => match Version::parse(&v) {
+                Ok(v) => v,
+                Err(_) => {
+                    return Err(Reject::UnsupportedVersion {
+                        topic: t,
+                        serial: path.serial,
+                        version: v,
+                    });
+                }
+            },
+            Ok(Some(other)) => {
+                return Err(Reject::UnsupportedVersion {
+                    topic: t,
+                    serial: path.serial,
+                    version: other.to_string(),
+                });
+            }
+            // Missing or not JSON: the typed parse below says what is wrong.
+            Ok(None) | Err(_) => Version::NEWEST,
         };
         let (message, header) = match path.topic {
             Topic::State => {
@@ -224,6 +264,7 @@ impl Inbox {
         Ok(Received {
             manufacturer: key.0,
             serial: key.1,
+            version,
             message,
             lost,
         })

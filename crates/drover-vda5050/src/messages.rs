@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 
-/// The protocol version drover writes in every header.
+/// The protocol version drover writes in headers until a robot says which it speaks
+/// ([`crate::Version`]).
 pub const VERSION: &str = "2.1.0";
 
 /// How an action blocks driving and other actions.
@@ -152,9 +153,10 @@ pub struct Order {
     pub edges: Vec<Edge>,
 }
 
-/// `instantActions`: fleet → robot.
+/// `instantActions`: fleet → robot. Read leniently (unknown fields ignored): for 2.0 robots
+/// the list also goes out as `instantActions` ([`crate::instant_actions_json`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct InstantActions {
     /// Per-topic message counter.
     pub header_id: u32,
@@ -394,6 +396,12 @@ pub struct Load {
     /// Kilograms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// Where the load's bounding box sits on the robot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounding_box_reference: Option<serde_json::Value>,
+    /// Length, width, height, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_dimensions: Option<serde_json::Value>,
 }
 
 /// Information for display.
@@ -562,9 +570,12 @@ pub struct Factsheet {
     pub agv_geometry: serde_json::Value,
     /// Load positions and sets.
     pub load_specification: serde_json::Value,
-    /// Hardware and software versions.
+    /// Hardware and software versions (2.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vehicle_config: Option<serde_json::Value>,
+    /// Localisation details (2.0 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localization_parameters: Option<serde_json::Value>,
 }
 
 /// Factsheet: what the robot is.

@@ -1,33 +1,33 @@
-//! Every message kind validated against the official 2.1.0 schemas, typical orders
+//! Every message kind validated against the official 2.0.0 and 2.1.0 schemas, typical orders
 //! snapshot-tested, timestamps and topics round-tripped, and the inbox's rejections checked.
 
 use serde_json::{Value, json};
 
 use crate::*;
 
-fn schema(name: &str) -> jsonschema::Validator {
-    let path = format!(
-        "{}/../../../shared/vda5050/v2.1.0/{name}.schema",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}"))
+fn schema_in(version: Version, name: &str) -> jsonschema::Validator {
+    jsonschema::validator_for(&crate::schemas::schema(version, name))
+        .unwrap_or_else(|e| panic!("{version} {name}: {e}"))
 }
 
-/// Fails with every schema violation listed.
+fn schema(name: &str) -> jsonschema::Validator {
+    schema_in(Version::V2_1, name)
+}
+
+/// Fails with every schema violation listed, against the 2.0.0 and the 2.1.0 schema.
 fn assert_valid(name: &str, message: &impl serde::Serialize) {
     let value = serde_json::to_value(message).unwrap();
-    let validator = schema(name);
-    let errors: Vec<String> = validator
-        .iter_errors(&value)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{name} invalid:\n{}\n{value:#}",
-        errors.join("\n")
-    );
+    for version in [Version::V2_0, Version::V2_1] {
+        let errors: Vec<String> = schema_in(version, name)
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{name} invalid against {version}:\n{}\n{value:#}",
+            errors.join("\n")
+        );
+    }
 }
 
 const T0: Timestamp = Timestamp(1_764_000_000_120);
@@ -235,11 +235,12 @@ fn factsheet() -> Factsheet {
         agv_geometry: json!({}),
         load_specification: json!({"loadSets": [{"setName": "pod", "loadType": "pod"}]}),
         vehicle_config: None,
+        localization_parameters: None,
     }
 }
 
 #[test]
-fn every_message_drover_produces_validates_against_the_2_1_schemas() {
+fn every_message_drover_produces_validates_against_the_2_0_and_2_1_schemas() {
     assert_valid("order", &typical_order());
     let actions = InstantActions {
         header_id: 0,

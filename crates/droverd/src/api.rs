@@ -842,9 +842,10 @@ async fn get_robot(
         .ok_or_else(|| ApiError::not_found(format!("no robot {serial:?}")))
 }
 
-/// `pause`, `resume`, `charge`, `out-of-service` or `in-service`.
+/// `pause`, `resume`, `charge`, `out-of-service`, `in-service` or `reset` (a robot that
+/// refused an order is driven again).
 #[utoipa::path(post, path = "/api/robots/{serial}/{action}", tag = "robots",
-    params(("serial" = String, Path), ("action" = String, Path, description = "pause | resume | charge | out-of-service | in-service")),
+    params(("serial" = String, Path), ("action" = String, Path, description = "pause | resume | charge | out-of-service | in-service | reset")),
     responses((status = 200, body = Ack), (status = 400, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 async fn robot_action(
     State(app): State<App>,
@@ -856,9 +857,10 @@ async fn robot_action(
         "charge" => RobotOp::Charge,
         "out-of-service" => RobotOp::OutOfService,
         "in-service" => RobotOp::InService,
+        "reset" => RobotOp::Reset,
         other => {
             return Err(ApiError::invalid(format!(
-                "unknown robot action {other:?}; use pause, resume, charge, out-of-service or in-service"
+                "unknown robot action {other:?}; use pause, resume, charge, out-of-service, in-service or reset"
             )));
         }
     };

@@ -11,18 +11,15 @@ pub mod config;
 pub mod demo;
 pub mod ops;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use drover_core::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, RobotSpec};
-use drover_core::orders::{MapFrame, OrderLimits, heading_of};
+use drover_core::coord::{CoordConfig, CoordEvent};
+use drover_core::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
 use drover_gateway::{Incoming, RobotLink};
-use drover_grid::Cell;
 use drover_grid::load::Floor;
-use drover_plan::AgentState;
 use drover_sim::fleet::{Associates, task_outcomes};
 use drover_sim::mqtt::epoch_ms;
-use drover_vda5050::{Factsheet, HeaderIds, Inbound, Inbox, Reject, Timestamp, Topic};
+use drover_vda5050::Reject;
 use tokio::sync::{mpsc, watch};
 
 use crate::ops::{Command, OpsLoop};
@@ -80,106 +77,8 @@ pub struct Summary {
     pub late_robots: usize,
     /// Progress reports the executor refused.
     pub bad_progress: u64,
-}
-
-/// Waits for every robot's first state and returns where each stands and what it carries,
-/// with the factsheets that arrived meanwhile (robots publish them retained on connecting). Robots that do not
-/// report within `timeout` are left out (logged); the others must stand on distinct free
-/// cells.
-async fn discover(
-    floor: &Floor,
-    frame: &MapFrame,
-    serials: &[String],
-    inbox: &mut Inbox,
-    rx: &mut mpsc::Receiver<Incoming>,
-    timeout: Duration,
-) -> anyhow::Result<Discovered> {
-    let mut found: HashMap<String, AgentState> = HashMap::new();
-    let mut loads: HashMap<String, Vec<String>> = HashMap::new();
-    let mut sheets: HashMap<String, Factsheet> = HashMap::new();
-    let deadline = tokio::time::Instant::now() + timeout;
-    while found.len() < serials.len() {
-        let message = match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(m)) => m,
-            Ok(None) => anyhow::bail!("the MQTT session closed during startup"),
-            Err(_) => break,
-        };
-        let Incoming::Message { topic, payload } = message else {
-            continue;
-        };
-        let Ok(received) = inbox.receive(&topic, &payload) else {
-            continue;
-        };
-        if let Inbound::Factsheet(f) = received.message {
-            sheets.insert(received.serial, *f);
-        } else if let Inbound::State(s) = received.message {
-            let cell = state_cell(frame, &s);
-            let heading = s
-                .agv_position
-                .as_ref()
-                .map_or(drover_grid::Heading::East, |p| heading_of(p.theta));
-            match cell {
-                Some(cell) if floor.grid.contains(cell) && floor.grid.is_free(cell) => {
-                    let carried = s
-                        .loads
-                        .iter()
-                        .flatten()
-                        .filter_map(|l| l.load_id.clone())
-                        .collect();
-                    loads.insert(received.serial.clone(), carried);
-                    found.insert(received.serial, AgentState { cell, heading });
-                }
-                _ => {
-                    tracing::warn!(robot = %received.serial, "state without a position on the floor")
-                }
-            }
-        }
-    }
-    let mut specs = Vec::new();
-    let mut taken: HashMap<Cell, String> = HashMap::new();
-    for serial in serials {
-        match found.get(serial) {
-            Some(start) => {
-                if let Some(other) = taken.get(&start.cell) {
-                    tracing::error!(robot = %serial, other = %other, cell = start.cell.0, "two robots report one cell; leaving the second out");
-                    continue;
-                }
-                taken.insert(start.cell, serial.clone());
-                specs.push(RobotSpec {
-                    serial: serial.clone(),
-                    start: *start,
-                });
-            }
-            None => {
-                tracing::warn!(robot = %serial, "no state within the startup timeout; not driven")
-            }
-        }
-    }
-    anyhow::ensure!(
-        !specs.is_empty(),
-        "no robot reported a state within {timeout:?}"
-    );
-    Ok(Discovered {
-        specs,
-        sheets,
-        loads,
-    })
-}
-
-/// The cell a state reports: its position, else its last node.
-fn state_cell(frame: &MapFrame, s: &drover_vda5050::State) -> Option<Cell> {
-    s.agv_position
-        .as_ref()
-        .and_then(|p| frame.cell_at(p.x, p.y))
-        .or_else(|| s.last_node_id.parse().ok().map(Cell))
-}
-
-/// What [`discover`] learnt.
-struct Discovered {
-    specs: Vec<RobotSpec>,
-    sheets: HashMap<String, Factsheet>,
-    /// Load ids each robot reports carrying.
-    loads: HashMap<String, Vec<String>>,
+    /// Times a robot went down (refused an order, FATAL error, safety stop, misplaced).
+    pub down_events: u64,
 }
 
 /// The `p` quantile (0..=1) of sorted values, 0 for none.
@@ -209,12 +108,16 @@ pub async fn run_coordinator(
     mut shutdown: watch::Receiver<bool>,
     mut ops: Option<&mut OpsLoop>,
 ) -> anyhow::Result<Summary> {
-    let frame = MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
-    let manufacturer = config.manufacturer.clone();
-    let mut inbox = Inbox::new();
-    for s in &serials {
-        inbox.register(&manufacturer, s);
-    }
+    let mut discovery = Discovery::new(
+        &floor,
+        &config.map_id,
+        SessionConfig {
+            interface: link.interface().to_string(),
+            manufacturer: config.manufacturer.clone(),
+            serials: serials.clone(),
+            tick_ms: tick.as_millis() as u64,
+        },
+    );
     // The allocation tables (about a second of BFS on a large floor) are computed off the
     // runtime while the robots report, so the first tick does not stall every connection.
     let tables = {
@@ -225,62 +128,56 @@ pub async fn run_coordinator(
         robots = serials.len(),
         "waiting for the robots' first states"
     );
-    let Discovered {
-        specs,
-        sheets,
-        loads,
-    } = discover(&floor, &frame, &serials, &mut inbox, rx, startup_timeout).await?;
-    let index: HashMap<String, u32> = specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.serial.clone(), i as u32))
-        .collect();
-    tracing::info!(robots = specs.len(), "all robots located; coordinating");
+    let deadline = tokio::time::Instant::now() + startup_timeout;
+    let mut summary = Summary::default();
+    while !discovery.complete() {
+        let message = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => anyhow::bail!("the MQTT session closed during startup"),
+            Err(_) => break,
+        };
+        if let Incoming::Message { topic, payload } = message {
+            for e in discovery.receive(&topic, &payload, epoch_ms()) {
+                log_event(&mut summary, None, &e);
+            }
+        }
+    }
     // Order ids of this run differ from a previous run's, which robots may still run.
     let mut config = config;
     config.instance = format!("{:x}", crate::ops::now_ms());
     let tables = tables
         .await
         .map_err(|e| anyhow::anyhow!("computing the allocation tables failed: {e}"))?;
-    let mut coord = Coordinator::with_tables(&floor, &specs, config, tables);
-    let tick_ms = tick.as_millis() as u64;
-    for (robot, spec) in specs.iter().enumerate() {
-        if let Some(sheet) = sheets.get(&spec.serial) {
-            coord.set_order_limits(robot as u32, OrderLimits::from_factsheet(sheet, tick_ms));
-        }
-        // A pod lifted before a restart goes back to a slot from where the robot stands.
-        for load in loads.get(&spec.serial).into_iter().flatten() {
-            match coord.adopt_load(robot as u32, load) {
-                Ok(()) => {
-                    tracing::info!(robot = %spec.serial, %load, "robot carries a pod: it goes to a slot")
-                }
-                Err(e) => {
-                    tracing::warn!(robot = %spec.serial, %load, error = %e, "robot reports a load that cannot be adopted")
-                }
-            }
-        }
+    let (mut session, events) = discovery.start(config, tables)?;
+    for e in &events {
+        log_event(&mut summary, Some(&session), e);
     }
-    let mut headers: Vec<HeaderIds> = vec![HeaderIds::default(); specs.len()];
-    // Robots of the fleet that first reported after startup, where they stand.
-    let mut late: HashMap<String, Cell> = HashMap::new();
+    tracing::info!(
+        robots = session.coordinator().n_robots(),
+        "robots located; coordinating"
+    );
     let mut associates = control
         .associates_pick_ms
-        .map(|ms| Associates::staff_all(&mut coord, ms));
+        .map(|ms| Associates::staff_all(session.coordinator_mut(), ms));
     let mut tasks = Vec::new();
     let mut stream_k = 0;
-    let mut summary = Summary {
-        robots: specs.len(),
-        ..Summary::default()
-    };
+    summary.robots = session.coordinator().n_robots();
     match ops.as_deref_mut() {
         Some(o) => {
-            for (robot, message) in o.restore(&mut coord).await? {
-                publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+            for (robot, message) in o.restore(session.coordinator_mut()).await? {
+                let p = session.encode(robot, message, epoch_ms());
+                publish(link, &mut summary, p);
             }
-            o.top_up(&mut coord, control.submit_picks, &mut stream_k)
-                .await;
+            o.top_up(
+                session.coordinator_mut(),
+                control.submit_picks,
+                &mut stream_k,
+            )
+            .await;
         }
-        None => tasks = drover_sim::fleet::submit_picks(&mut coord, control.submit_picks),
+        None => {
+            tasks = drover_sim::fleet::submit_picks(session.coordinator_mut(), control.submit_picks)
+        }
     }
     // Shown at 0 until the broker connection drops and comes back.
     metrics::counter!("drover_mqtt_reconnects_total").increment(0);
@@ -303,11 +200,11 @@ pub async fn run_coordinator(
             tracing::info!("shutting down: pausing every robot");
             // Nothing resends after shutdown: a pause the full client queue refused is
             // retried until it goes out (thousands of robots overflow the queue at once).
-            let mut pending = coord.pause_all();
+            let mut pending = session.pause_all(epoch_ms());
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
-                pending.retain(|(robot, message)| {
-                    let sent = send(&mut coord, &mut headers, link, *robot, message.clone());
+                pending.retain(|(_, p)| {
+                    let sent = send(link, p.clone());
                     count_send(&mut summary, &sent);
                     sent.is_err()
                 });
@@ -327,8 +224,9 @@ pub async fn run_coordinator(
         }
         if let (Some(c), Some(o)) = (command, ops.as_deref_mut()) {
             // Operator commands run between ticks, at once (their commits are awaited).
-            for (robot, message) in o.handle(&mut coord, c).await {
-                publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+            for (robot, message) in o.handle(session.coordinator_mut(), c).await {
+                let p = session.encode(robot, message, epoch_ms());
+                publish(link, &mut summary, p);
             }
             continue;
         }
@@ -343,65 +241,27 @@ pub async fn run_coordinator(
                 }
                 _ => continue,
             };
-            match inbox.receive(&topic, &payload) {
-                Ok(received) => {
-                    summary.messages_in += 1;
-                    metrics::counter!("drover_mqtt_messages_in_total").increment(1);
-                    let Some(&robot) = index.get(&received.serial) else {
-                        // A robot of the fleet that missed startup: not driven, but nobody
-                        // may run into it.
-                        if let Inbound::State(s) = &received.message
-                            && let Some(cell) = state_cell(&frame, s)
-                            && late.get(&received.serial) != Some(&cell)
-                        {
-                            if !late.contains_key(&received.serial) {
-                                summary.late_robots += 1;
-                                tracing::warn!(robot = %received.serial, cell = cell.0, "robot reported after startup: not driven (restart droverd to drive it); its cell is closed to the others");
-                            }
-                            late.insert(received.serial.clone(), cell);
-                            coord.set_foreign(&late.values().copied().collect::<Vec<_>>());
-                        }
-                        continue;
-                    };
-                    match received.message {
-                        Inbound::State(s) => {
-                            if let Some(o) = ops.as_deref_mut() {
-                                o.on_state(robot, &s);
-                            }
-                            coord.on_state(robot, &s)
-                        }
-                        Inbound::Connection(c) => coord.on_connection(robot, c.connection_state),
-                        Inbound::Factsheet(f) => {
-                            coord.set_order_limits(robot, OrderLimits::from_factsheet(&f, tick_ms))
-                        }
-                        Inbound::Visualization(_) => {}
-                    }
-                }
-                Err(reject) => {
-                    summary.rejected += 1;
-                    metrics::counter!("drover_mqtt_rejected_total").increment(1);
-                    match reject {
-                        Reject::Duplicate { .. } | Reject::Stale { .. } => {
-                            tracing::debug!(%reject, "robot message dropped")
-                        }
-                        _ => tracing::warn!(%reject, "robot message rejected"),
-                    }
-                }
+            summary.messages_in += 1;
+            metrics::counter!("drover_mqtt_messages_in_total").increment(1);
+            for e in session.receive(&topic, &payload, epoch_ms()) {
+                log_event(&mut summary, Some(&session), &e);
             }
         }
         let now_ms = start.elapsed().as_millis() as u64;
         if let Some(a) = associates.as_mut() {
-            a.step(&mut coord, now_ms);
+            a.step(session.coordinator_mut(), now_ms);
         }
-        if control.keep_queued > 0 && coord.alloc().queued() < control.keep_queued {
-            let more = control.keep_queued - coord.alloc().queued();
+        let queued = session.coordinator().alloc().queued();
+        if control.keep_queued > 0 && queued < control.keep_queued {
+            let more = control.keep_queued - queued;
+            let coord = session.coordinator_mut();
             match ops.as_deref_mut() {
-                Some(o) => o.top_up(&mut coord, more, &mut stream_k).await,
-                None => tasks.extend(drover_sim::fleet::submit_picks(&mut coord, more)),
+                Some(o) => o.top_up(coord, more, &mut stream_k).await,
+                None => tasks.extend(drover_sim::fleet::submit_picks(coord, more)),
             }
         }
         let t0 = Instant::now();
-        let out = coord.tick_timed(&|| t0.elapsed().as_secs_f64());
+        let out = session.tick(epoch_ms(), &|| t0.elapsed().as_secs_f64());
         let tick_s = t0.elapsed().as_secs_f64();
         metrics::histogram!("drover_alloc_seconds").record(out.phases.alloc_s);
         metrics::histogram!("drover_planner_seconds").record(out.phases.plan_s);
@@ -409,46 +269,34 @@ pub async fn run_coordinator(
         metrics::histogram!("drover_tick_seconds").record(tick_s);
         summary.ticks += 1;
         for e in &out.events {
-            match e {
-                CoordEvent::Silent { robot } => {
-                    summary.silent_events += 1;
-                    tracing::warn!(robot = %coord.serial(*robot), "robot silent: its task goes back to the queue, its cells stay blocked");
-                }
-                CoordEvent::Back { robot } => {
-                    tracing::info!(robot = %coord.serial(*robot), "robot reports again")
-                }
-                CoordEvent::BadProgress(e) => {
-                    summary.bad_progress += 1;
-                    tracing::error!(error = %e, "progress report refused");
-                }
-                CoordEvent::OrderRestarted { robot } => {
-                    tracing::info!(robot = %coord.serial(*robot), "robot runs no order of ours: new order")
-                }
-                CoordEvent::Stopped { robot } => {
-                    tracing::info!(robot = %coord.serial(*robot), "order cancelled: robot stopped")
-                }
-                CoordEvent::ZoneHold { robot, held } => {
-                    tracing::info!(robot = %coord.serial(*robot), held, "blocked zone: robot held (paused) or let go")
-                }
-                CoordEvent::Alloc(e) => tracing::debug!(event = ?e, "allocator"),
-            }
+            log_event(&mut summary, Some(&session), e);
         }
+        let coord_events: Vec<CoordEvent> = out
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::Coord(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
         if let Some(o) = ops.as_deref_mut() {
             // Transitions are durable before the orders that follow them go out.
-            o.after_tick(&coord, &out.events, tick_s * 1000.0).await;
+            o.after_tick(session.coordinator(), &coord_events, tick_s * 1000.0)
+                .await;
         }
-        for (robot, message) in out.outbound {
-            publish(&mut coord, &mut headers, link, &mut summary, robot, message);
+        for p in out.publish {
+            publish(link, &mut summary, p);
         }
         if let Some(o) = ops.as_deref_mut() {
-            o.publish(&coord, start.elapsed().as_secs_f64());
+            o.publish(&session, start.elapsed().as_secs_f64());
         }
         // Task outcomes scan every task: only when a log line or the stop rule needs them.
         let progress_due = last_progress.elapsed() >= control.progress_every;
         if !progress_due && !control.stop_when_done {
             continue;
         }
-        let (done, failed, mut open) = task_outcomes(&coord, &tasks);
+        let coord = session.coordinator();
+        let (done, failed, mut open) = task_outcomes(coord, &tasks);
         if let Some(o) = ops.as_deref() {
             open += o.open_tasks();
         }
@@ -470,7 +318,7 @@ pub async fn run_coordinator(
             break;
         }
     }
-    let (done, failed, open) = task_outcomes(&coord, &tasks);
+    let (done, failed, open) = task_outcomes(session.coordinator(), &tasks);
     summary.submitted = tasks.len();
     summary.done = done;
     summary.failed = failed;
@@ -500,48 +348,86 @@ async fn next_command(ops: &mut Option<&mut OpsLoop>) -> Command {
     std::future::pending().await
 }
 
-/// Sends `message` to `robot`; a refused publish is logged (the order book resends it).
-fn publish(
-    coord: &mut Coordinator,
-    headers: &mut [HeaderIds],
-    link: &mut dyn RobotLink,
-    summary: &mut Summary,
-    robot: u32,
-    message: Outbound,
-) {
-    let sent = send(coord, headers, link, robot, message);
+/// Publishes `p`; a refused publish is logged (the order book resends it).
+fn publish(link: &mut dyn RobotLink, summary: &mut Summary, p: Publish) {
+    let serial = p.path.serial.clone();
+    let sent = send(link, p);
     count_send(summary, &sent);
     if let Err(e) = sent {
-        tracing::warn!(robot = %coord.serial(robot), error = %e, "publish failed; the order book resends");
+        tracing::warn!(robot = %serial, error = %e, "publish failed; the order book resends");
     }
 }
 
-/// Stamps `message` with the robot's next header id and the time, and hands it to the link.
-fn send(
-    coord: &mut Coordinator,
-    headers: &mut [HeaderIds],
-    link: &mut dyn RobotLink,
-    robot: u32,
-    message: Outbound,
-) -> Result<(), anyhow::Error> {
-    let serial = coord.serial(robot).to_string();
-    let now = Timestamp(epoch_ms());
-    let h = &mut headers[robot as usize];
-    let (topic, payload) = match message {
-        Outbound::Order(mut o) => {
-            o.header_id = h.next(Topic::Order);
-            o.timestamp = now;
-            (Topic::Order, serde_json::to_vec(&o))
-        }
-        Outbound::InstantActions(mut a) => {
-            a.header_id = h.next(Topic::InstantActions);
-            a.timestamp = now;
-            (Topic::InstantActions, serde_json::to_vec(&a))
-        }
-    };
-    let payload = payload.map_err(|e| anyhow::anyhow!("message did not serialise: {e}"))?;
-    link.send(coord.manufacturer(), &serial, topic, payload)?;
+/// Hands `p` to the link.
+fn send(link: &mut dyn RobotLink, p: Publish) -> Result<(), anyhow::Error> {
+    link.send(
+        &p.path.manufacturer,
+        &p.path.serial,
+        p.path.topic,
+        p.payload,
+    )?;
     Ok(())
+}
+
+/// Logs and counts one session event.
+fn log_event(summary: &mut Summary, session: Option<&Session>, e: &SessionEvent) {
+    let serial = |robot: &u32| {
+        session.map_or_else(
+            || robot.to_string(),
+            |s| s.coordinator().serial(*robot).to_string(),
+        )
+    };
+    match e {
+        SessionEvent::Refused(reject) => {
+            summary.rejected += 1;
+            metrics::counter!("drover_mqtt_rejected_total").increment(1);
+            match reject {
+                Reject::Duplicate { .. } | Reject::Stale { .. } => {
+                    tracing::debug!(%reject, "robot message dropped")
+                }
+                _ => tracing::warn!(%reject, "robot message rejected"),
+            }
+        }
+        SessionEvent::Alert { serial, text } => {
+            metrics::counter!("drover_robot_alerts_total").increment(1);
+            tracing::warn!(robot = %serial, "{text}")
+        }
+        SessionEvent::Late { serial, cell } => {
+            summary.late_robots += 1;
+            tracing::warn!(robot = %serial, cell = cell.0, "robot reported after startup: not driven (restart droverd to drive it); its cell is closed to the others");
+        }
+        SessionEvent::Coord(c) => match c {
+            CoordEvent::Silent { robot } => {
+                summary.silent_events += 1;
+                tracing::warn!(robot = %serial(robot), "robot silent: its task goes back to the queue, its cells stay blocked");
+            }
+            CoordEvent::Back { robot } => {
+                tracing::info!(robot = %serial(robot), "robot reports again")
+            }
+            CoordEvent::Down { robot, why } => {
+                summary.down_events += 1;
+                metrics::counter!("drover_robot_faults_total").increment(1);
+                tracing::warn!(robot = %serial(robot), why = %why, "robot not driven: its task goes back to the queue, its cells are closed");
+            }
+            CoordEvent::Up { robot } => {
+                tracing::info!(robot = %serial(robot), "robot driven again")
+            }
+            CoordEvent::BadProgress(e) => {
+                summary.bad_progress += 1;
+                tracing::error!(error = %e, "progress report refused");
+            }
+            CoordEvent::OrderRestarted { robot } => {
+                tracing::info!(robot = %serial(robot), "robot runs no order of ours: new order")
+            }
+            CoordEvent::Stopped { robot } => {
+                tracing::info!(robot = %serial(robot), "order cancelled: robot stopped")
+            }
+            CoordEvent::ZoneHold { robot, held } => {
+                tracing::info!(robot = %serial(robot), held, "blocked zone: robot held (paused) or let go")
+            }
+            CoordEvent::Alloc(e) => tracing::debug!(event = ?e, "allocator"),
+        },
+    }
 }
 
 fn count_send(summary: &mut Summary, sent: &Result<(), anyhow::Error>) {

@@ -15,13 +15,13 @@ use drover_alloc::{
     Activity, Errand, ErrandAction, PodId, PodLoc, PodSel, StationId, TaskId, TaskKind, TaskState,
 };
 use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
+use drover_core::session::Session;
 use drover_grid::load::{Floor, StationKind};
 use drover_grid::{Cell, CellKind};
 use drover_store::{
     Committer, ContentsRecord, ErrandKind, Outcome, PodChoice, Recovered, SpecKind, TaskSpec,
     TaskStatus, Write, ZoneRecord, ZoneSpec,
 };
-use drover_vda5050::State;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -77,6 +77,8 @@ pub enum RobotOp {
     OutOfService,
     /// Back into service.
     InService,
+    /// Clear an order refusal: driven again, with a new order from where it stands.
+    Reset,
 }
 
 /// What an operator can do at a station.
@@ -182,6 +184,12 @@ pub struct RobotOut {
     pub zone_held: bool,
     /// Errors the robot reports (type: description).
     pub errors: Vec<String>,
+    /// Why it is not driven, if it is not: an order it refused, a FATAL error, an emergency
+    /// stop or mode, a position away from its cells (`POST /api/robots/{serial}/reset`
+    /// clears a refusal).
+    pub fault: Option<String>,
+    /// The VDA 5050 version it speaks (orders go out in it).
+    pub version: String,
 }
 
 /// One station as the API shows it.
@@ -539,22 +547,12 @@ pub struct OpsLoop {
     ring_speed: Option<f64>,
     width: u32,
     height: u32,
-    wire: Vec<Wire>,
     stats: Vec<StationStats>,
     last_cells: Vec<u32>,
     last_stations: Vec<StationOut>,
     ticks_ms: VecDeque<f64>,
     tick_ms: u64,
     done_since_start: u64,
-}
-
-#[derive(Clone, Default)]
-struct Wire {
-    x: f64,
-    y: f64,
-    theta: f64,
-    paused: bool,
-    errors: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -625,7 +623,6 @@ pub fn ops(
         ring_speed,
         width: floor.grid.width(),
         height: floor.grid.height(),
-        wire: Vec::new(),
         stats: vec![StationStats::default(); floor.stations.len()],
         last_cells: Vec::new(),
         last_stations: Vec::new(),
@@ -995,6 +992,22 @@ impl OpsLoop {
                             tracing::info!(robot = %serial, ?op, requeued = events.len(), "operator");
                             Ok(())
                         }
+                        RobotOp::Reset => {
+                            if coord.reset(r) {
+                                tracing::info!(robot = %serial, "operator reset: driven again");
+                                Ok(())
+                            } else {
+                                Err(ApiError::conflict(format!(
+                                    "robot {serial} refused no order; nothing to reset{}",
+                                    coord
+                                        .down_reason(r)
+                                        .map(|w| format!(
+                                            " (it is down: {w}; the robot clears that)"
+                                        ))
+                                        .unwrap_or_default()
+                                )))
+                            }
+                        }
                     },
                 };
                 let _ = reply.send(result);
@@ -1133,29 +1146,6 @@ impl OpsLoop {
             .map_err(|e| ApiError::unavailable(e.to_string()))
     }
 
-    /// Records what a robot reports about itself (for the live view).
-    pub fn on_state(&mut self, robot: u32, state: &State) {
-        let r = robot as usize;
-        if self.wire.len() <= r {
-            self.wire.resize(r + 1, Wire::default());
-        }
-        let w = &mut self.wire[r];
-        if let Some(p) = &state.agv_position {
-            w.x = p.x;
-            w.y = p.y;
-            w.theta = p.theta;
-        }
-        w.paused = state.paused.unwrap_or(false);
-        w.errors = state
-            .errors
-            .iter()
-            .map(|e| match &e.error_description {
-                Some(d) => format!("{}: {d}", e.error_type),
-                None => e.error_type.clone(),
-            })
-            .collect();
-    }
-
     /// After a coordinator tick: commits every task transition and pod move it caused.
     /// Returns when they are durable (the caller publishes orders after this).
     pub async fn after_tick(&mut self, coord: &Coordinator, events: &[CoordEvent], tick_ms: f64) {
@@ -1241,13 +1231,11 @@ impl OpsLoop {
     }
 
     /// Rebuilds the live view, emits robot and station events, and updates metrics.
-    pub fn publish(&mut self, coord: &Coordinator, uptime_s: f64) {
+    pub fn publish(&mut self, session: &Session, uptime_s: f64) {
+        let coord = session.coordinator();
         let alloc = coord.alloc();
         let frame = coord.frame();
         let n = coord.n_robots();
-        if self.wire.len() < n {
-            self.wire.resize(n, Wire::default());
-        }
         if self.last_cells.len() != n {
             self.last_cells = vec![u32::MAX; n];
         }
@@ -1258,7 +1246,6 @@ impl OpsLoop {
         for r in 0..n as u32 {
             let cell = coord.position(r);
             let (x, y) = frame.position(cell);
-            let w = &self.wire[r as usize];
             let activity = activity_name(alloc.activity(r));
             *by_activity.entry(activity.to_string()).or_default() += 1;
             let task = alloc
@@ -1273,7 +1260,7 @@ impl OpsLoop {
                 row,
                 x,
                 y,
-                theta: w.theta,
+                theta: coord.pose(r).map_or(0.0, |p| p.2),
                 battery: (coord.battery(r) * 1000.0).round() / 10.0,
                 activity: activity.to_string(),
                 task,
@@ -1281,9 +1268,11 @@ impl OpsLoop {
                 online: coord.is_online(r),
                 silent: coord.is_silent(r),
                 out_of_service: coord.is_out_of_service(r),
-                paused: w.paused,
+                paused: coord.is_self_paused(r),
                 zone_held: coord.is_zone_held(r),
-                errors: w.errors.clone(),
+                errors: coord.errors(r).to_vec(),
+                fault: coord.down_reason(r).filter(|w| w != "silent"),
+                version: session.version(r).to_string(),
             };
             if out.silent {
                 alerts.push(format!("robot {} is silent", out.serial));
@@ -1293,6 +1282,9 @@ impl OpsLoop {
                     "robot {} is held in a blocked zone until it is deleted",
                     out.serial
                 ));
+            }
+            if let Some(f) = &out.fault {
+                alerts.push(format!("robot {} is not driven: {f}", out.serial));
             }
             for e in &out.errors {
                 alerts.push(format!("robot {}: {e}", out.serial));
