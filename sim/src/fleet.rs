@@ -643,7 +643,11 @@ pub fn spawn(
         for (topic, payload) in [(Topic::Factsheet, sheet), (Topic::State, state)] {
             let topic = unit_topic(u, &config.manufacturer, topic);
             let events = discovery.receive(&topic, &payload, EPOCH_MS);
-            anyhow::ensure!(events.is_empty(), "unit {} at startup: {events:?}", u.serial());
+            anyhow::ensure!(
+                events.is_empty(),
+                "unit {} at startup: {events:?}",
+                u.serial()
+            );
         }
     }
     let tables = drover_alloc::TargetTables::for_floor(floor);

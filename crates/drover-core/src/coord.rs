@@ -201,6 +201,8 @@ struct Robot {
     pose: Option<(f64, f64, f64)>,
     /// Not driven (silent, or any reason above): tasks back in the queue, cells closed.
     down: bool,
+    /// The misplaced cell the closed cells were last computed with.
+    closed_at: Option<Cell>,
 }
 
 impl Robot {
@@ -238,6 +240,8 @@ pub struct Coordinator {
     base_grid: Grid,
     /// Per cell: inside a blocked zone.
     blocked: Vec<bool>,
+    /// Per cell: closed to planning (blocked zones, foreign robots, down robots' cells).
+    closed: Vec<bool>,
     /// Cells where robots stand that this coordinator does not drive.
     foreign: Vec<Cell>,
     /// Per cell: speed limit from slow zones, m/s (`INFINITY`: none).
@@ -312,6 +316,7 @@ impl Coordinator {
                     link_fault: None,
                     pose: None,
                     down: false,
+                    closed_at: None,
                 })
                 .collect(),
             alloc,
@@ -328,6 +333,7 @@ impl Coordinator {
             exec: Executor::new(grid.n_cells(), &starts, config.base_ahead),
             planned: starts,
             blocked: vec![false; grid.n_cells()],
+            closed: vec![false; grid.n_cells()],
             foreign: Vec::new(),
             speed_limit: vec![f64::INFINITY; grid.n_cells()],
             base_grid: grid.clone(),
@@ -505,6 +511,12 @@ impl Coordinator {
             }
         };
         self.robots[robot as usize].misplaced = misplaced;
+    }
+
+    /// Whether nobody may be planned into `cell` (a blocked zone, a robot not driven here, or
+    /// a cell a down robot stands in or was released into).
+    pub fn is_closed(&self, cell: Cell) -> bool {
+        self.closed.get(cell.index()).copied().unwrap_or(true)
     }
 
     /// Why robot `robot` is not driven, if it is not: silent, refused an order, FATAL,
@@ -723,6 +735,7 @@ impl Coordinator {
             }
         }
         self.grid = grid;
+        self.closed = closed.clone();
         self.oracle = DistanceOracle::new(&self.grid, Motion::Grid4, self.config.table_cache_bytes);
         self.costs = TargetTables::new(&self.grid);
         for e in self.alloc.avoid(&|c: Cell| closed[c.index()]) {
@@ -834,6 +847,12 @@ impl Coordinator {
                 });
             }
             let why = r.why_down();
+            let at = r.misplaced.as_ref().and_then(|m| m.1);
+            if at != r.closed_at {
+                // A misplaced robot moved: close where it stands now.
+                r.closed_at = at;
+                changed = true;
+            }
             if why.is_some() == r.down {
                 continue;
             }

@@ -33,6 +33,8 @@ mod exec_tests;
 pub mod health;
 pub mod orders;
 pub mod session;
+#[cfg(test)]
+mod session_tests;
 
 use drover_grid::{Cell, DistTable, DistanceOracle, Grid};
 use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner, RepairConfig};

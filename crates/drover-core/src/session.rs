@@ -327,18 +327,17 @@ impl Discovery {
     }
 }
 
-/// An alert for a robot speaking a version drover cannot, once per robot and version.
+/// An alert for a robot speaking a version drover cannot, once per robot and version (its
+/// later messages are dropped without a word); any other refusal as it is.
 fn unsupported(alerts: &mut Alerts, reject: Reject) -> Option<SessionEvent> {
     match &reject {
         Reject::UnsupportedVersion {
             serial, version, ..
-        } => alerts
-            .once(
-                serial,
-                &format!("version {version}"),
-                format!("speaks VDA 5050 {version:?}; drover speaks 2.0.x and 2.1.x: not driven"),
-            )
-            .or(Some(SessionEvent::Refused(reject))),
+        } => alerts.once(
+            serial,
+            &format!("version {version}"),
+            format!("speaks VDA 5050 {version:?}; drover speaks 2.0.x and 2.1.x: not driven"),
+        ),
         _ => Some(SessionEvent::Refused(reject)),
     }
 }

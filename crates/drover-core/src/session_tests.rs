@@ -1,0 +1,480 @@
+//! The robot session driven with plain values: protocol versions per robot, and each robot
+//! fault (refused order, FATAL, WARNING, emergency stop, mode, own pause, position) acted on.
+
+use drover_alloc::{AllocConfig, Errand, ErrandAction, TargetTables, TaskKind};
+use drover_grid::Cell;
+use drover_grid::load::{Floor, parse_floor};
+use serde_json::{Value, json};
+
+use crate::coord::{CoordConfig, CoordEvent};
+use crate::orders::MapFrame;
+use crate::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
+
+const EPOCH: i64 = 1_790_000_000_000;
+
+fn floor() -> Floor {
+    let text = include_str!("../../../config/floors/demo.toml");
+    parse_floor("demo.toml", text).unwrap()
+}
+
+fn config() -> CoordConfig {
+    CoordConfig {
+        alloc: AllocConfig {
+            optimal_max: 8,
+            battery: None,
+            lift_ticks: 0,
+            drop_ticks: 0,
+            pile_on_max: 3,
+            pod_capacity: 100,
+            prior_service_ticks: 10.0,
+            prior_lead_ticks: 20.0,
+            smoothing: 0.3,
+            demand_half_life: 100.0,
+            slotting: false,
+            park_idle: false,
+            transport_window: 4,
+            max_batch: 64,
+            trip_weight: 0,
+        },
+        seed: 1,
+        table_cache_bytes: 16 << 20,
+        base_ahead: 2,
+        max_lag: 3,
+        resend_ticks: 4,
+        max_orders_per_tick: 0,
+        silent_ticks: 1000,
+        map_id: "floor".into(),
+        manufacturer: "acme".into(),
+        instance: "run1".into(),
+    }
+}
+
+/// A robot as the tests play it: where it stands and what its next state says.
+struct Bot {
+    serial: String,
+    version: &'static str,
+    cell: Cell,
+    header: u32,
+    order_id: String,
+    update_id: u32,
+    errors: Vec<Value>,
+    e_stop: &'static str,
+    mode: &'static str,
+    paused: bool,
+    position: Option<(f64, f64)>,
+}
+
+impl Bot {
+    fn new(serial: &str, version: &'static str, cell: Cell) -> Bot {
+        Bot {
+            serial: serial.into(),
+            version,
+            cell,
+            header: 0,
+            order_id: String::new(),
+            update_id: 0,
+            errors: Vec::new(),
+            e_stop: "NONE",
+            mode: "AUTOMATIC",
+            paused: false,
+            position: None,
+        }
+    }
+
+    /// The robot's next state, as JSON on its topic.
+    fn state(&mut self, frame: &MapFrame) -> (String, Vec<u8>) {
+        self.header += 1;
+        let (x, y) = self.position.unwrap_or_else(|| frame.position(self.cell));
+        let state = json!({
+            "headerId": self.header, "timestamp": "2026-12-07T10:00:00.00Z",
+            "version": self.version, "manufacturer": "acme", "serialNumber": self.serial,
+            "orderId": self.order_id, "orderUpdateId": self.update_id,
+            "lastNodeId": self.cell.0.to_string(), "lastNodeSequenceId": 0,
+            "driving": false, "paused": self.paused, "operatingMode": self.mode,
+            "nodeStates": [], "edgeStates": [], "actionStates": [],
+            "agvPosition": { "x": x, "y": y, "theta": 0.0, "mapId": "floor",
+                             "positionInitialized": true },
+            "batteryState": { "batteryCharge": 80.0, "charging": false },
+            "errors": self.errors,
+            "safetyState": { "eStop": self.e_stop, "fieldViolation": false },
+        });
+        (
+            format!("uagv/v2/acme/{}/state", self.serial),
+            serde_json::to_vec(&state).unwrap(),
+        )
+    }
+}
+
+/// A session with `bots` located (through discovery), and a transport submitted for each.
+fn located(bots: &mut [Bot]) -> Session {
+    let floor = floor();
+    let frame = MapFrame::new("floor", &floor.grid, floor.cell_size_m);
+    let serials = bots.iter().map(|b| b.serial.clone()).collect();
+    let mut discovery = Discovery::new(
+        &floor,
+        "floor",
+        SessionConfig {
+            interface: "uagv".into(),
+            manufacturer: "acme".into(),
+            serials,
+            tick_ms: 250,
+        },
+    );
+    for b in bots.iter_mut() {
+        let (topic, payload) = b.state(&frame);
+        assert!(discovery.receive(&topic, &payload, EPOCH).is_empty());
+    }
+    assert!(discovery.complete());
+    let (mut session, events) = discovery
+        .start(config(), TargetTables::for_floor(&floor))
+        .unwrap();
+    assert!(events.is_empty(), "{events:?}");
+    // Far across the floor, on the bottom travel row.
+    let targets = [Cell(20 * 40 + 30), Cell(20 * 40 + 20), Cell(20 * 40 + 10)];
+    for t in targets.iter().take(bots.len()) {
+        let kind = TaskKind::Transport {
+            errands: vec![Errand {
+                cell: *t,
+                action: ErrandAction::Visit,
+            }],
+        };
+        session
+            .coordinator_mut()
+            .allocator()
+            .submit(kind, 0, None)
+            .unwrap();
+    }
+    session
+}
+
+fn frame(session: &Session) -> MapFrame {
+    session.coordinator().frame().clone()
+}
+
+/// Ticks once; feeds each bot's state first.
+fn step(session: &mut Session, bots: &mut [Bot], t: i64) -> (Vec<Publish>, Vec<SessionEvent>) {
+    let f = frame(session);
+    let mut events = Vec::new();
+    for b in bots.iter_mut() {
+        let (topic, payload) = b.state(&f);
+        events.extend(session.receive(&topic, &payload, EPOCH + t));
+    }
+    let tick = session.tick(EPOCH + t, &|| 0.0);
+    events.extend(tick.events);
+    (tick.publish, events)
+}
+
+fn json_of(p: &Publish) -> Value {
+    serde_json::from_slice(&p.payload).unwrap()
+}
+
+fn orders_to(publish: &[Publish], serial: &str) -> Vec<Value> {
+    publish
+        .iter()
+        .filter(|p| p.path.serial == serial && p.path.topic == drover_vda5050::Topic::Order)
+        .map(json_of)
+        .collect()
+}
+
+fn downs(events: &[SessionEvent]) -> Vec<(u32, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Coord(CoordEvent::Down { robot, why }) => Some((*robot, why.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Ticks until the first order to `serial` goes out; returns it.
+fn first_order(session: &mut Session, bots: &mut [Bot], serial: &str) -> Value {
+    for t in 0..50 {
+        let (publish, _) = step(session, bots, t * 250);
+        if let Some(o) = orders_to(&publish, serial).pop() {
+            return o;
+        }
+    }
+    panic!("no order to {serial}")
+}
+
+fn park(k: usize) -> Cell {
+    floor().park[k]
+}
+
+#[test]
+fn each_robot_gets_orders_and_instant_actions_in_its_own_version() {
+    let mut bots = [
+        Bot::new("old", "2.0.0", park(0)),
+        Bot::new("new", "2.1.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    assert_eq!(
+        first_order(&mut session, &mut bots, "old")["version"],
+        "2.0.0"
+    );
+    assert_eq!(
+        first_order(&mut session, &mut bots, "new")["version"],
+        "2.1.0"
+    );
+    let pause = session.coordinator_mut().pause(0, true).unwrap();
+    let message = json_of(&session.encode(0, pause, EPOCH));
+    assert_eq!(message["version"], "2.0.0");
+    // 2.0 robots built on the first 2.0.0 schema read `instantActions`, the rest `actions`.
+    assert_eq!(message["actions"], message["instantActions"]);
+    let pause = session.coordinator_mut().pause(1, true).unwrap();
+    let message = json_of(&session.encode(1, pause, EPOCH));
+    assert_eq!(message["version"], "2.1.0");
+    assert!(message.get("instantActions").is_none());
+}
+
+#[test]
+fn a_robot_that_changes_version_is_answered_in_the_new_one() {
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    bots[0].version = "2.0.0";
+    let (_, events) = step(&mut session, &mut bots, 0);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Alert { text, .. } if text.contains("2.0.0"))),
+        "{events:?}"
+    );
+    assert_eq!(
+        first_order(&mut session, &mut bots, "a")["version"],
+        "2.0.0"
+    );
+}
+
+#[test]
+fn an_unsupported_version_is_alerted_once_and_the_robot_is_not_driven() {
+    let mut bots = [
+        Bot::new("a", "2.1.0", park(0)),
+        Bot::new("b", "2.1.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    bots[0].version = "3.0.0";
+    let mut alerts = 0;
+    let mut orders = 0;
+    let mut refused = 0;
+    for t in 0..40 {
+        let (publish, events) = step(&mut session, &mut bots, t * 250);
+        orders += orders_to(&publish, "a").len();
+        for e in &events {
+            match e {
+                SessionEvent::Alert { serial, text } if serial == "a" => {
+                    assert!(text.contains("3.0.0"), "{text}");
+                    alerts += 1;
+                }
+                SessionEvent::Refused(_) => refused += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(alerts, 1, "one alert, not one per message");
+    assert_eq!(refused, 0, "nothing logged per message after the alert");
+    assert_eq!(orders, 0, "nothing sent to a robot drover cannot speak to");
+    assert!(
+        session
+            .coordinator()
+            .down_reason(0)
+            .unwrap()
+            .contains("3.0.0")
+    );
+    // Back on 2.0: driven again.
+    bots[0].version = "2.0.0";
+    assert_eq!(
+        first_order(&mut session, &mut bots, "a")["version"],
+        "2.0.0"
+    );
+}
+
+#[test]
+fn a_refused_order_is_never_resent_and_the_robot_waits_for_a_reset() {
+    let mut bots = [
+        Bot::new("a", "2.0.0", park(0)),
+        Bot::new("b", "2.0.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    let order = first_order(&mut session, &mut bots, "a");
+    let order_id = order["orderId"].as_str().unwrap().to_string();
+    assert!(!session.coordinator().alloc().robot_tasks(0).is_empty());
+    // The robot refuses it, as a 2.0 robot refuses a 2.1 order.
+    bots[0].errors = vec![json!({
+        "errorType": "validationError", "errorLevel": "WARNING",
+        "errorDescription": "order version 2.1.0 is not compatible with client version 2.0.0",
+        "errorReferences": [{ "referenceKey": "orderId", "referenceValue": order_id }],
+    })];
+    let (publish, events) = step(&mut session, &mut bots, 10_000);
+    assert_eq!(orders_to(&publish, "a"), Vec::<Value>::new());
+    let down = downs(&events);
+    assert_eq!(down.len(), 1, "{events:?}");
+    assert!(down[0].1.contains("not compatible"), "{down:?}");
+    // Its task went back to the queue; b may take it.
+    assert!(session.coordinator().alloc().robot_tasks(0).is_empty());
+    let mut resent = 0;
+    for t in 0..60 {
+        resent += orders_to(&step(&mut session, &mut bots, 11_000 + t * 250).0, "a").len();
+    }
+    assert_eq!(resent, 0, "a refused order is not resent");
+    // The robot still reports the error (spec: until a new order is accepted): a reset.
+    assert!(session.coordinator_mut().reset(0));
+    let order = first_order(&mut session, &mut bots, "a");
+    assert_ne!(
+        order["orderId"],
+        json!(order_id),
+        "a new order, not the refused one"
+    );
+}
+
+#[test]
+fn a_refusal_naming_no_order_counts_while_our_order_waits_for_its_echo() {
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    first_order(&mut session, &mut bots, "a");
+    bots[0].errors = vec![json!({ "errorType": "noRouteError", "errorLevel": "WARNING" })];
+    let (_, events) = step(&mut session, &mut bots, 10_000);
+    assert_eq!(downs(&events).len(), 1, "{events:?}");
+    // The error clears by itself: driven again with a new order.
+    bots[0].errors.clear();
+    let (_, events) = step(&mut session, &mut bots, 10_250);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Coord(CoordEvent::Up { robot: 0 }))),
+        "{events:?}"
+    );
+    first_order(&mut session, &mut bots, "a");
+}
+
+#[test]
+fn a_fatal_robot_leaves_service_on_the_first_tick_and_a_warning_changes_nothing() {
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    first_order(&mut session, &mut bots, "a");
+    bots[0].errors = vec![json!({ "errorType": "batteryLow", "errorLevel": "WARNING" })];
+    let (_, events) = step(&mut session, &mut bots, 10_000);
+    assert!(downs(&events).is_empty(), "{events:?}");
+    assert!(!session.coordinator().alloc().robot_tasks(0).is_empty());
+    assert_eq!(session.coordinator().errors(0), ["batteryLow"]);
+    bots[0].errors = vec![json!({
+        "errorType": "motorFault", "errorLevel": "FATAL", "errorDescription": "left wheel"
+    })];
+    let (publish, events) = step(&mut session, &mut bots, 10_250);
+    assert_eq!(
+        downs(&events),
+        vec![(0, "FATAL motorFault: left wheel".into())]
+    );
+    assert!(session.coordinator().alloc().robot_tasks(0).is_empty());
+    assert!(orders_to(&publish, "a").is_empty());
+    assert!(
+        !session.coordinator_mut().reset(0),
+        "FATAL is the robot's to clear"
+    );
+}
+
+#[test]
+fn an_emergency_stop_or_manual_mode_closes_the_robots_cells_on_the_first_tick() {
+    for (e_stop, mode, why) in [
+        ("MANUAL", "AUTOMATIC", "emergency stop MANUAL"),
+        ("NONE", "MANUAL", "operating mode MANUAL"),
+    ] {
+        let mut bots = [
+            Bot::new("a", "2.1.0", park(0)),
+            Bot::new("b", "2.1.0", park(1)),
+        ];
+        let mut session = located(&mut bots);
+        first_order(&mut session, &mut bots, "a");
+        let cell = session.coordinator().position(0);
+        assert!(!session.coordinator().is_closed(cell));
+        bots[0].e_stop = e_stop;
+        bots[0].mode = mode;
+        let (_, events) = step(&mut session, &mut bots, 10_000);
+        assert_eq!(downs(&events), vec![(0, why.into())]);
+        assert!(session.coordinator().is_closed(cell), "{why}");
+        // Cleared: back in service, cells open.
+        bots[0].e_stop = "NONE";
+        bots[0].mode = "AUTOMATIC";
+        step(&mut session, &mut bots, 10_250);
+        assert!(session.coordinator().down_reason(0).is_none());
+        assert!(!session.coordinator().is_closed(cell));
+    }
+}
+
+#[test]
+fn a_robot_that_pauses_itself_is_held() {
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    bots[0].paused = true;
+    for t in 0..30 {
+        let (publish, events) = step(&mut session, &mut bots, t * 250);
+        assert!(downs(&events).is_empty());
+        for o in orders_to(&publish, "a") {
+            let released = o["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["released"] == true)
+                .count();
+            assert_eq!(released, 1, "nothing released beyond where it stands: {o}");
+        }
+    }
+    assert!(session.coordinator().is_self_paused(0));
+}
+
+#[test]
+fn a_robot_off_the_map_or_off_its_cells_is_held_with_an_alert() {
+    let mut bots = [
+        Bot::new("a", "2.1.0", park(0)),
+        Bot::new("b", "2.1.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    bots[0].position = Some((-5.0, 3.0));
+    let (_, events) = step(&mut session, &mut bots, 0);
+    let down = downs(&events);
+    assert!(down[0].1.contains("off the map"), "{down:?}");
+    assert!(events.iter().any(
+        |e| matches!(e, SessionEvent::Alert { serial, text } if serial == "a" && text.contains("off the map"))
+    ));
+    // Pushed by hand to a cell of the floor that was never released to it.
+    let elsewhere = park(5);
+    let f = frame(&session);
+    bots[0].position = Some(f.position(elsewhere));
+    let (_, events) = step(&mut session, &mut bots, 250);
+    assert!(downs(&events).is_empty(), "still down, for another reason");
+    let why = session.coordinator().down_reason(0).unwrap();
+    assert!(why.contains("away from its released cells"), "{why}");
+    assert!(
+        session.coordinator().is_closed(elsewhere),
+        "nobody runs into it there"
+    );
+    // Back where the plan has it.
+    bots[0].position = None;
+    step(&mut session, &mut bots, 500);
+    assert!(session.coordinator().down_reason(0).is_none());
+}
+
+#[test]
+fn hostile_robot_messages_are_refused_without_loss() {
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    // 10,000 errors in one state, an unknown version string, a malformed factsheet.
+    bots[0].errors = (0..10_000)
+        .map(|k| json!({ "errorType": format!("e{k}"), "errorLevel": "WARNING" }))
+        .collect();
+    let (_, events) = step(&mut session, &mut bots, 0);
+    assert!(downs(&events).is_empty());
+    assert_eq!(session.coordinator().errors(0).len(), 10_000);
+    bots[0].errors.clear();
+    for version in ["banana", "1.1.0", ""] {
+        bots[0].version = version;
+        step(&mut session, &mut bots, 250);
+    }
+    bots[0].version = "2.1.0";
+    let sheet = br#"{"version": "2.1.0", "manufacturer": "acme", "serialNumber": "a"}"#;
+    let events = session.receive("uagv/v2/acme/a/factsheet", sheet, EPOCH);
+    let [SessionEvent::Refused(reject)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert!(reject.to_string().contains("typeSpecification"), "{reject}");
+    first_order(&mut session, &mut bots, "a");
+}
