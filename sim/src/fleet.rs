@@ -602,6 +602,7 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
         silent_ticks: 100,
         map_id: "floor".into(),
         manufacturer: "drover-sim".into(),
+        actions: drover_core::orders::ActionNames::standard(),
         // One coordinator per simulated run: plain ids keep snapshots stable.
         instance: String::new(),
     }

@@ -49,6 +49,8 @@ pub struct CoordConfig {
     pub map_id: String,
     /// The manufacturer name robots use in their topics and headers.
     pub manufacturer: String,
+    /// Node action names and parameters these robots understand.
+    pub actions: crate::orders::ActionNames,
     /// Part of every order id, different for each coordinator run (droverd uses its start
     /// time), so a restarted coordinator never reuses an id a robot may still run.
     pub instance: String,
@@ -990,6 +992,7 @@ impl Coordinator {
                 &self.exec,
                 &self.frame,
                 &self.speed_limit,
+                &self.config.actions,
                 now,
                 self.config.resend_ticks,
             ) {

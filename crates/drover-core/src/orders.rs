@@ -4,9 +4,10 @@
 //! Node = cell (`nodeId` = cell id, position in metres from the floor's cell size, `theta`
 //! from the heading); edge = the move between two consecutive entries. The base is what the
 //! executor released, the horizon the planned entries after it. An update starts at the
-//! previous update's decision point (same `nodeId`, `sequenceId` and content) and is sent
-//! only once the previous one was echoed, so a lost update is resent, never skipped.
-//! Headers (`headerId`, `timestamp`) are left at zero: the gateway stamps them on sending.
+//! previous update's decision point (same `nodeId` and `sequenceId`, its actions not
+//! repeated) and is sent only once the previous one was echoed, so a lost update is resent,
+//! never skipped. Headers (`headerId`, `timestamp`, `version`) are left for the session to
+//! stamp on sending.
 
 use drover_grid::{Cell, Grid, Heading};
 use drover_vda5050::{
@@ -110,6 +111,35 @@ pub struct OrderTrack {
     limits: OrderLimits,
     /// Tick of the last message sent.
     last_sent: Option<u64>,
+}
+
+/// What drover calls its node actions on the wire: the VDA 5050 predefined names by default,
+/// a vendor's own where it names them differently (`[vda5050.actions]` in droverd's config).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionNames {
+    /// Lifting a pod (`pick`).
+    pub pick: String,
+    /// Setting it down (`drop`).
+    pub drop: String,
+    /// Charging on a charger cell (`startCharging`).
+    pub charge: String,
+    /// `loadType` parameter of pick and drop.
+    pub load_type: String,
+    /// `stationType` parameter of pick and drop.
+    pub station_type: String,
+}
+
+impl ActionNames {
+    /// The VDA 5050 predefined action types, `loadType` `pod`, `stationType` `floor`.
+    pub fn standard() -> ActionNames {
+        ActionNames {
+            pick: "pick".into(),
+            drop: "drop".into(),
+            charge: "startCharging".into(),
+            load_type: "pod".into(),
+            station_type: "floor".into(),
+        }
+    }
 }
 
 /// Limits a robot declares in its factsheet (`protocolLimits`).
@@ -266,6 +296,7 @@ impl OrderTrack {
         exec: &Executor,
         frame: &MapFrame,
         speed_limit: &[f64],
+        names: &ActionNames,
         now: u64,
         resend_ticks: u64,
     ) -> Option<Order> {
@@ -325,7 +356,14 @@ impl OrderTrack {
                 e.max_speed = limit.is_finite().then_some(limit);
                 edges.push(e);
             }
-            nodes.push(node(&order_id, entry, seq, released_node, frame));
+            let mut n = node(&order_id, entry, seq, released_node, frame, names);
+            if update_id > 0 && index == from {
+                // The stitching node's actions went out with the previous message. Robots
+                // append a stitching node's actions to their decision point's (vda-5050-lib
+                // does), so sending them again would run them twice.
+                n.actions.clear();
+            }
+            nodes.push(n);
             prev = Some(entry.cell);
         }
         let order = Order {
@@ -348,7 +386,14 @@ impl OrderTrack {
     }
 }
 
-fn node(order_id: &str, entry: &Entry, seq: u32, released: bool, frame: &MapFrame) -> Node {
+fn node(
+    order_id: &str,
+    entry: &Entry,
+    seq: u32,
+    released: bool,
+    frame: &MapFrame,
+    names: &ActionNames,
+) -> Node {
     let (x, y) = frame.position(entry.cell);
     Node {
         node_id: entry.cell.0.to_string(),
@@ -368,7 +413,7 @@ fn node(order_id: &str, entry: &Entry, seq: u32, released: bool, frame: &MapFram
             .actions
             .iter()
             .enumerate()
-            .map(|(k, a)| action(order_id, seq, k, a))
+            .map(|(k, a)| action(order_id, seq, k, a, names))
             .collect(),
     }
 }
@@ -393,29 +438,29 @@ fn edge(from: Cell, to: &Entry, seq: u32, released: bool, frame: &MapFrame) -> E
     }
 }
 
-fn action(order_id: &str, seq: u32, k: usize, a: &NodeAction) -> Action {
+fn action(order_id: &str, seq: u32, k: usize, a: &NodeAction, names: &ActionNames) -> Action {
     let param = |key: &str, value: &str| ActionParameter {
         key: key.to_string(),
         value: serde_json::Value::String(value.to_string()),
     };
     let (action_type, params) = match a {
         NodeAction::Pick { pod } => (
-            "pick",
+            &names.pick,
             vec![
-                param("stationType", "floor"),
-                param("loadType", "pod"),
+                param("stationType", &names.station_type),
+                param("loadType", &names.load_type),
                 param("loadId", pod),
             ],
         ),
         NodeAction::Drop { pod } => (
-            "drop",
+            &names.drop,
             vec![
-                param("stationType", "floor"),
-                param("loadType", "pod"),
+                param("stationType", &names.station_type),
+                param("loadType", &names.load_type),
                 param("loadId", pod),
             ],
         ),
-        NodeAction::Charge => ("startCharging", Vec::new()),
+        NodeAction::Charge => (&names.charge, Vec::new()),
     };
     Action {
         action_type: action_type.to_string(),

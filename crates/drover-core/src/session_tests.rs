@@ -45,6 +45,7 @@ fn config() -> CoordConfig {
         silent_ticks: 1000,
         map_id: "floor".into(),
         manufacturer: "acme".into(),
+        actions: crate::orders::ActionNames::standard(),
         instance: "run1".into(),
     }
 }

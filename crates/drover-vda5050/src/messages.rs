@@ -60,8 +60,13 @@ pub struct NodePosition {
     /// Radians in [−π, π]; absent: any orientation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theta: Option<f64>,
-    /// Allowed deviation radius, metres.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Allowed deviation radius, metres (`allowedDeviationXy` in the first 2.0.0 schema).
+    #[serde(
+        default,
+        rename = "allowedDeviationXY",
+        alias = "allowedDeviationXy",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub allowed_deviation_x_y: Option<f64>,
     /// Allowed orientation deviation, radians.
     #[serde(default, skip_serializing_if = "Option::is_none")]

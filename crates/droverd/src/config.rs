@@ -89,6 +89,40 @@ pub struct VdaConfig {
     pub manufacturer: String,
     /// Map id in orders.
     pub map_id: String,
+    /// What these robots call drover's node actions (default: VDA 5050's names).
+    #[serde(default)]
+    pub actions: ActionsConfig,
+}
+
+/// `[vda5050.actions]`: node action types and pick/drop parameters as the robots' vendor
+/// names them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionsConfig {
+    /// Lifting a pod.
+    pub pick: String,
+    /// Setting a pod down.
+    pub drop: String,
+    /// Charging.
+    pub charge: String,
+    /// `loadType` of pick and drop.
+    pub load_type: String,
+    /// `stationType` of pick and drop.
+    pub station_type: String,
+}
+
+impl Default for ActionsConfig {
+    /// VDA 5050's predefined names.
+    fn default() -> ActionsConfig {
+        let n = drover_core::orders::ActionNames::standard();
+        ActionsConfig {
+            pick: n.pick,
+            drop: n.drop,
+            charge: n.charge,
+            load_type: n.load_type,
+            station_type: n.station_type,
+        }
+    }
 }
 
 /// `[floor]`.
@@ -240,6 +274,14 @@ impl Config {
         base.table_cache_bytes = c.table_cache_mb << 20;
         base.map_id = self.vda5050.map_id.clone();
         base.manufacturer = self.vda5050.manufacturer.clone();
+        let a = &self.vda5050.actions;
+        base.actions = drover_core::orders::ActionNames {
+            pick: a.pick.clone(),
+            drop: a.drop.clone(),
+            charge: a.charge.clone(),
+            load_type: a.load_type.clone(),
+            station_type: a.station_type.clone(),
+        };
         base
     }
 }

@@ -296,10 +296,7 @@ pub async fn run_coordinator(
             continue;
         }
         let coord = session.coordinator();
-        let (done, failed, mut open) = task_outcomes(coord, &tasks);
-        if let Some(o) = ops.as_deref() {
-            open += o.open_tasks();
-        }
+        let (done, failed, open) = outcomes(coord, &tasks, ops.as_deref());
         if progress_due {
             last_progress = Instant::now();
             let silent = (0..coord.n_robots() as u32)
@@ -318,8 +315,8 @@ pub async fn run_coordinator(
             break;
         }
     }
-    let (done, failed, open) = task_outcomes(session.coordinator(), &tasks);
-    summary.submitted = tasks.len();
+    let (done, failed, open) = outcomes(session.coordinator(), &tasks, ops.as_deref());
+    summary.submitted = done + failed + open;
     summary.done = done;
     summary.failed = failed;
     summary.open = open;
@@ -328,6 +325,23 @@ pub async fn run_coordinator(
     summary.tick_ms_p99 = percentile(&durations, 0.99);
     summary.tick_ms_max = durations.last().copied().unwrap_or(0.0);
     Ok(summary)
+}
+
+/// Tasks done, failed or cancelled, and open: the store's tasks (what the API and dashboard
+/// count) and the loop's own submissions.
+fn outcomes(
+    coord: &drover_core::coord::Coordinator,
+    tasks: &[drover_alloc::TaskId],
+    ops: Option<&OpsLoop>,
+) -> (usize, usize, usize) {
+    let (mut done, mut failed, mut open) = task_outcomes(coord, tasks);
+    if let Some(o) = ops {
+        let (d, f, n) = o.outcomes();
+        done += d;
+        failed += f;
+        open += n;
+    }
+    (done, failed, open)
 }
 
 /// Resolves at `at`; never without one.

@@ -1418,9 +1418,14 @@ impl OpsLoop {
         self.live.send_replace(Arc::new(live));
     }
 
-    /// Open client tasks known to the allocator.
-    pub fn open_tasks(&self) -> usize {
-        self.open.len()
+    /// Store tasks done, failed or cancelled, and open, as the API counts them.
+    pub fn outcomes(&self) -> (usize, usize, usize) {
+        let n = |s: TaskStatus| self.finals.get(&s).copied().unwrap_or(0) as usize;
+        (
+            n(TaskStatus::Done),
+            n(TaskStatus::Failed) + n(TaskStatus::Cancelled),
+            self.open.len(),
+        )
     }
 }
 
