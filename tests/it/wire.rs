@@ -29,8 +29,8 @@ pub(crate) fn options(
         unit: UnitConfig::standard().scaled(4.0),
         unit_step_ms: 20,
         faults,
+        associates_pick_ms: 400,
         control: Control {
-            associates_pick_ms: Some(400),
             submit_picks: tasks,
             keep_queued: 0,
             stop_when_done: true,

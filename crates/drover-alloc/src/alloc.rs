@@ -1047,6 +1047,43 @@ impl Allocator {
         Ok(())
     }
 
+    /// Replaces a pod's contents (an inventory import): SKU name -> units. Refused for a pod
+    /// out of its slot or held by a task (on its way to, at, or back from a station): that
+    /// visit is about to change its contents.
+    pub fn set_pod_contents(
+        &mut self,
+        pod: PodId,
+        contents: &[(String, u32)],
+    ) -> Result<(), String> {
+        self.may_import(pod)?;
+        let mut new = BTreeMap::new();
+        for (name, units) in contents.iter().filter(|c| c.1 > 0) {
+            let sku = self.intern(name);
+            *new.entry(sku).or_insert(0) += units;
+            if !self.sku_pods[sku.0 as usize].contains(&pod) {
+                self.sku_pods[sku.0 as usize].push(pod);
+            }
+        }
+        self.pods[pod.0 as usize].contents = new;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Whether [`Allocator::set_pod_contents`] would take new contents for `pod` now.
+    pub fn may_import(&self, pod: PodId) -> Result<(), String> {
+        let p = self
+            .pods
+            .get(pod.0 as usize)
+            .ok_or_else(|| format!("no pod {}", pod.0))?;
+        if p.busy || !matches!(p.loc, PodLoc::Slot(_)) {
+            return Err(format!(
+                "pod {} is on its way to or from a station; import its contents once it is back in a slot",
+                self.pod_ids[pod.0 as usize]
+            ));
+        }
+        Ok(())
+    }
+
     /// A pod's contents, SKU -> units, for the store.
     pub fn pod_contents(&self, pod: PodId) -> Vec<(SkuId, u32)> {
         self.pods[pod.0 as usize]

@@ -360,6 +360,7 @@ pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth) -> Router {
         .routes(routes!(release_station))
         .routes(routes!(list_zones, create_zone))
         .routes(routes!(delete_zone))
+        .routes(routes!(put_pods))
         .routes(routes!(get_floor))
         .routes(routes!(get_kpis))
         .routes(routes!(get_live))
@@ -525,7 +526,7 @@ fn to_spec(app: &App, t: &NewTask) -> Result<TaskSpec, ApiError> {
         priority: t.priority,
         deadline_ms: t.deadline_ms,
     };
-    app.ops.names.check(&spec).map_err(ApiError::invalid)?;
+    app.ops.names.check(&spec)?;
     Ok(spec)
 }
 
@@ -648,11 +649,12 @@ async fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
 /// with the first task, or 409 when the body differs.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks", request_body = NewTask,
     responses((status = 201, body = TaskOut), (status = 200, description = "repeated key", body = TaskOut),
-              (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+              (status = 400, body = ApiError), (status = 409, body = ApiError),
+              (status = 422, description = "no such pod, SKU or station on this floor", body = ApiError)))]
 async fn submit_task(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
     let t: NewTask = parse_json(&body)?;
     let spec = to_spec(&app, &t)?;
-    let at = crate::ops::now_ms();
+    let at = crate::clock::now_ms();
     let outcomes = store_tasks(&app, vec![(t.key.clone(), spec.clone())], at).await?;
     match outcomes.first() {
         // Just stored: the row is what was sent, queued (no read back on the hot path).
@@ -716,7 +718,7 @@ async fn submit_batch(State(app): State<App>, body: Bytes) -> Result<Json<BatchO
             }),
         }
     }
-    let outcomes = store_tasks(&app, good, crate::ops::now_ms()).await?;
+    let outcomes = store_tasks(&app, good, crate::clock::now_ms()).await?;
     for (slot, o) in slots.into_iter().zip(outcomes) {
         results[slot] = match o {
             Outcome::Inserted { id } => BatchItem {
@@ -990,6 +992,23 @@ async fn create_zone(State(app): State<App>, body: Bytes) -> Result<Response, Ap
     let out = crate::ops::zone_out(id, &zone);
     ask(&app, |reply| Command::PutZone { id, zone, reply }).await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Replace what pods hold (an inventory import): `{"pods": [{"pod", "contents": {SKU:
+/// units}}]}`, all or nothing. Answers once the contents are durable; pods out on a station
+/// visit are refused (409) until they are back in a slot.
+#[utoipa::path(put, path = "/api/pods", tag = "floor", request_body = crate::pods::PodsIn,
+    responses((status = 200, body = Ack), (status = 400, body = ApiError),
+              (status = 409, body = ApiError), (status = 422, body = ApiError)))]
+async fn put_pods(State(app): State<App>, body: Bytes) -> Result<Json<Ack>, ApiError> {
+    let input: crate::pods::PodsIn = parse_json(&body)?;
+    if input.pods.len() > 100_000 {
+        return Err(ApiError::invalid("at most 100000 pods per import"));
+    }
+    let pods =
+        crate::pods::from_input(input, &app.ops.names.pods).map_err(ApiError::unprocessable)?;
+    ask(&app, |reply| Command::PutPods { pods, reply }).await?;
+    Ok(Json(Ack { ok: true }))
 }
 
 /// Delete a zone.

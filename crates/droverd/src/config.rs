@@ -19,6 +19,9 @@ pub struct Config {
     pub robots: RobotsConfig,
     /// Coordinator timing and planning.
     pub coordinator: CoordinatorConfig,
+    /// `[allocator]`, optional.
+    #[serde(default)]
+    pub allocator: AllocatorConfig,
     /// HTTP API and dashboard.
     pub api: ApiConfig,
     /// Durable store.
@@ -125,6 +128,102 @@ impl Default for ActionsConfig {
     }
 }
 
+/// `[allocator]`: how work is matched to robots, and battery thresholds (fractions of a
+/// full charge, compared with each robot's reported `batteryCharge`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllocatorConfig {
+    /// Below this a robot drops its work for a charger.
+    pub battery_critical: f64,
+    /// At or below this an idle robot goes charging.
+    pub battery_go_charge: f64,
+    /// A charging robot may take work again from this charge on.
+    pub battery_may_work: f64,
+    /// A charging robot stops here.
+    pub battery_full: f64,
+    /// Assignment batches up to this many rows are solved exactly (Hungarian), above greedily.
+    pub optimal_max: usize,
+    /// Order lines piled on one pod visit at most.
+    pub pile_on_max: usize,
+    /// Units a pod holds at most (stow).
+    pub pod_capacity: u32,
+    /// Returning pods go to slots by demand (fast movers near the stations).
+    pub slotting: bool,
+    /// Idle robots leave the lanes for park cells.
+    pub park_idle: bool,
+}
+
+impl Default for AllocatorConfig {
+    fn default() -> AllocatorConfig {
+        AllocatorConfig {
+            battery_critical: 0.15,
+            battery_go_charge: 0.30,
+            battery_may_work: 0.60,
+            battery_full: 0.95,
+            optimal_max: 64,
+            pile_on_max: 6,
+            pod_capacity: 400,
+            slotting: true,
+            park_idle: true,
+        }
+    }
+}
+
+impl AllocatorConfig {
+    /// The allocator's settings. Lifts and set-downs are the robot's own `pick`/`drop`
+    /// actions, which hold it in place, so they take no extra ticks here.
+    pub fn alloc_config(&self) -> drover_alloc::AllocConfig {
+        drover_alloc::AllocConfig {
+            optimal_max: self.optimal_max,
+            battery: Some(drover_alloc::BatteryConfig {
+                critical: self.battery_critical,
+                go_charge: self.battery_go_charge,
+                may_work: self.battery_may_work,
+                full: self.battery_full,
+                // Consumption estimates between reports: about 1.5 hours of driving per charge
+                // at one cell per second; robots report their real charge.
+                per_cell: 1.0 / 6000.0,
+                per_lift: 1.0 / 2000.0,
+            }),
+            lift_ticks: 0,
+            drop_ticks: 0,
+            pile_on_max: self.pile_on_max,
+            pod_capacity: self.pod_capacity,
+            prior_service_ticks: 40.0,
+            prior_lead_ticks: 120.0,
+            smoothing: 0.2,
+            demand_half_life: 3600.0,
+            slotting: self.slotting,
+            park_idle: self.park_idle,
+            transport_window: 4,
+            max_batch: 4096,
+            trip_weight: 1,
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let b = [
+            self.battery_critical,
+            self.battery_go_charge,
+            self.battery_may_work,
+            self.battery_full,
+        ];
+        anyhow::ensure!(
+            b.iter().all(|x| (0.0..=1.0).contains(x)) && b.windows(2).all(|w| w[0] <= w[1]),
+            "allocator: battery thresholds must lie in 0..=1 with critical <= go_charge <= may_work <= full"
+        );
+        anyhow::ensure!(
+            (1..=10_000).contains(&self.optimal_max),
+            "allocator.optimal_max must be 1 to 10000"
+        );
+        anyhow::ensure!(
+            self.pile_on_max >= 1 && self.pod_capacity >= 1,
+            "allocator.pile_on_max and pod_capacity must be at least 1"
+        );
+        Ok(())
+    }
+}
+
 /// `[floor]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +312,7 @@ impl Config {
             !(config.api.read_token_required && config.api.write_token.is_empty()),
             "api.read_token_required needs api.write_token"
         );
+        config.allocator.validate()?;
         anyhow::ensure!(
             config.api.zone_ring_speed.is_finite() && config.api.zone_ring_speed >= 0.0,
             "api.zone_ring_speed must be 0 (no ring) or a speed in m/s"
@@ -252,7 +352,7 @@ impl Config {
     pub fn serials(&self) -> Vec<String> {
         if self.robots.serials.is_empty() {
             (0..self.robots.count)
-                .map(drover_sim::fleet::serial)
+                .map(|k| format!("du-{:04}", k + 1))
                 .collect()
         } else {
             self.robots.serials.clone()
@@ -262,16 +362,24 @@ impl Config {
     /// The coordinator settings this file describes.
     pub fn coord_config(&self) -> drover_core::coord::CoordConfig {
         let c = &self.coordinator;
-        let mut base = drover_sim::fleet::coord_config(c.seed);
-        base.base_ahead = c.base_ahead;
-        base.max_lag = c.max_lag;
-        base.resend_ticks = c.resend_ms.div_ceil(c.tick_ms).max(1);
-        base.silent_ticks = c.silent_ms.div_ceil(c.tick_ms).max(1);
-        base.max_orders_per_tick = match c.max_orders_per_s {
-            0 => 0,
-            per_s => (per_s * c.tick_ms / 1000).max(1) as usize,
+        let mut base = drover_core::coord::CoordConfig {
+            alloc: self.allocator.alloc_config(),
+            seed: c.seed,
+            table_cache_bytes: c.table_cache_mb << 20,
+            base_ahead: c.base_ahead,
+            max_lag: c.max_lag,
+            resend_ticks: c.resend_ms.div_ceil(c.tick_ms).max(1),
+            silent_ticks: c.silent_ms.div_ceil(c.tick_ms).max(1),
+            max_orders_per_tick: match c.max_orders_per_s {
+                0 => 0,
+                per_s => (per_s * c.tick_ms / 1000).max(1) as usize,
+            },
+            map_id: String::new(),
+            manufacturer: String::new(),
+            actions: drover_core::orders::ActionNames::standard(),
+            // Set when coordinating starts (droverd's start time).
+            instance: String::new(),
         };
-        base.table_cache_bytes = c.table_cache_mb << 20;
         base.map_id = self.vda5050.map_id.clone();
         base.manufacturer = self.vda5050.manufacturer.clone();
         let a = &self.vda5050.actions;
@@ -284,4 +392,14 @@ impl Config {
         };
         base
     }
+}
+
+/// Reads and validates a floor file (errors name the file, line and column).
+pub fn load_floor(path: &std::path::Path) -> anyhow::Result<drover_grid::load::Floor> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read floor {}: {e}", path.display()))?;
+    Ok(drover_grid::load::parse_floor(
+        &path.display().to_string(),
+        &text,
+    )?)
 }

@@ -3,14 +3,18 @@
 
 use std::time::Duration;
 
+use drover_alloc::TaskId;
+use drover_core::coord::Coordinator;
 use drover_gateway::{BrokerAddr, MqttLink, Session, SessionConfig, fleet_subscriptions};
-use drover_grid::load::{Floor, parse_floor};
-use drover_sim::fleet::{Faults, World, robot_specs, stocked, units_at};
+use drover_grid::load::Floor;
+use drover_sim::fleet::{
+    Associates, Faults, World, robot_specs, stocked, submit_picks, task_outcomes, units_at,
+};
 use drover_sim::mqtt::{UnitFleet, UnitFleetConfig};
 use drover_sim::unit::UnitConfig;
 use tokio::sync::watch;
 
-use crate::{Control, Summary, run_coordinator};
+use crate::{Control, Sidecar, Summary, run_coordinator};
 
 /// Everything a demo run needs.
 #[derive(Clone, Debug)]
@@ -31,8 +35,10 @@ pub struct DemoOptions {
     pub unit_step_ms: u64,
     /// Faults injected into the units.
     pub faults: Faults,
-    /// Loop control (tasks, associates, stop condition).
+    /// Loop control (tasks through the API, stop condition).
     pub control: Control,
+    /// Simulated associates release presented pods after this many ms.
+    pub associates_pick_ms: u64,
     /// How long the coordinator waits for every unit's first state before it drives the
     /// ones it has located.
     pub startup_timeout: Duration,
@@ -78,12 +84,9 @@ pub struct DemoReport {
     pub coordinator_reconnects: u64,
 }
 
-/// Loads and stocks a floor file.
+/// Loads a floor file and stocks pods without contents (seeded), as a simulated shift does.
 pub fn load_floor(path: &std::path::Path, seed: u64) -> anyhow::Result<Floor> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read floor {}: {e}", path.display()))?;
-    let floor = parse_floor(&path.display().to_string(), &text)?;
-    Ok(stocked(floor, seed))
+    Ok(stocked(crate::config::load_floor(path)?, seed))
 }
 
 /// Runs a demo until the control's stop condition or `shutdown`.
@@ -135,6 +138,15 @@ pub async fn run_demo(
         interface: options.interface.clone(),
     };
     let serials = specs.iter().map(|s| s.serial.clone()).collect();
+    let mut sidecar = SimFloor {
+        pick_ms: options.associates_pick_ms,
+        associates: None,
+        // Without an API the demo submits its own picks, in memory.
+        own: served
+            .is_none()
+            .then_some((options.control.submit_picks, options.control.keep_queued)),
+        tasks: Vec::new(),
+    };
     let summary = run_coordinator(
         floor,
         serials,
@@ -146,6 +158,7 @@ pub async fn run_demo(
         options.control.clone(),
         shutdown,
         served.as_mut().map(|s| &mut s.ops),
+        Some(&mut sidecar),
     )
     .await;
     if let Some(s) = served {
@@ -214,4 +227,39 @@ async fn wait_connected(
     tokio::time::timeout(Duration::from_secs(10), wait)
         .await
         .map_err(|_| anyhow::anyhow!("could not connect to the MQTT broker within 10 s"))?
+}
+
+/// The simulated side of the floor the coordinator drives: associates who release presented
+/// pods after a pick time, and (without an API) the demo's own pick tasks.
+struct SimFloor {
+    pick_ms: u64,
+    associates: Option<Associates>,
+    /// Picks to submit at the start and to keep queued, when no API submits them.
+    own: Option<(usize, usize)>,
+    tasks: Vec<TaskId>,
+}
+
+impl Sidecar for SimFloor {
+    fn start(&mut self, coord: &mut Coordinator) {
+        self.associates = Some(Associates::staff_all(coord, self.pick_ms));
+        if let Some((first, _)) = self.own {
+            self.tasks = submit_picks(coord, first);
+        }
+    }
+
+    fn before_tick(&mut self, coord: &mut Coordinator, now_ms: u64) {
+        if let Some(a) = self.associates.as_mut() {
+            a.step(coord, now_ms);
+        }
+        if let Some((_, keep)) = self.own
+            && coord.alloc().queued() < keep
+        {
+            let more = keep - coord.alloc().queued();
+            self.tasks.extend(submit_picks(coord, more));
+        }
+    }
+
+    fn outcomes(&self, coord: &Coordinator) -> (usize, usize, usize) {
+        task_outcomes(coord, &self.tasks)
+    }
 }

@@ -7,31 +7,44 @@
 //! header ids and timestamps. It never panics on robot input: rejects are counted and logged.
 
 pub mod api;
+pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod ops;
+pub mod pods;
 
 use std::time::{Duration, Instant};
 
-use drover_core::coord::{CoordConfig, CoordEvent};
+use drover_core::coord::{CoordConfig, CoordEvent, Coordinator};
 use drover_core::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
 use drover_gateway::{Incoming, RobotLink};
 use drover_grid::load::Floor;
-use drover_sim::fleet::{Associates, task_outcomes};
-use drover_sim::mqtt::epoch_ms;
 use drover_vda5050::Reject;
+
+use crate::clock::epoch_ms;
 use tokio::sync::{mpsc, watch};
 
 use crate::ops::{Command, OpsLoop};
 
+/// What runs beside the coordinator in the loop without being part of it: the demo's
+/// simulated associates, and its pick tasks when no API runs.
+pub trait Sidecar: Send {
+    /// Once, when the coordinator exists.
+    fn start(&mut self, coord: &mut Coordinator);
+    /// Before every tick; `now_ms` counts from the start of coordinating.
+    fn before_tick(&mut self, coord: &mut Coordinator, now_ms: u64);
+    /// Its own tasks: done, failed or cancelled, open.
+    fn outcomes(&self, coord: &Coordinator) -> (usize, usize, usize);
+}
+
 /// What the loop does besides coordinating.
 #[derive(Clone, Debug)]
 pub struct Control {
-    /// Simulated associates release presented pods after this many ms (demo, tests).
-    pub associates_pick_ms: Option<u64>,
-    /// Pick tasks submitted once all robots are known.
+    /// Pick tasks submitted through the store once all robots are known (with an API).
     pub submit_picks: usize,
-    /// Keep at least this many pick tasks queued (demo's endless order stream); 0: off.
+    /// Keep at least this many pick tasks queued through the store (demo's endless order
+    /// stream, with an API); 0: off.
     pub keep_queued: usize,
     /// Return once every submitted task is done.
     pub stop_when_done: bool,
@@ -107,6 +120,7 @@ pub async fn run_coordinator(
     control: Control,
     mut shutdown: watch::Receiver<bool>,
     mut ops: Option<&mut OpsLoop>,
+    mut sidecar: Option<&mut dyn Sidecar>,
 ) -> anyhow::Result<Summary> {
     let mut discovery = Discovery::new(
         &floor,
@@ -144,7 +158,7 @@ pub async fn run_coordinator(
     }
     // Order ids of this run differ from a previous run's, which robots may still run.
     let mut config = config;
-    config.instance = format!("{:x}", crate::ops::now_ms());
+    config.instance = format!("{:x}", crate::clock::now_ms());
     let tables = tables
         .await
         .map_err(|e| anyhow::anyhow!("computing the allocation tables failed: {e}"))?;
@@ -156,28 +170,22 @@ pub async fn run_coordinator(
         robots = session.coordinator().n_robots(),
         "robots located; coordinating"
     );
-    let mut associates = control
-        .associates_pick_ms
-        .map(|ms| Associates::staff_all(session.coordinator_mut(), ms));
-    let mut tasks = Vec::new();
+    if let Some(s) = sidecar.as_deref_mut() {
+        s.start(session.coordinator_mut());
+    }
     let mut stream_k = 0;
     summary.robots = session.coordinator().n_robots();
-    match ops.as_deref_mut() {
-        Some(o) => {
-            for (robot, message) in o.restore(session.coordinator_mut()).await? {
-                let p = session.encode(robot, message, epoch_ms());
-                publish(link, &mut summary, p);
-            }
-            o.top_up(
-                session.coordinator_mut(),
-                control.submit_picks,
-                &mut stream_k,
-            )
-            .await;
+    if let Some(o) = ops.as_deref_mut() {
+        for (robot, message) in o.restore(session.coordinator_mut()).await? {
+            let p = session.encode(robot, message, epoch_ms());
+            publish(link, &mut summary, p);
         }
-        None => {
-            tasks = drover_sim::fleet::submit_picks(session.coordinator_mut(), control.submit_picks)
-        }
+        o.top_up(
+            session.coordinator_mut(),
+            control.submit_picks,
+            &mut stream_k,
+        )
+        .await;
     }
     // Shown at 0 until the broker connection drops and comes back.
     metrics::counter!("drover_mqtt_reconnects_total").increment(0);
@@ -248,17 +256,17 @@ pub async fn run_coordinator(
             }
         }
         let now_ms = start.elapsed().as_millis() as u64;
-        if let Some(a) = associates.as_mut() {
-            a.step(session.coordinator_mut(), now_ms);
+        if let Some(s) = sidecar.as_deref_mut() {
+            s.before_tick(session.coordinator_mut(), now_ms);
         }
         let queued = session.coordinator().alloc().queued();
-        if control.keep_queued > 0 && queued < control.keep_queued {
+        if control.keep_queued > 0
+            && queued < control.keep_queued
+            && let Some(o) = ops.as_deref_mut()
+        {
             let more = control.keep_queued - queued;
-            let coord = session.coordinator_mut();
-            match ops.as_deref_mut() {
-                Some(o) => o.top_up(coord, more, &mut stream_k).await,
-                None => tasks.extend(drover_sim::fleet::submit_picks(coord, more)),
-            }
+            o.top_up(session.coordinator_mut(), more, &mut stream_k)
+                .await;
         }
         let t0 = Instant::now();
         let out = session.tick(epoch_ms(), &|| t0.elapsed().as_secs_f64());
@@ -296,7 +304,7 @@ pub async fn run_coordinator(
             continue;
         }
         let coord = session.coordinator();
-        let (done, failed, open) = outcomes(coord, &tasks, ops.as_deref());
+        let (done, failed, open) = outcomes(coord, sidecar.as_deref(), ops.as_deref());
         if progress_due {
             last_progress = Instant::now();
             let silent = (0..coord.n_robots() as u32)
@@ -315,7 +323,7 @@ pub async fn run_coordinator(
             break;
         }
     }
-    let (done, failed, open) = outcomes(session.coordinator(), &tasks, ops.as_deref());
+    let (done, failed, open) = outcomes(session.coordinator(), sidecar.as_deref(), ops.as_deref());
     summary.submitted = done + failed + open;
     summary.done = done;
     summary.failed = failed;
@@ -330,11 +338,11 @@ pub async fn run_coordinator(
 /// Tasks done, failed or cancelled, and open: the store's tasks (what the API and dashboard
 /// count) and the loop's own submissions.
 fn outcomes(
-    coord: &drover_core::coord::Coordinator,
-    tasks: &[drover_alloc::TaskId],
+    coord: &Coordinator,
+    sidecar: Option<&dyn Sidecar>,
     ops: Option<&OpsLoop>,
 ) -> (usize, usize, usize) {
-    let (mut done, mut failed, mut open) = task_outcomes(coord, tasks);
+    let (mut done, mut failed, mut open) = sidecar.map_or((0, 0, 0), |s| s.outcomes(coord));
     if let Some(o) = ops {
         let (d, f, n) = o.outcomes();
         done += d;

@@ -4,13 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "embedded-broker")]
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use drover_gateway::{BrokerAddr, MqttLink, Session, SessionConfig, fleet_subscriptions};
+#[cfg(feature = "demo")]
 use drover_sim::fleet::Faults;
+#[cfg(feature = "demo")]
 use drover_sim::unit::UnitConfig;
 use droverd::config::{BrokerMode, Config};
-use droverd::demo::{DemoOptions, load_floor, run_demo};
+#[cfg(feature = "demo")]
+use droverd::demo::{DemoOptions, run_demo};
 use droverd::{Control, run_coordinator};
 use tokio::sync::watch;
 
@@ -32,6 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Embedded broker + coordinator + simulated floor, running until Ctrl-C.
+    #[cfg(feature = "demo")]
     Demo {
         /// Config file (broker, coordinator timing, log format).
         #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
@@ -75,6 +80,7 @@ enum Command {
     },
     /// Scale benchmark: N simulated units over the configured broker (embedded by default),
     /// for each N in --robots; reports coordinator tick p99 and one-way command latency p99.
+    #[cfg(feature = "demo")]
     Scale {
         /// Config file (coordinator timing, broker).
         #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
@@ -94,6 +100,19 @@ enum Command {
         /// Print one JSON line per size.
         #[arg(long)]
         json: bool,
+    },
+    /// Imports what each pod holds into the store (CSV `pod,sku,units` rows, or JSON
+    /// `{"pods": [{"pod", "contents": {SKU: units}}]}`); droverd reads it at its next start.
+    /// While droverd runs, `PUT /api/pods` does the same at once.
+    ImportPods {
+        /// The file (`.csv`, else JSON).
+        file: PathBuf,
+        /// Config file (floor and store).
+        #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
+        config: PathBuf,
+        /// Folder of the durable store (default: the config's store.data_dir).
+        #[arg(long, env = "DROVERD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Coordinator only, against the configured broker and real robots.
     Run {
@@ -179,6 +198,7 @@ fn shutdown_signal() -> watch::Receiver<bool> {
 }
 
 /// A shutdown signal that fires after `after`, or earlier when `outer` fires.
+#[cfg(feature = "demo")]
 fn stop_after(after: Duration, mut outer: watch::Receiver<bool>) -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -193,6 +213,7 @@ fn stop_after(after: Duration, mut outer: watch::Receiver<bool>) -> watch::Recei
 
 /// A simulated floor driven by the config's coordinator settings; `speed` scales units and
 /// associates (8 s per pod at 1.0), `queued` pick tasks are kept waiting.
+#[cfg(feature = "demo")]
 fn demo_options(
     config: &Config,
     floor: PathBuf,
@@ -212,8 +233,8 @@ fn demo_options(
         unit: UnitConfig::standard().scaled(speed),
         unit_step_ms: 50,
         faults,
+        associates_pick_ms: (8000.0 / speed) as u64,
         control: Control {
-            associates_pick_ms: Some((8000.0 / speed) as u64),
             submit_picks: 0,
             keep_queued: queued,
             stop_when_done: false,
@@ -247,6 +268,7 @@ fn api_options(
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo {
             config,
             robots,
@@ -317,6 +339,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&report)?);
             }
         }
+        #[cfg(feature = "demo")]
         Command::Scale {
             config,
             broker_url,
@@ -378,6 +401,19 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::ImportPods {
+            file,
+            config,
+            data_dir,
+        } => {
+            let config = Config::load(&config)?;
+            let mut floor = droverd::config::load_floor(&config.floor.path)?;
+            let dir = data_dir.unwrap_or_else(|| config.store.data_dir.clone());
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            let n = droverd::pods::import_file(&file, &mut floor, &dir)?;
+            println!("imported the contents of {n} pods into {}", dir.display());
+        }
         Command::Run {
             config,
             broker_url,
@@ -388,7 +424,9 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load(&path)?;
             init_logs(&config);
             let addr = broker(&config, broker_url.as_deref())?;
-            let mut floor = load_floor(&config.floor.path, config.coordinator.seed)?;
+            // Pods hold what the floor file lists and the store recorded (`droverd
+            // import-pods`); nothing is invented.
+            let mut floor = droverd::config::load_floor(&config.floor.path)?;
             let mut served = droverd::api::serve(
                 &mut floor,
                 &api_options(&config, listen, data_dir),
@@ -413,7 +451,6 @@ async fn main() -> anyhow::Result<()> {
                 &mut link,
                 &mut rx,
                 Control {
-                    associates_pick_ms: None,
                     submit_picks: 0,
                     keep_queued: 0,
                     stop_when_done: false,
@@ -422,6 +459,7 @@ async fn main() -> anyhow::Result<()> {
                 },
                 shutdown_signal(),
                 Some(&mut served.ops),
+                None,
             )
             .await?;
             served.server.abort();

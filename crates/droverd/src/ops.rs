@@ -16,6 +16,8 @@ use drover_alloc::{
 };
 use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
 use drover_core::session::Session;
+
+use crate::clock::now_ms;
 use drover_grid::load::{Floor, StationKind};
 use drover_grid::{Cell, CellKind};
 use drover_store::{
@@ -45,6 +47,10 @@ impl ApiError {
     /// 404.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(404, "not_found", message)
+    }
+    /// 422: well-formed, but this floor cannot do it (no such pod, SKU or station).
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError::new(422, "unprocessable", message)
     }
     /// 409.
     pub fn conflict(message: impl Into<String>) -> ApiError {
@@ -142,6 +148,13 @@ pub enum Command {
     DeleteZone {
         /// Zone id.
         id: u64,
+        /// Answer.
+        reply: Reply,
+    },
+    /// New contents for pods (an inventory import), checked against the floor's names.
+    PutPods {
+        /// The pods.
+        pods: Vec<crate::pods::PodContents>,
         /// Answer.
         reply: Reply,
     },
@@ -349,10 +362,10 @@ impl EventLog {
 }
 
 /// Names clients use, checked before anything is committed.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct FloorNames {
-    /// SKU names.
-    pub skus: std::collections::HashSet<String>,
+    /// SKU names some pod holds or held (an inventory import adds to them).
+    pub skus: std::sync::RwLock<std::collections::HashSet<String>>,
     /// Pod names.
     pub pods: std::collections::HashSet<String>,
     /// Station name -> kind.
@@ -372,11 +385,13 @@ impl FloorNames {
     pub fn new(floor: &Floor) -> FloorNames {
         let grid = &floor.grid;
         FloorNames {
-            skus: floor
-                .pods
-                .iter()
-                .flat_map(|p| p.contents.keys().cloned())
-                .collect(),
+            skus: std::sync::RwLock::new(
+                floor
+                    .pods
+                    .iter()
+                    .flat_map(|p| p.contents.keys().cloned())
+                    .collect(),
+            ),
             pods: floor.pods.iter().map(|p| p.id.clone()).collect(),
             stations: floor
                 .stations
@@ -442,8 +457,9 @@ impl FloorNames {
         None
     }
 
-    /// Checks a spec against the floor; the message names what is wrong.
-    pub fn check(&self, spec: &TaskSpec) -> Result<(), String> {
+    /// Checks a spec against the floor; the message names what is wrong. A malformed spec is
+    /// a 400; one this floor cannot serve (no such pod, SKU or station) a 422.
+    pub fn check(&self, spec: &TaskSpec) -> Result<(), ApiError> {
         match &spec.kind {
             SpecKind::Pick {
                 pod,
@@ -461,48 +477,63 @@ impl FloorNames {
                     StationKind::Stow
                 };
                 if *units == 0 {
-                    return Err("units must be at least 1".into());
+                    return Err(ApiError::invalid("units must be at least 1"));
                 }
                 match pod {
                     PodChoice::Pod(p) if !self.pods.contains(p) => {
-                        return Err(format!("no pod {p:?} on this floor"));
+                        return Err(ApiError::unprocessable(format!(
+                            "no pod {p:?} on this floor"
+                        )));
                     }
-                    PodChoice::Sku(s) if !self.skus.contains(s) => {
-                        return Err(format!("no pod holds SKU {s:?}"));
+                    PodChoice::Sku(s)
+                        if !self
+                            .skus
+                            .read()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .contains(s) =>
+                    {
+                        return Err(ApiError::unprocessable(format!("no pod holds SKU {s:?}")));
                     }
                     _ => {}
                 }
                 match station {
                     Some(name) => match self.stations.get(name) {
-                        None => return Err(format!("no station {name:?} on this floor")),
+                        None => {
+                            return Err(ApiError::unprocessable(format!(
+                                "no station {name:?} on this floor"
+                            )));
+                        }
                         Some(kind) if *kind != want => {
-                            return Err(format!(
+                            return Err(ApiError::invalid(format!(
                                 "station {name:?} is a {} station, the task needs {}",
                                 kind.name(),
                                 want.name()
-                            ));
+                            )));
                         }
                         _ => {}
                     },
                     None if !self.stations.values().any(|k| *k == want) => {
-                        return Err(format!("this floor has no {} station", want.name()));
+                        return Err(ApiError::unprocessable(format!(
+                            "this floor has no {} station",
+                            want.name()
+                        )));
                     }
                     None => {}
                 }
             }
             SpecKind::Transport { errands } => {
                 if errands.is_empty() {
-                    return Err("a transport needs at least one errand".into());
+                    return Err(ApiError::invalid("a transport needs at least one errand"));
                 }
                 if errands.len() > 64 {
-                    return Err("a transport takes at most 64 errands".into());
+                    return Err(ApiError::invalid("a transport takes at most 64 errands"));
                 }
                 for (k, e) in errands.iter().enumerate() {
                     if !self.free.get(e.cell as usize).copied().unwrap_or(false) {
-                        return Err(format!(
+                        return Err(ApiError::invalid(format!(
                             "errand {k}: cell {} is not a free floor cell",
                             e.cell
-                        ));
+                        )));
                     }
                 }
             }
@@ -530,6 +561,7 @@ pub struct OpsHandle {
 
 /// What the loop holds.
 pub struct OpsLoop {
+    names: Arc<FloorNames>,
     commands: mpsc::Receiver<Command>,
     committer: Committer,
     live: watch::Sender<Arc<Live>>,
@@ -590,15 +622,17 @@ pub fn ops(
             finals.insert(*s, *n);
         }
     }
+    let names = Arc::new(FloorNames::new(floor));
     let handle = OpsHandle {
         commands: tx,
         committer: committer.clone(),
         live: live_rx,
         events: events.clone(),
-        names: Arc::new(FloorNames::new(floor)),
+        names: names.clone(),
         next_zone: Arc::new(std::sync::atomic::AtomicU64::new(next_zone)),
     };
     let ops = OpsLoop {
+        names,
         commands: rx,
         committer,
         live: live_tx,
@@ -680,11 +714,6 @@ pub fn restore_pods(floor: &mut Floor, recovered: &Recovered) {
             None => tracing::error!(pod = %floor.pods[k].id, "no free slot for a pod"),
         }
     }
-}
-
-/// Wall-clock ms for stored timestamps.
-pub(crate) fn now_ms() -> u64 {
-    drover_sim::mqtt::epoch_ms().max(0) as u64
 }
 
 fn status_of(state: &TaskState) -> (TaskStatus, Option<u32>) {
@@ -1035,6 +1064,10 @@ impl OpsLoop {
                     }
                     Err(e) => Err(ApiError::unavailable(e.to_string())),
                 };
+                let _ = reply.send(result);
+            }
+            Command::PutPods { pods, reply } => {
+                let result = self.put_pods(coord, pods).await;
                 let _ = reply.send(result);
             }
             Command::DeleteZone { id, reply } => {
@@ -1416,6 +1449,56 @@ impl OpsLoop {
             pods,
         };
         self.live.send_replace(Arc::new(live));
+    }
+
+    /// An inventory import: every pod must stand in its slot with no visit pending; then the
+    /// new contents are stored, and only then given to the allocator (all or nothing).
+    async fn put_pods(
+        &mut self,
+        coord: &mut Coordinator,
+        pods: Vec<crate::pods::PodContents>,
+    ) -> Result<(), ApiError> {
+        let mut writes = Vec::new();
+        let mut ids = Vec::new();
+        for p in &pods {
+            let Some(&id) = self.pods.get(&p.pod) else {
+                return Err(ApiError::unprocessable(format!(
+                    "no pod {:?} on this floor",
+                    p.pod
+                )));
+            };
+            let alloc = coord.alloc();
+            alloc.may_import(id).map_err(ApiError::conflict)?;
+            let drover_alloc::PodLoc::Slot(slot) = alloc.pod_loc(id) else {
+                return Err(ApiError::conflict(format!(
+                    "pod {} is not in a slot",
+                    p.pod
+                )));
+            };
+            ids.push(id);
+            writes.push(Write::PutPod {
+                name: p.pod.clone(),
+                slot: slot.0,
+                contents: ContentsRecord::V1(p.contents.clone().into_iter().collect()),
+            });
+        }
+        // Durable first: a crash after this point replays the import from the store.
+        self.committer
+            .commit(writes)
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        let mut skus = self.names.skus.write().unwrap_or_else(|e| e.into_inner());
+        for (p, id) in pods.iter().zip(ids) {
+            let contents: Vec<(String, u32)> = p.contents.clone().into_iter().collect();
+            // Checked above, in this same turn of the loop: nothing moved the pod since.
+            coord
+                .allocator()
+                .set_pod_contents(id, &contents)
+                .map_err(ApiError::conflict)?;
+            skus.extend(p.contents.keys().cloned());
+        }
+        tracing::info!(pods = pods.len(), "operator: pod contents imported");
+        Ok(())
     }
 
     /// Store tasks done, failed or cancelled, and open, as the API counts them.

@@ -84,7 +84,6 @@ fn the_api_drives_a_shift() {
     // Clear refusals, nothing stored.
     for (bad, needle) in [
         (json!({"kind": "pick"}), "exactly one of pod or sku"),
-        (json!({"kind": "pick", "pod": "pod-9999"}), "no pod"),
         (
             json!({"kind": "pick", "pod": "pod-0001", "station": "stow-1"}),
             "stow station",
@@ -120,6 +119,23 @@ fn the_api_drives_a_shift() {
         );
     }
 
+    // Well-formed, but this floor cannot do it: 422.
+    for (bad, needle) in [
+        (json!({"kind": "pick", "pod": "pod-9999"}), "no pod"),
+        (
+            json!({"kind": "pick", "sku": "no-such-sku"}),
+            "no pod holds SKU",
+        ),
+        (
+            json!({"kind": "pick", "pod": "pod-0001", "station": "pick-99"}),
+            "no station",
+        ),
+    ] {
+        let (status, body) = post("/api/tasks", &bad);
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert!(body.contains(needle), "{bad}: {body}");
+    }
+
     // A batch: good ones stored in one transaction, bad ones reported per item.
     let (status, body) = post(
         "/api/tasks/batch",
@@ -138,7 +154,7 @@ fn the_api_drives_a_shift() {
         .iter()
         .map(|r| r["status"].as_u64().unwrap())
         .collect();
-    assert_eq!(statuses, vec![201, 400, 201, 200]);
+    assert_eq!(statuses, vec![201, 422, 201, 200]);
     let cancel_me = results["results"][2]["id"].as_u64().unwrap();
 
     // Get, list with filters, paging.
@@ -515,4 +531,96 @@ fn a_blocked_zone_survives_a_restart_and_holds_the_robot_inside() {
         Some(d.get_json("/api/kpis")["tasks"]["done"].as_u64()? >= 1)
     });
     assert_eq!(d.get_json("/api/robots/du-0001")["cell"], park);
+}
+
+#[test]
+fn an_inventory_import_makes_its_skus_pickable_and_bad_imports_name_the_entry() {
+    let dir = temp_dir("pods");
+    let d = start(
+        &dir,
+        &DemoArgs {
+            token: Some(TOKEN),
+            robots: 2,
+            ..DemoArgs::default()
+        },
+    );
+    let put = |body: &Value| d.req("PUT", "/api/pods", Some(&body.to_string()), Some(TOKEN));
+    let pick = json!({"kind": "pick", "sku": "IMPORTED-1", "units": 2});
+    let (status, body) = d.req("POST", "/api/tasks", Some(&pick.to_string()), Some(TOKEN));
+    assert_eq!(status, 422, "nobody holds it yet: {body}");
+    for (bad, status, needle) in [
+        (
+            json!({"pods": [{"pod": "pod-9999", "contents": {}}]}),
+            422,
+            "pods[0]: no pod",
+        ),
+        (
+            json!({"pods": [{"pod": "pod-0030", "contents": {}}, {"pod": "pod-0030", "contents": {}}]}),
+            422,
+            "pods[1]: pod \\\"pod-0030\\\" is listed twice",
+        ),
+        (
+            json!({"pods": [{"pod": "pod-0030", "contents": {"X": -1}}]}),
+            400,
+            "",
+        ),
+        (json!({"pod": "pod-0030"}), 400, "unknown field"),
+    ] {
+        let (s, body) = put(&bad);
+        assert_eq!(s, status, "{bad}: {body}");
+        assert!(body.contains(needle), "{bad}: {body}");
+    }
+    let (status, body) =
+        put(&json!({"pods": [{"pod": "pod-0030", "contents": {"IMPORTED-1": 5}}]}));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = d.req("POST", "/api/tasks", Some(&pick.to_string()), Some(TOKEN));
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = d.req("PUT", "/api/pods", Some("{\"pods\": []}"), None);
+    assert_eq!(status, 401, "imports need the operator token");
+}
+
+#[test]
+fn import_pods_reads_csv_into_the_store_and_names_the_bad_line() {
+    let dir = temp_dir("import-pods");
+    let run = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_droverd"))
+            .current_dir(common::repo())
+            .args([
+                "import-pods",
+                "--config",
+                "config/droverd.toml",
+                "--data-dir",
+            ])
+            .arg(&dir)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let good = dir.join("stock.csv");
+    std::fs::write(
+        &good,
+        "pod,sku,units\npod-0001,A-1,4\npod-0002,B-2,1\npod-0001,C-3,2\n",
+    )
+    .unwrap();
+    let out = run(&good);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported the contents of 2 pods"));
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "pod-0001,A-1,4\npod-0002,B-2,lots\n").unwrap();
+    let out = run(&bad);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.csv: line 2: units \"lots\" is not a whole number"),
+        "{err}"
+    );
+    // The demo floor's pods, restored from the store at the next start, hold the import.
+    let d = start(&dir, &DemoArgs::default());
+    let pick = json!({"kind": "pick", "sku": "C-3", "units": 1});
+    let (status, body) = d.req("POST", "/api/tasks", Some(&pick.to_string()), None);
+    assert_eq!(status, 201, "{body}");
 }
