@@ -260,6 +260,9 @@ pub struct Coordinator {
     events: Vec<CoordEvent>,
     /// The robot whose order is polled first next tick (the order cap's round robin).
     poll_from: usize,
+    /// An operator paused the whole fleet: every robot got `startPause`, nothing is planned
+    /// or released until resume.
+    fleet_paused: bool,
 }
 
 impl Coordinator {
@@ -343,6 +346,7 @@ impl Coordinator {
             now: 0,
             events: Vec::new(),
             poll_from: 0,
+            fleet_paused: false,
             config,
         }
     }
@@ -635,7 +639,36 @@ impl Coordinator {
                 r.serial
             ));
         }
+        if !paused && self.fleet_paused {
+            return Err(format!(
+                "the fleet is paused; robot {} resumes with the fleet",
+                r.serial
+            ));
+        }
         Ok(self.set_pause(robot, paused))
+    }
+
+    /// Pauses (or resumes) the whole fleet: `startPause` to every robot, and nothing planned
+    /// or released until resume; resume sends `stopPause` to every robot not paused on its
+    /// own (by an operator, or held in a blocked zone). Returns the instant actions to send.
+    pub fn set_fleet_paused(&mut self, paused: bool) -> Vec<(u32, Outbound)> {
+        self.fleet_paused = paused;
+        let action = if paused { "startPause" } else { "stopPause" };
+        let robots: Vec<u32> = (0..self.robots.len() as u32)
+            .filter(|&r| {
+                let robot = &self.robots[r as usize];
+                paused || !(robot.manual_pause || robot.zone_held)
+            })
+            .collect();
+        robots
+            .into_iter()
+            .map(|r| (r, Outbound::InstantActions(self.instant(r, action))))
+            .collect()
+    }
+
+    /// Whether an operator paused the whole fleet.
+    pub fn is_fleet_paused(&self) -> bool {
+        self.fleet_paused
     }
 
     fn set_pause(&mut self, robot: u32, paused: bool) -> Outbound {
@@ -898,7 +931,8 @@ impl Coordinator {
         let held: Vec<bool> = (0..self.robots.len())
             .map(|i| {
                 let r = &self.robots[i];
-                r.down
+                self.fleet_paused
+                    || r.down
                     || r.zone_held
                     || r.self_paused
                     || self.exec.lag(i as u32) >= self.config.max_lag
@@ -969,8 +1003,10 @@ impl Coordinator {
             self.robots[i].attached = Some((g, action, self.exec.last(robot)));
         }
 
-        // Release and send.
-        self.exec.release();
+        // Release and send (nothing new while the fleet is paused).
+        if !self.fleet_paused {
+            self.exec.release();
+        }
         let n = self.robots.len();
         let cap = match self.config.max_orders_per_tick {
             0 => usize::MAX,
@@ -985,6 +1021,10 @@ impl Coordinator {
             }
             if self.robots[i].down && !self.robots[i].silent {
                 // Not driven: nothing is sent (a silent robot's pending order is resent).
+                continue;
+            }
+            if self.fleet_paused && !self.robots[i].order.awaiting_echo() {
+                // Paused fleet: resends only, no new order or update.
                 continue;
             }
             if let Some(order) = self.robots[i].order.poll(

@@ -479,3 +479,47 @@ fn hostile_robot_messages_are_refused_without_loss() {
     assert!(reject.to_string().contains("typeSpecification"), "{reject}");
     first_order(&mut session, &mut bots, "a");
 }
+
+#[test]
+fn a_paused_fleet_gets_start_pause_and_nothing_more_is_released() {
+    let mut bots = [
+        Bot::new("a", "2.1.0", park(0)),
+        Bot::new("b", "2.1.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    // The robots echo what they get (and stay put).
+    let mut run = |session: &mut Session, bots: &mut [Bot], from: i64, ticks: i64| {
+        let mut orders = Vec::new();
+        for t in from..from + ticks {
+            let (publish, _) = step(session, bots, t * 250);
+            for b in bots.iter_mut() {
+                for o in orders_to(&publish, &b.serial) {
+                    b.order_id = o["orderId"].as_str().unwrap().to_string();
+                    b.update_id = o["orderUpdateId"].as_u64().unwrap() as u32;
+                    orders.push(o);
+                }
+            }
+        }
+        orders
+    };
+    // Paused before anything was released: the robots' work waits for the resume.
+    let pause = session.coordinator_mut().set_fleet_paused(true);
+    assert_eq!(pause.len(), 2);
+    for (robot, m) in pause {
+        let m = json_of(&session.encode(robot, m, EPOCH));
+        assert_eq!(m["actions"][0]["actionType"], "startPause");
+    }
+    assert!(session.coordinator().is_fleet_paused());
+    // Paused: nothing goes out, though both robots have a task.
+    assert_eq!(run(&mut session, &mut bots, 0, 40), Vec::<Value>::new());
+    assert!(!session.coordinator().alloc().robot_tasks(0).is_empty());
+    let err = session.coordinator_mut().pause(0, false).unwrap_err();
+    assert!(err.contains("the fleet is paused"), "{err}");
+    let resume = session.coordinator_mut().set_fleet_paused(false);
+    assert_eq!(resume.len(), 2);
+    let orders = run(&mut session, &mut bots, 40, 20);
+    assert!(
+        orders.iter().any(|o| o["serialNumber"] == "a"),
+        "driven again"
+    );
+}

@@ -177,6 +177,13 @@ pub enum Write {
         /// SKU -> units.
         contents: ContentsRecord,
     },
+    /// A floor-wide setting (`fleet_paused`), replacing its last value.
+    Setting {
+        /// Name.
+        key: String,
+        /// Value.
+        value: String,
+    },
 }
 
 /// What one write did.
@@ -253,6 +260,8 @@ pub struct Recovered {
     pub pods: Vec<(String, u32, ContentsRecord)>,
     /// Count of tasks by status.
     pub counts: Vec<(TaskStatus, u64)>,
+    /// Floor-wide settings, by name.
+    pub settings: Vec<(String, String)>,
 }
 
 /// A durable store. Implementations are internally synchronised: one writer at a time,

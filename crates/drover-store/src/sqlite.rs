@@ -33,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE stations (name TEXT PRIMARY KEY, associate TEXT);
      CREATE TABLE zones (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
      CREATE TABLE pods (name TEXT PRIMARY KEY, slot INTEGER NOT NULL, contents BLOB NOT NULL);",
+    // 2: floor-wide settings (a fleet-wide pause survives a restart).
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 /// The SQLite store: one writer connection and one reader connection on one file.
@@ -254,6 +256,14 @@ impl Store for SqliteStore {
                     .execute(params![name, *slot as i64, encode(contents)])?;
                     Outcome::Ok
                 }
+                Write::Setting { key, value } => {
+                    tx.prepare_cached(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )?
+                    .execute(params![key, value])?;
+                    Outcome::Ok
+                }
             };
             outcomes.push(outcome);
         }
@@ -311,12 +321,17 @@ impl Store for SqliteStore {
             .into_iter()
             .filter_map(|(s, n)| TaskStatus::parse(&s).map(|s| (s, n)))
             .collect();
+        let settings = conn
+            .prepare("SELECT key, value FROM settings ORDER BY key")?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Recovered {
             open,
             staffed,
             zones,
             pods,
             counts,
+            settings,
         })
     }
 

@@ -143,6 +143,18 @@ fn recovery_survives_reopening() {
                     slot: 17,
                     contents: ContentsRecord::V1(vec![("A".into(), 3)]),
                 },
+                Write::Setting {
+                    key: "fleet_paused".into(),
+                    value: "true".into(),
+                },
+                Write::Setting {
+                    key: "fleet_paused".into(),
+                    value: "false".into(),
+                },
+                Write::Setting {
+                    key: "other".into(),
+                    value: "x".into(),
+                },
             ])
             .unwrap();
     }
@@ -162,6 +174,14 @@ fn recovery_survives_reopening() {
             17,
             ContentsRecord::V1(vec![("A".into(), 3)])
         )]
+    );
+    assert_eq!(
+        r.settings,
+        vec![
+            ("fleet_paused".to_string(), "false".to_string()),
+            ("other".to_string(), "x".to_string())
+        ],
+        "the last value of each setting"
     );
     let mut counts = r.counts.clone();
     counts.sort_by_key(|c| c.0.name());

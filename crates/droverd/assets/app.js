@@ -161,6 +161,21 @@ function renderPanels() {
   renderDetails();
 }
 
+// The fleet-wide pause button: its label follows the live view.
+const fleetButton = document.getElementById("fleet");
+let fleetPaused = false;
+function renderFleet(paused) {
+  fleetPaused = !!paused;
+  fleetButton.textContent = fleetPaused ? "resume fleet" : "pause fleet";
+  fleetButton.classList.toggle("paused", fleetPaused);
+  document.body.dataset.fleetPaused = String(fleetPaused);
+}
+fleetButton.onclick = async () => {
+  const action = fleetPaused ? "resume" : "pause";
+  const r = await fetch("/api/fleet/" + action, { method: "POST", headers: { "Content-Type": "application/json", ...authHeaders } });
+  if (r.ok) renderFleet(!fleetPaused);
+};
+
 function renderAlerts(alerts) {
   const el = document.getElementById("alerts");
   el.innerHTML = "";
@@ -230,6 +245,7 @@ function applyLive(live) {
   state.pods = new Set(live.pods);
   state.kpis = live.kpis;
   renderAlerts(live.alerts);
+  renderFleet(live.fleet_paused);
   renderPanels();
   draw();
 }
@@ -283,6 +299,7 @@ async function main() {
       state.stations = live.stations;
       state.pods = new Set(live.pods);
       renderAlerts(live.alerts);
+      renderFleet(live.fleet_paused);
       renderPanels();
     } catch (e) { /* the event stream shows the connection state */ }
   }, 2000);

@@ -361,6 +361,7 @@ pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth) -> Router {
         .routes(routes!(list_zones, create_zone))
         .routes(routes!(delete_zone))
         .routes(routes!(put_pods))
+        .routes(routes!(fleet_action))
         .routes(routes!(get_floor))
         .routes(routes!(get_kpis))
         .routes(routes!(get_live))
@@ -1008,6 +1009,29 @@ async fn put_pods(State(app): State<App>, body: Bytes) -> Result<Json<Ack>, ApiE
     let pods =
         crate::pods::from_input(input, &app.ops.names.pods).map_err(ApiError::unprocessable)?;
     ask(&app, |reply| Command::PutPods { pods, reply }).await?;
+    Ok(Json(Ack { ok: true }))
+}
+
+/// `pause` or `resume` the whole fleet: `startPause` to every robot and nothing planned or
+/// released until `resume` (`stopPause` to every robot not paused on its own). Survives a
+/// restart.
+#[utoipa::path(post, path = "/api/fleet/{action}", tag = "robots",
+    params(("action" = String, Path, description = "pause | resume")),
+    responses((status = 200, body = Ack), (status = 400, body = ApiError)))]
+async fn fleet_action(
+    State(app): State<App>,
+    Path(action): Path<String>,
+) -> Result<Json<Ack>, ApiError> {
+    let paused = match action.as_str() {
+        "pause" => true,
+        "resume" => false,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "unknown fleet action {other:?}; use pause or resume"
+            )));
+        }
+    };
+    ask(&app, |reply| Command::Fleet { paused, reply }).await?;
     Ok(Json(Ack { ok: true }))
 }
 

@@ -151,6 +151,13 @@ pub enum Command {
         /// Answer.
         reply: Reply,
     },
+    /// Pause (`true`) or resume the whole fleet; survives a restart.
+    Fleet {
+        /// Paused.
+        paused: bool,
+        /// Answer.
+        reply: Reply,
+    },
     /// New contents for pods (an inventory import), checked against the floor's names.
     PutPods {
         /// The pods.
@@ -159,6 +166,9 @@ pub enum Command {
         reply: Reply,
     },
 }
+
+/// The store's setting for a fleet-wide pause.
+const FLEET_PAUSED: &str = "fleet_paused";
 
 /// One robot as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -286,6 +296,8 @@ pub struct Live {
     /// Cells where a pod stands (in a slot, or stranded); a lifted pod rides on its robot
     /// (`carrying`).
     pub pods: Vec<u32>,
+    /// An operator paused the whole fleet (`POST /api/fleet/pause`).
+    pub fleet_paused: bool,
 }
 
 /// An event for SSE clients.
@@ -806,11 +818,21 @@ impl OpsLoop {
             self.zones.push(zone_out(*id, &zone.spec()));
         }
         // Without zones there is nothing to close (and no distance table to restart).
-        let pauses = if self.zones.is_empty() {
+        let mut pauses = if self.zones.is_empty() {
             Vec::new()
         } else {
             coord.set_zones(&self.zone_areas())
         };
+        if recovered
+            .settings
+            .iter()
+            .any(|(k, v)| k == FLEET_PAUSED && v == "true")
+        {
+            tracing::warn!(
+                "the fleet was paused before the restart: it stays paused until resumed"
+            );
+            pauses = coord.set_fleet_paused(true);
+        }
         let n = recovered.open.len();
         for row in recovered.open {
             if row.status != TaskStatus::Queued {
@@ -1060,6 +1082,21 @@ impl OpsLoop {
                         self.zones.push(z.clone());
                         out.extend(coord.set_zones(&self.zone_areas()));
                         self.events.push("zone", &z);
+                        Ok(())
+                    }
+                    Err(e) => Err(ApiError::unavailable(e.to_string())),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Fleet { paused, reply } => {
+                let write = Write::Setting {
+                    key: FLEET_PAUSED.to_string(),
+                    value: paused.to_string(),
+                };
+                let result = match self.committer.commit(vec![write]).await {
+                    Ok(_) => {
+                        out.extend(coord.set_fleet_paused(paused));
+                        tracing::info!(paused, "operator: fleet pause");
                         Ok(())
                     }
                     Err(e) => Err(ApiError::unavailable(e.to_string())),
@@ -1439,7 +1476,14 @@ impl OpsLoop {
                 PodLoc::Robot(_) => None,
             })
             .collect();
+        if coord.is_fleet_paused() {
+            alerts.insert(
+                0,
+                "the fleet is paused (resume: POST /api/fleet/resume)".to_string(),
+            );
+        }
         let live = Live {
+            fleet_paused: coord.is_fleet_paused(),
             tick: coord.now(),
             robots,
             stations,

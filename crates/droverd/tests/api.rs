@@ -624,3 +624,54 @@ fn import_pods_reads_csv_into_the_store_and_names_the_bad_line() {
     let (status, body) = d.req("POST", "/api/tasks", Some(&pick.to_string()), None);
     assert_eq!(status, 201, "{body}");
 }
+
+#[test]
+fn a_fleet_pause_holds_every_robot_and_survives_a_restart() {
+    let dir = temp_dir("fleet-pause");
+    let args = DemoArgs {
+        token: Some(TOKEN),
+        robots: 4,
+        queued: 4,
+        ..DemoArgs::default()
+    };
+    let mut d = start(&dir, &args);
+    let post = |d: &common::Daemon, path: &str| d.req("POST", path, None, Some(TOKEN));
+    let (status, body) = post(&d, "/api/fleet/stop");
+    assert_eq!(status, 400, "{body}");
+    wait_for(Duration::from_secs(30), "robots located", || {
+        Some(d.get_json("/api/robots").as_array()?.len() == 4)
+    });
+    let (status, body) = post(&d, "/api/fleet/pause");
+    assert_eq!(status, 200, "{body}");
+    // Every robot echoes startPause and reports itself paused.
+    wait_for(Duration::from_secs(30), "every robot paused", || {
+        let robots = d.get_json("/api/robots");
+        Some(robots.as_array()?.iter().all(|r| r["paused"] == true))
+    });
+    assert_eq!(d.get_json("/api/live")["fleet_paused"], true);
+    let (status, body) = post(&d, "/api/robots/du-0001/resume");
+    assert_eq!(status, 409, "one robot does not resume alone: {body}");
+    d.kill();
+    let d = start(&dir, &args);
+    wait_for(Duration::from_secs(30), "the robots located again", || {
+        Some(d.get_json("/api/robots").as_array()?.len() == 4)
+    });
+    assert_eq!(
+        d.get_json("/api/live")["fleet_paused"],
+        true,
+        "still paused after a restart"
+    );
+    let (status, body) = post(&d, "/api/fleet/resume");
+    assert_eq!(status, 200, "{body}");
+    wait_for(Duration::from_secs(30), "the fleet resumed", || {
+        Some(d.get_json("/api/live")["fleet_paused"] == false)
+    });
+    wait_for(Duration::from_secs(30), "the robots drive again", || {
+        let robots = d.get_json("/api/robots");
+        let robots = robots.as_array()?;
+        Some(
+            robots.iter().all(|r| r["paused"] == false)
+                && robots.iter().any(|r| r["task"].is_u64()),
+        )
+    });
+}

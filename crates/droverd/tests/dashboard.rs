@@ -196,4 +196,25 @@ fn robots_appear_and_move_and_a_zone_shows_up() {
             v.as_bool()
         },
     );
+    // The fleet button pauses every robot, and its label follows.
+    browser.eval("document.getElementById('fleet').click()");
+    common::wait_for(
+        std::time::Duration::from_secs(10),
+        "the fleet paused from the page",
+        || Some(d.get_json("/api/live")["fleet_paused"] == true),
+    );
+    common::wait_for(
+        std::time::Duration::from_secs(10),
+        "the button to offer resume",
+        || {
+            let v = browser.eval("document.getElementById('fleet').textContent");
+            Some(v.as_str()? == "resume fleet")
+        },
+    );
+    browser.eval("document.getElementById('fleet').click()");
+    common::wait_for(
+        std::time::Duration::from_secs(10),
+        "the fleet resumed from the page",
+        || Some(d.get_json("/api/live")["fleet_paused"] == false),
+    );
 }
