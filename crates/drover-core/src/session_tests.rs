@@ -488,7 +488,7 @@ fn a_paused_fleet_gets_start_pause_and_nothing_more_is_released() {
     ];
     let mut session = located(&mut bots);
     // The robots echo what they get (and stay put).
-    let mut run = |session: &mut Session, bots: &mut [Bot], from: i64, ticks: i64| {
+    let run = |session: &mut Session, bots: &mut [Bot], from: i64, ticks: i64| {
         let mut orders = Vec::new();
         for t in from..from + ticks {
             let (publish, _) = step(session, bots, t * 250);
