@@ -230,6 +230,8 @@ struct StationState {
     presenting_since: Option<u64>,
     service_ticks: f64,
     lead_ticks: f64,
+    /// Units of the tasks done here (picked or stowed: the associate released the pod).
+    units_done: u64,
 }
 
 impl StationState {
@@ -385,6 +387,7 @@ impl Allocator {
                         presenting_since: None,
                         service_ticks: config.prior_service_ticks,
                         lead_ticks: config.prior_lead_ticks,
+                        units_done: 0,
                     }
                 })
                 .collect(),
@@ -580,6 +583,31 @@ impl Allocator {
             pod: v.pod,
             units,
             since,
+        })
+    }
+
+    /// Units picked (pick station) or stowed (stow station) here so far: the units of the
+    /// tasks whose pod the associate released.
+    pub fn units_done(&self, s: StationId) -> u64 {
+        self.stations[s.0 as usize].units_done
+    }
+
+    /// Whether station `s` has work: robots on their way or queued for it, or queued tasks
+    /// it could serve (aimed at it, or at any station of its kind). A staffed station with
+    /// work and no pod at its face starves; without work it merely waits.
+    pub fn has_work(&self, s: StationId) -> bool {
+        let st = &self.stations[s.0 as usize];
+        if !st.tickets.is_empty() {
+            return true;
+        }
+        self.queued_tasks().any(|t| match &t.kind {
+            TaskKind::Pick { station, .. } => {
+                st.kind == StationKind::Pick && station.is_none_or(|x| x == s)
+            }
+            TaskKind::Stow { station, .. } => {
+                st.kind == StationKind::Stow && station.is_none_or(|x| x == s)
+            }
+            _ => false,
         })
     }
 
@@ -992,6 +1020,9 @@ impl Allocator {
         for t in &v.tasks {
             let task = &mut self.tasks[t.0 as usize];
             let pod = &mut self.pods[v.pod.0 as usize];
+            if let TaskKind::Pick { units, .. } | TaskKind::Stow { units, .. } = &task.kind {
+                self.stations[s.0 as usize].units_done += u64::from(*units);
+            }
             match &task.kind {
                 TaskKind::Pick {
                     pod: PodSel::Sku(sku),

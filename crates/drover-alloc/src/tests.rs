@@ -650,3 +650,31 @@ fn a_pod_in_demand_returns_to_the_free_slot_nearest_the_station_it_leaves() {
         "the only pod in demand may take the best slot: the one nearest the face"
     );
 }
+
+#[test]
+fn a_station_has_work_only_with_tasks_for_it_and_counts_units_once_released() {
+    let mut w = World::new();
+    w.views.iter_mut().for_each(|v| v.battery = 1.0);
+    w.apply(&Op::Staff(0));
+    let pick = StationId(0);
+    assert!(
+        !w.alloc.has_work(pick),
+        "a staffed station without tasks only waits"
+    );
+    w.apply(&Op::Pick { sku: 1, units: 2 });
+    w.apply(&Op::Pick { sku: 2, units: 3 });
+    assert!(w.alloc.has_work(pick), "queued picks are its work");
+    let mut presented_units = 0;
+    for _ in 0..300 {
+        w.step();
+        if let Some(p) = w.alloc.presented(pick) {
+            // Presented is not picked: nothing counts until the associate releases.
+            assert_eq!(w.alloc.units_done(pick), presented_units);
+            presented_units += u64::from(p.units);
+            w.alloc.release(pick, w.now).unwrap();
+            assert_eq!(w.alloc.units_done(pick), presented_units);
+        }
+    }
+    assert_eq!(presented_units, 5);
+    assert!(!w.alloc.has_work(pick), "all done: no work left");
+}

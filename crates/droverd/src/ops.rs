@@ -601,9 +601,11 @@ pub struct OpsLoop {
 
 #[derive(Clone, Default)]
 struct StationStats {
-    staffed_ticks: u64,
+    /// Ticks staffed with work for the station.
+    demand_ticks: u64,
     starved_ticks: u64,
     presentations: u64,
+    /// Units picked or stowed here since droverd started.
     units: u64,
     last_presented: Option<(u32, u32)>,
 }
@@ -1384,19 +1386,22 @@ impl OpsLoop {
             let now = presented.as_ref().map(|p| (p.robot, p.units));
             if st.last_presented.is_some() && st.last_presented != now {
                 st.presentations += 1;
-                st.units += st.last_presented.map_or(0, |p| p.1 as u64);
             }
             st.last_presented = now;
+            // Units count once the associate released the pod: picked (or stowed).
+            st.units = alloc.units_done(id);
+            // A station starves only while staffed, with work for it and no pod to present;
+            // the share is of the ticks it was staffed with work.
             let staffed = alloc.staffed(id).is_some();
-            if staffed {
-                st.staffed_ticks += 1;
+            if staffed && alloc.has_work(id) {
+                st.demand_ticks += 1;
                 if presented.is_none() {
                     st.starved_ticks += 1;
                     starving.push(alloc.station_name(id).to_string());
                 }
             }
-            let starvation = if st.staffed_ticks > 0 {
-                100.0 * st.starved_ticks as f64 / st.staffed_ticks as f64
+            let starvation = if st.demand_ticks > 0 {
+                100.0 * st.starved_ticks as f64 / st.demand_ticks as f64
             } else {
                 0.0
             };

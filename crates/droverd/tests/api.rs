@@ -675,3 +675,54 @@ fn a_fleet_pause_holds_every_robot_and_survives_a_restart() {
         )
     });
 }
+
+#[test]
+fn an_idle_floor_does_not_starve_and_uph_counts_picked_units() {
+    let dir = temp_dir("kpis");
+    let d = start(
+        &dir,
+        &DemoArgs {
+            robots: 3,
+            queued: 0,
+            ..DemoArgs::default()
+        },
+    );
+    wait_for(Duration::from_secs(30), "robots located", || {
+        Some(d.get_json("/api/robots").as_array()?.len() == 3)
+    });
+    // Staffed (the demo staffs every pick and stow station), nothing to do: no starvation.
+    std::thread::sleep(Duration::from_secs(2));
+    let kpis = d.get_json("/api/kpis");
+    assert_eq!(kpis["starvation_pct"], 0.0, "{kpis}");
+    assert_eq!(kpis["starving_stations"], json!([]), "{kpis}");
+    assert_eq!(kpis["uph"], 0.0, "{kpis}");
+    // Work for pick-1: it starves until the first pod arrives, and its UPH counts the units
+    // the associate picked.
+    let pick = json!({"kind": "pick", "pod": "pod-0001", "station": "pick-1", "units": 3});
+    let (status, body) = d.req("POST", "/api/tasks", Some(&pick.to_string()), None);
+    assert_eq!(status, 201, "{body}");
+    wait_for(
+        Duration::from_secs(10),
+        "pick-1 starving while its pod comes",
+        || Some(d.get_json("/api/kpis")["starving_stations"] == json!(["pick-1"])),
+    );
+    wait_for(Duration::from_secs(60), "the pick done", || {
+        Some(d.get_json("/api/kpis")["tasks"]["done"] == 1)
+    });
+    wait_for(Duration::from_secs(5), "pick-1's UPH", || {
+        let stations = d.get_json("/api/stations");
+        let s = stations
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == "pick-1")?
+            .clone();
+        Some(s["uph"].as_f64()? > 0.0 && s["presentations"] == 1)
+    });
+    let stations = d.get_json("/api/stations");
+    for s in stations.as_array().unwrap() {
+        if s["name"] != "pick-1" {
+            assert_eq!(s["uph"], 0.0, "{s}");
+            assert_eq!(s["starvation_pct"], 0.0, "never had work: {s}");
+        }
+    }
+}
