@@ -601,6 +601,7 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
         max_orders_per_tick: 0,
         silent_ticks: 100,
         map_id: "floor".into(),
+        placement: drover_core::orders::Placement::IDENTITY,
         manufacturer: "drover-sim".into(),
         actions: drover_core::orders::ActionNames::standard(),
         // One coordinator per simulated run: plain ids keep snapshots stable.
@@ -626,11 +627,12 @@ pub fn spawn(
     unit: &crate::unit::UnitConfig,
 ) -> anyhow::Result<(Session, Vec<DriveUnit>)> {
     let specs = robot_specs(floor, n)?;
-    let frame = drover_core::orders::MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m);
+    let frame = drover_core::orders::MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m)
+        .placed(config.placement);
     let mut units = units_at(&specs, &config.manufacturer, &frame, unit);
     let mut discovery = Discovery::new(
         floor,
-        &config.map_id,
+        frame.clone(),
         SessionConfig {
             interface: INTERFACE.to_string(),
             manufacturer: config.manufacturer.clone(),

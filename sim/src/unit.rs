@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use drover_core::orders::{MapFrame, heading_of, theta};
+use drover_core::orders::MapFrame;
 use drover_grid::{Cell, Heading};
 use drover_vda5050::{
     Action, ActionState, ActionStatus, AgvPosition, BatteryState, Connection, ConnectionState,
@@ -490,7 +490,7 @@ impl DriveUnit {
                 node.node_position
                     .as_ref()
                     .and_then(|p| p.theta)
-                    .map_or(self.heading, heading_of)
+                    .map_or(self.heading, |t| self.frame.heading_at(t))
             } else {
                 direction(&self.frame, self.cell, to).unwrap_or(self.heading)
             };
@@ -591,7 +591,7 @@ impl DriveUnit {
             agv_position: Some(AgvPosition {
                 x,
                 y,
-                theta: theta(self.heading),
+                theta: self.frame.theta(self.heading),
                 map_id: self.frame.map_id.clone(),
                 map_description: None,
                 position_initialized: true,

@@ -76,6 +76,24 @@ fn units_complete_picks_without_collisions() {
 }
 
 #[test]
+fn units_on_a_floor_turned_and_shifted_in_their_map_complete_picks() {
+    // The floor lies in the units' map turned 90 degrees and shifted: every position and
+    // theta crosses the wire through the placement, both ways.
+    let floor = demo();
+    let mut config = coord_config(1);
+    config.placement = drover_core::orders::Placement {
+        x: 250.0,
+        y: -40.0,
+        rotation: std::f64::consts::FRAC_PI_2,
+    };
+    let (mut session, mut units) = spawn(&floor, 12, config, &UnitConfig::standard()).unwrap();
+    let report = run_in_process(&floor, &mut session, &mut units, &picks(40));
+    assert_eq!(report.collisions, 0, "{report:?}");
+    assert_eq!(report.downs, 0, "no unit off its cells: {report:?}");
+    assert_eq!(report.done, report.submitted, "{report:?}");
+}
+
+#[test]
 fn robots_the_coordinator_does_not_drive_are_never_run_into_once_they_report() {
     // Three robots that missed startup stand on the highway in front of the pick stations.
     let cells: Vec<_> = [[17, 12], [18, 20], [16, 27]]

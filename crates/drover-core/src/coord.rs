@@ -47,6 +47,8 @@ pub struct CoordConfig {
     pub silent_ticks: u64,
     /// The map id in orders.
     pub map_id: String,
+    /// Where the floor lies in that map (origin and rotation).
+    pub placement: crate::orders::Placement,
     /// The manufacturer name robots use in their topics and headers.
     pub manufacturer: String,
     /// Node action names and parameters these robots understand.
@@ -294,7 +296,7 @@ impl Coordinator {
         let cells: Vec<Cell> = starts.iter().map(|s| s.cell).collect();
         let alloc = Allocator::new(floor, &cells, config.alloc.clone());
         Coordinator {
-            frame: MapFrame::new(&config.map_id, &grid, floor.cell_size_m),
+            frame: MapFrame::new(&config.map_id, &grid, floor.cell_size_m).placed(config.placement),
             robots: robots
                 .iter()
                 .map(|r| Robot {

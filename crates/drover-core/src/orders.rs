@@ -17,6 +17,41 @@ use drover_vda5050::{
 
 use crate::exec::{Entry, Executor, NodeAction};
 
+/// Where the floor's own frame (origin at the bottom-left corner of the grid, x along the
+/// rows eastwards, y northwards) lies in the robots' map: a rigid transform, the floor's
+/// origin at (`x`, `y`) metres and its x axis turned `rotation` radians counter-clockwise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    /// Map x of the floor's origin, metres.
+    pub x: f64,
+    /// Map y of the floor's origin, metres.
+    pub y: f64,
+    /// Rotation of the floor in the map, radians, counter-clockwise.
+    pub rotation: f64,
+}
+
+impl Placement {
+    /// The floor's frame is the map's.
+    pub const IDENTITY: Placement = Placement {
+        x: 0.0,
+        y: 0.0,
+        rotation: 0.0,
+    };
+
+    /// Floor frame -> map.
+    fn to_map(self, x: f64, y: f64) -> (f64, f64) {
+        let (sin, cos) = self.rotation.sin_cos();
+        (self.x + cos * x - sin * y, self.y + sin * x + cos * y)
+    }
+
+    /// Map -> floor frame.
+    fn to_floor(self, x: f64, y: f64) -> (f64, f64) {
+        let (sin, cos) = self.rotation.sin_cos();
+        let (dx, dy) = (x - self.x, y - self.y);
+        (cos * dx + sin * dy, -sin * dx + cos * dy)
+    }
+}
+
 /// Where the floor sits in the robot's map.
 #[derive(Clone, Debug)]
 pub struct MapFrame {
@@ -28,31 +63,59 @@ pub struct MapFrame {
     pub height: u32,
     /// Grid width.
     pub width: u32,
+    /// Where the floor lies in the map.
+    pub placement: Placement,
 }
 
 impl MapFrame {
-    /// The frame of `grid` with cells of `cell_size_m`.
+    /// The frame of `grid` with cells of `cell_size_m`, the floor's frame being the map's.
     pub fn new(map_id: &str, grid: &Grid, cell_size_m: f64) -> MapFrame {
         MapFrame {
             map_id: map_id.to_string(),
             cell_size_m,
             height: grid.height(),
             width: grid.width(),
+            placement: Placement::IDENTITY,
         }
     }
 
-    /// Centre of `cell` in metres (x east, y north).
+    /// The same frame with the floor placed in the map by `placement`.
+    pub fn placed(mut self, placement: Placement) -> MapFrame {
+        self.placement = placement;
+        self
+    }
+
+    /// Centre of `cell` in map metres.
     pub fn position(&self, cell: Cell) -> (f64, f64) {
         let (row, col) = (cell.0 / self.width, cell.0 % self.width);
         let s = self.cell_size_m;
-        (
+        self.placement.to_map(
             (f64::from(col) + 0.5) * s,
             (f64::from(self.height - 1 - row) + 0.5) * s,
         )
     }
 
-    /// The cell whose square contains (x, y), if any.
+    /// A heading as map theta (radians in (-π, π]).
+    pub fn theta(&self, heading: Heading) -> f64 {
+        use std::f64::consts::{PI, TAU};
+        let t = (theta(heading) + self.placement.rotation) % TAU;
+        if t > PI {
+            t - TAU
+        } else if t <= -PI {
+            t + TAU
+        } else {
+            t
+        }
+    }
+
+    /// The heading closest to a map theta.
+    pub fn heading_at(&self, theta: f64) -> Heading {
+        heading_of(theta - self.placement.rotation)
+    }
+
+    /// The cell whose square contains the map point (x, y), if any.
     pub fn cell_at(&self, x: f64, y: f64) -> Option<Cell> {
+        let (x, y) = self.placement.to_floor(x, y);
         let col = (x / self.cell_size_m).floor();
         let row_up = (y / self.cell_size_m).floor();
         if col < 0.0
@@ -403,7 +466,7 @@ fn node(
         node_position: Some(NodePosition {
             x,
             y,
-            theta: Some(theta(entry.heading)),
+            theta: Some(frame.theta(entry.heading)),
             allowed_deviation_x_y: Some(frame.cell_size_m / 10.0),
             allowed_deviation_theta: None,
             map_id: frame.map_id.clone(),

@@ -23,7 +23,7 @@ use drover_vda5050::{
 };
 
 use crate::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, Phases, RobotSpec};
-use crate::orders::{MapFrame, OrderLimits, heading_of};
+use crate::orders::{MapFrame, OrderLimits};
 
 /// What the session needs to know besides the floor.
 #[derive(Clone, Debug)]
@@ -140,7 +140,7 @@ fn locate(frame: &MapFrame, floor: &Floor, s: &State) -> Result<AgentState, Stri
             frame
                 .cell_at(p.x, p.y)
                 .ok_or_else(|| format!("agvPosition ({:.2}, {:.2}) lies off the map", p.x, p.y))?,
-            heading_of(p.theta),
+            frame.heading_at(p.theta),
         ),
         None => (
             s.last_node_id
@@ -173,14 +173,15 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// Waits for the robots in `config` on `floor`, whose map id is `map_id`.
-    pub fn new(floor: &Floor, map_id: &str, config: SessionConfig) -> Discovery {
+    /// Waits for the robots in `config` on `floor`, which lies in the robots' map as `frame`
+    /// says (the coordinator's [`Coordinator::frame`] must be the same).
+    pub fn new(floor: &Floor, frame: MapFrame, config: SessionConfig) -> Discovery {
         let mut inbox = Inbox::new();
         for s in &config.serials {
             inbox.register(&config.manufacturer, s);
         }
         Discovery {
-            frame: MapFrame::new(map_id, &floor.grid, floor.cell_size_m),
+            frame,
             floor: floor.clone(),
             config,
             inbox,

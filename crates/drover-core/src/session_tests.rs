@@ -44,6 +44,7 @@ fn config() -> CoordConfig {
         max_orders_per_tick: 0,
         silent_ticks: 1000,
         map_id: "floor".into(),
+        placement: crate::orders::Placement::IDENTITY,
         manufacturer: "acme".into(),
         actions: crate::orders::ActionNames::standard(),
         instance: "run1".into(),
@@ -86,6 +87,8 @@ impl Bot {
     fn state(&mut self, frame: &MapFrame) -> (String, Vec<u8>) {
         self.header += 1;
         let (x, y) = self.position.unwrap_or_else(|| frame.position(self.cell));
+        // It faces east on the floor, whatever that is in the map.
+        let theta = frame.theta(drover_grid::Heading::East);
         let state = json!({
             "headerId": self.header, "timestamp": "2026-12-07T10:00:00.00Z",
             "version": self.version, "manufacturer": "acme", "serialNumber": self.serial,
@@ -93,7 +96,7 @@ impl Bot {
             "lastNodeId": self.cell.0.to_string(), "lastNodeSequenceId": 0,
             "driving": false, "paused": self.paused, "operatingMode": self.mode,
             "nodeStates": [], "edgeStates": [], "actionStates": [],
-            "agvPosition": { "x": x, "y": y, "theta": 0.0, "mapId": "floor",
+            "agvPosition": { "x": x, "y": y, "theta": theta, "mapId": "floor",
                              "positionInitialized": true },
             "batteryState": { "batteryCharge": 80.0, "charging": false },
             "errors": self.errors,
@@ -108,12 +111,17 @@ impl Bot {
 
 /// A session with `bots` located (through discovery), and a transport submitted for each.
 fn located(bots: &mut [Bot]) -> Session {
+    located_in(bots, crate::orders::Placement::IDENTITY)
+}
+
+/// [`located`] on a floor placed in the robots' map by `placement`.
+fn located_in(bots: &mut [Bot], placement: crate::orders::Placement) -> Session {
     let floor = floor();
-    let frame = MapFrame::new("floor", &floor.grid, floor.cell_size_m);
+    let frame = MapFrame::new("floor", &floor.grid, floor.cell_size_m).placed(placement);
     let serials = bots.iter().map(|b| b.serial.clone()).collect();
     let mut discovery = Discovery::new(
         &floor,
-        "floor",
+        frame.clone(),
         SessionConfig {
             interface: "uagv".into(),
             manufacturer: "acme".into(),
@@ -126,8 +134,12 @@ fn located(bots: &mut [Bot]) -> Session {
         assert!(discovery.receive(&topic, &payload, EPOCH).is_empty());
     }
     assert!(discovery.complete());
+    let config = CoordConfig {
+        placement,
+        ..config()
+    };
     let (mut session, events) = discovery
-        .start(config(), TargetTables::for_floor(&floor))
+        .start(config, TargetTables::for_floor(&floor))
         .unwrap();
     assert!(events.is_empty(), "{events:?}");
     // Far across the floor, on the bottom travel row.
@@ -522,4 +534,72 @@ fn a_paused_fleet_gets_start_pause_and_nothing_more_is_released() {
         orders.iter().any(|o| o["serialNumber"] == "a"),
         "driven again"
     );
+}
+
+#[test]
+fn a_floor_rotated_and_shifted_in_the_map_drives_the_same_plan() {
+    use crate::orders::Placement;
+    let turned = Placement {
+        x: 100.0,
+        y: -20.0,
+        rotation: std::f64::consts::FRAC_PI_2,
+    };
+    let orders = |placement: Placement| {
+        let mut bots = [
+            Bot::new("a", "2.1.0", park(0)),
+            Bot::new("b", "2.1.0", park(1)),
+        ];
+        let mut session = located_in(&mut bots, placement);
+        let mut out = Vec::new();
+        for t in 0..40 {
+            let (publish, events) = step(&mut session, &mut bots, t * 250);
+            assert!(downs(&events).is_empty(), "{events:?}");
+            for b in bots.iter_mut() {
+                for o in orders_to(&publish, &b.serial) {
+                    b.order_id = o["orderId"].as_str().unwrap().to_string();
+                    b.update_id = o["orderUpdateId"].as_u64().unwrap() as u32;
+                    out.push(o);
+                }
+            }
+        }
+        out
+    };
+    let (plain, placed) = (orders(Placement::IDENTITY), orders(turned));
+    assert!(!plain.is_empty());
+    assert_eq!(plain.len(), placed.len());
+    for (p, q) in plain.iter().zip(&placed) {
+        let ids = |o: &Value| -> Vec<Value> {
+            o["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["nodeId"].clone())
+                .collect()
+        };
+        assert_eq!(ids(p), ids(q), "the same cells in the same order");
+        for (n, m) in p["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(q["nodes"].as_array().unwrap())
+        {
+            let (a, b) = (&n["nodePosition"], &m["nodePosition"]);
+            let (x, y) = (a["x"].as_f64().unwrap(), a["y"].as_f64().unwrap());
+            // Turned a quarter counter-clockwise, then shifted.
+            assert!(
+                (b["x"].as_f64().unwrap() - (100.0 - y)).abs() < 1e-9,
+                "{a} -> {b}"
+            );
+            assert!(
+                (b["y"].as_f64().unwrap() - (-20.0 + x)).abs() < 1e-9,
+                "{a} -> {b}"
+            );
+            let dt = b["theta"].as_f64().unwrap() - a["theta"].as_f64().unwrap();
+            let dt = dt.rem_euclid(std::f64::consts::TAU);
+            assert!(
+                (dt - std::f64::consts::FRAC_PI_2).abs() < 1e-9,
+                "{a} -> {b}"
+            );
+        }
+    }
 }

@@ -95,6 +95,22 @@ pub struct VdaConfig {
     /// What these robots call drover's node actions (default: VDA 5050's names).
     #[serde(default)]
     pub actions: ActionsConfig,
+    /// Where the floor lies in the robots' map (default: the floor's frame is the map's).
+    #[serde(default)]
+    pub placement: PlacementConfig,
+}
+
+/// `[vda5050.placement]`: the floor's origin (the outer corner of its bottom-left cell) in
+/// the robots' map, and its rotation.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlacementConfig {
+    /// Map x of the floor's origin, metres.
+    pub x: f64,
+    /// Map y of the floor's origin, metres.
+    pub y: f64,
+    /// Rotation of the floor in the map, degrees counter-clockwise.
+    pub rotation_deg: f64,
 }
 
 /// `[vda5050.actions]`: node action types and pick/drop parameters as the robots' vendor
@@ -313,6 +329,11 @@ impl Config {
             "api.read_token_required needs api.write_token"
         );
         config.allocator.validate()?;
+        let p = &config.vda5050.placement;
+        anyhow::ensure!(
+            [p.x, p.y, p.rotation_deg].iter().all(|v| v.is_finite()),
+            "vda5050.placement: x, y and rotation_deg must be finite numbers"
+        );
         anyhow::ensure!(
             config.api.zone_ring_speed.is_finite() && config.api.zone_ring_speed >= 0.0,
             "api.zone_ring_speed must be 0 (no ring) or a speed in m/s"
@@ -375,6 +396,11 @@ impl Config {
                 per_s => (per_s * c.tick_ms / 1000).max(1) as usize,
             },
             map_id: String::new(),
+            placement: drover_core::orders::Placement {
+                x: self.vda5050.placement.x,
+                y: self.vda5050.placement.y,
+                rotation: self.vda5050.placement.rotation_deg.to_radians(),
+            },
             manufacturer: String::new(),
             actions: drover_core::orders::ActionNames::standard(),
             // Set when coordinating starts (droverd's start time).

@@ -103,7 +103,8 @@ pub async fn run_demo(
     };
     let specs = robot_specs(&floor, options.robots)?;
     let frame =
-        drover_core::orders::MapFrame::new(&options.coord.map_id, &floor.grid, floor.cell_size_m);
+        drover_core::orders::MapFrame::new(&options.coord.map_id, &floor.grid, floor.cell_size_m)
+            .placed(options.coord.placement);
     // The coordinator's session first, so it sees every unit's first state.
     let mut session_config = SessionConfig::new("droverd");
     session_config.subscriptions = fleet_subscriptions(&options.interface);

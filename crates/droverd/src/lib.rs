@@ -122,9 +122,11 @@ pub async fn run_coordinator(
     mut ops: Option<&mut OpsLoop>,
     mut sidecar: Option<&mut dyn Sidecar>,
 ) -> anyhow::Result<Summary> {
+    let frame = drover_core::orders::MapFrame::new(&config.map_id, &floor.grid, floor.cell_size_m)
+        .placed(config.placement);
     let mut discovery = Discovery::new(
         &floor,
-        &config.map_id,
+        frame,
         SessionConfig {
             interface: link.interface().to_string(),
             manufacturer: config.manufacturer.clone(),
