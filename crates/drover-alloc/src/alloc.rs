@@ -291,6 +291,25 @@ struct Robot {
     battery: f64,
     /// An operator asked for a charge: the robot goes to a charger once it is free.
     charge_requested: bool,
+    /// What the robot can do (its factsheet's actions).
+    can: Capabilities,
+}
+
+/// What a robot can do, from the actions its factsheet lists. Unknown (no factsheet): all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Lifts and sets down pods and carts (`pick` and `drop`): every task's work.
+    pub lift: bool,
+    /// Charges on a charger (`startCharging`).
+    pub charge: bool,
+}
+
+impl Capabilities {
+    /// Everything (a robot without a factsheet).
+    pub const ALL: Capabilities = Capabilities {
+        lift: true,
+        charge: true,
+    };
 }
 
 /// A job offered to the free robots this tick.
@@ -410,6 +429,7 @@ impl Allocator {
                     cell,
                     battery: 1.0,
                     charge_requested: false,
+                    can: Capabilities::ALL,
                 })
                 .collect(),
             goals: vec![None; robots.len()],
@@ -1124,6 +1144,18 @@ impl Allocator {
             .collect()
     }
 
+    /// What robot `robot` can do (read from its factsheet): a robot that cannot lift gets no
+    /// task (every job lifts a pod or a cart), one that cannot charge is never sent to a
+    /// charger. Jobs it holds now are finished.
+    pub fn set_capabilities(&mut self, robot: u32, can: Capabilities) {
+        self.robots[robot as usize].can = can;
+    }
+
+    /// What robot `robot` can do.
+    pub fn capabilities(&self, robot: u32) -> Capabilities {
+        self.robots[robot as usize].can
+    }
+
     /// Takes a robot out of service (fault, manual) or puts it back. Its tasks go back to the
     /// queue; a pod it carries is stranded where it stands and goes home when the robot
     /// returns. Nothing is lost and nothing is done twice.
@@ -1687,6 +1719,7 @@ impl Allocator {
             .filter(|&r| {
                 let robot = &self.robots[r as usize];
                 robot.in_service
+                    && robot.can.charge
                     && robot.hold_until <= self.now
                     && matches!(robot.job, Job::None | Job::Park { .. })
                     && (robot.battery < level || (robot.charge_requested && !opportunistic))
@@ -1744,7 +1777,7 @@ impl Allocator {
     /// Whether a robot may take work now, and the extra cost of taking it (off a charger).
     fn free_for_work(&self, robot: u32) -> Option<u32> {
         let r = &self.robots[robot as usize];
-        if !r.in_service || r.hold_until > self.now || r.carrying.is_some() {
+        if !r.in_service || !r.can.lift || r.hold_until > self.now || r.carrying.is_some() {
             return None;
         }
         match (&r.job, &self.config.battery) {

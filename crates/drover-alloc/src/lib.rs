@@ -14,8 +14,8 @@ mod costs;
 mod task;
 
 pub use alloc::{
-    Activity, AllocConfig, Allocator, BatteryConfig, Event, GoalAction, PodLoc, Presented,
-    RobotView, TickReport,
+    Activity, AllocConfig, Allocator, BatteryConfig, Capabilities, Event, GoalAction, PodLoc,
+    Presented, RobotView, TickReport,
 };
 pub use costs::{Costs, TargetTables, floor_targets};
 pub use task::{

@@ -207,6 +207,8 @@ struct Robot {
     down: bool,
     /// The misplaced cell the closed cells were last computed with.
     closed_at: Option<Cell>,
+    /// Its factsheet's `speedMax`, m/s (`INFINITY`: unknown).
+    speed_max: f64,
 }
 
 impl Robot {
@@ -324,6 +326,7 @@ impl Coordinator {
                     pose: None,
                     down: false,
                     closed_at: None,
+                    speed_max: f64::INFINITY,
                 })
                 .collect(),
             alloc,
@@ -590,6 +593,41 @@ impl Coordinator {
     /// interval (`limits` from [`crate::orders::OrderLimits::from_factsheet`]).
     pub fn set_order_limits(&mut self, robot: u32, limits: crate::orders::OrderLimits) {
         self.robots[robot as usize].order.set_limits(limits);
+    }
+
+    /// Reads a robot's factsheet (`tick_ms` per tick): its protocol limits bound its orders,
+    /// its `speedMax` caps the `maxSpeed` drover writes on edges, and the actions it lists
+    /// decide its work: without the configured pick and drop it gets no task, without
+    /// startCharging no charger. A factsheet that lists no action at all says nothing about
+    /// them (the robot keeps every job).
+    pub fn read_factsheet(&mut self, robot: u32, sheet: &drover_vda5050::Factsheet, tick_ms: u64) {
+        self.set_order_limits(
+            robot,
+            crate::orders::OrderLimits::from_factsheet(sheet, tick_ms),
+        );
+        let speed = sheet.physical_parameters.speed_max;
+        self.robots[robot as usize].speed_max = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            f64::INFINITY
+        };
+        let listed: Vec<&str> = sheet
+            .protocol_features
+            .agv_actions
+            .iter()
+            .filter_map(|a| a.get("actionType").and_then(serde_json::Value::as_str))
+            .collect();
+        let can = if listed.is_empty() {
+            drover_alloc::Capabilities::ALL
+        } else {
+            let has = |name: &str| listed.contains(&name);
+            let names = &self.config.actions;
+            drover_alloc::Capabilities {
+                lift: has(&names.pick) && has(&names.drop),
+                charge: has(&names.charge),
+            }
+        };
+        self.alloc.set_capabilities(robot, can);
     }
 
     /// Reads a robot's connection state (retained ONLINE, or the broker's last will).
@@ -1029,11 +1067,13 @@ impl Coordinator {
                 // Paused fleet: resends only, no new order or update.
                 continue;
             }
+            let speed_max = self.robots[i].speed_max;
             if let Some(order) = self.robots[i].order.poll(
                 i as u32,
                 &self.exec,
                 &self.frame,
                 &self.speed_limit,
+                speed_max,
                 &self.config.actions,
                 now,
                 self.config.resend_ticks,

@@ -359,6 +359,7 @@ impl OrderTrack {
         exec: &Executor,
         frame: &MapFrame,
         speed_limit: &[f64],
+        speed_max: f64,
         names: &ActionNames,
         now: u64,
         resend_ticks: u64,
@@ -416,7 +417,8 @@ impl OrderTrack {
                             .unwrap_or(f64::INFINITY),
                     );
                 let mut e = edge(pc, entry, seq - 1, released_node, frame);
-                e.max_speed = limit.is_finite().then_some(limit);
+                // A zone's limit, never above what the robot's factsheet says it can do.
+                e.max_speed = limit.is_finite().then_some(limit.min(speed_max));
                 edges.push(e);
             }
             let mut n = node(&order_id, entry, seq, released_node, frame, names);

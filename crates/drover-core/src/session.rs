@@ -23,7 +23,7 @@ use drover_vda5050::{
 };
 
 use crate::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, Phases, RobotSpec};
-use crate::orders::{MapFrame, OrderLimits};
+use crate::orders::MapFrame;
 
 /// What the session needs to know besides the floor.
 #[derive(Clone, Debug)]
@@ -286,7 +286,7 @@ impl Discovery {
         for (robot, spec) in specs.iter().enumerate() {
             let robot = robot as u32;
             if let Some(sheet) = self.sheets.get(&spec.serial) {
-                coordinator.set_order_limits(robot, OrderLimits::from_factsheet(sheet, tick_ms));
+                coordinator.read_factsheet(robot, sheet, tick_ms);
             }
             // A pod lifted before a restart goes back to a slot from where the robot stands.
             for load in &self.found[&spec.serial].loads {
@@ -454,9 +454,7 @@ impl Session {
                 }
             }
             Inbound::Connection(c) => self.coord.on_connection(robot, c.connection_state),
-            Inbound::Factsheet(f) => self
-                .coord
-                .set_order_limits(robot, OrderLimits::from_factsheet(&f, self.tick_ms)),
+            Inbound::Factsheet(f) => self.coord.read_factsheet(robot, &f, self.tick_ms),
             Inbound::Visualization(_) => {}
         }
         events

@@ -603,3 +603,82 @@ fn a_floor_rotated_and_shifted_in_the_map_drives_the_same_plan() {
         }
     }
 }
+
+/// A factsheet listing `actions`, with `speed_max` m/s.
+fn factsheet(serial: &str, actions: &[&str], speed_max: f64) -> Vec<u8> {
+    let actions: Vec<Value> = actions
+        .iter()
+        .map(|a| json!({ "actionType": a, "actionScopes": ["NODE"] }))
+        .collect();
+    serde_json::to_vec(&json!({
+        "headerId": 0, "timestamp": "2026-12-07T10:00:00.00Z", "version": "2.1.0",
+        "manufacturer": "acme", "serialNumber": serial,
+        "typeSpecification": { "seriesName": "s", "agvKinematic": "DIFF", "agvClass": "CARRIER",
+            "maxLoadMass": 500.0, "localizationTypes": ["DMC"], "navigationTypes": ["AUTONOMOUS"] },
+        "physicalParameters": { "speedMin": 0.0, "speedMax": speed_max, "accelerationMax": 1.0,
+            "decelerationMax": 1.0, "heightMax": 0.4, "width": 0.8, "length": 0.8 },
+        "protocolLimits": { "maxStringLens": {}, "maxArrayLens": {},
+            "timing": { "minOrderInterval": 0.0, "minStateInterval": 0.0 } },
+        "protocolFeatures": { "optionalParameters": [], "agvActions": actions },
+        "agvGeometry": {}, "loadSpecification": {},
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_robot_whose_factsheet_lacks_pick_and_drop_gets_no_task() {
+    let mut bots = [
+        Bot::new("a", "2.1.0", park(0)),
+        Bot::new("b", "2.1.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    let sheet = factsheet("a", &["startPause", "stopPause", "startCharging"], 1.0);
+    assert!(
+        session
+            .receive("uagv/v2/acme/a/factsheet", &sheet, EPOCH)
+            .is_empty()
+    );
+    let sheet = factsheet("b", &["pick", "drop", "startCharging"], 1.0);
+    assert!(
+        session
+            .receive("uagv/v2/acme/b/factsheet", &sheet, EPOCH)
+            .is_empty()
+    );
+    let coord = session.coordinator();
+    assert!(!coord.alloc().capabilities(0).lift && coord.alloc().capabilities(0).charge);
+    assert!(coord.alloc().capabilities(1).lift);
+    for t in 0..20 {
+        step(&mut session, &mut bots, t * 250);
+        assert!(
+            session.coordinator().alloc().robot_tasks(0).is_empty(),
+            "tick {t}"
+        );
+    }
+    assert!(!session.coordinator().alloc().robot_tasks(1).is_empty());
+}
+
+#[test]
+fn slow_zone_limits_never_exceed_the_robots_speed_max() {
+    use crate::coord::ZoneArea;
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    let sheet = factsheet("a", &[], 0.4);
+    assert!(
+        session
+            .receive("uagv/v2/acme/a/factsheet", &sheet, EPOCH)
+            .is_empty()
+    );
+    // A slow zone of 2 m/s over the whole floor: above what the robot can do.
+    let cells = (0..40 * 22).map(Cell).collect();
+    let pauses = session.coordinator_mut().set_zones(&[ZoneArea {
+        cells,
+        max_speed: Some(2.0),
+    }]);
+    assert!(pauses.is_empty());
+    let order = first_order(&mut session, &mut bots, "a");
+    let edges = order["edges"].as_array().unwrap();
+    assert!(!edges.is_empty(), "{order}");
+    for e in edges {
+        assert_eq!(e["maxSpeed"], 0.4, "{e}");
+    }
+}
