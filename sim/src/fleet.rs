@@ -604,6 +604,7 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
         placement: drover_core::orders::Placement::IDENTITY,
         manufacturer: "drover-sim".into(),
         actions: drover_core::orders::ActionNames::standard(),
+        action_retries: 2,
         // One coordinator per simulated run: plain ids keep snapshots stable.
         instance: String::new(),
     }

@@ -873,6 +873,7 @@ impl Allocator {
             state: TaskState::Queued,
             created: self.now,
             resume_at: 0,
+            failures: 0,
         });
         id
     }
@@ -1154,6 +1155,102 @@ impl Allocator {
     /// What robot `robot` can do.
     pub fn capabilities(&self, robot: u32) -> Capabilities {
         self.robots[robot as usize].can
+    }
+
+    /// The robot reports that lifting the pod of its station visit at `slot` failed, and does
+    /// not carry it (its `loads` say so): the pod stands in that slot (again, if the
+    /// allocator had taken it for lifted), the visit is given up, and each of its tasks goes
+    /// back to the queue, or fails with `reason` once it has failed more than `retries`
+    /// times. Returns what changed; nothing if the robot is on no station visit.
+    pub fn lift_failed(
+        &mut self,
+        robot: u32,
+        slot: Cell,
+        reason: &str,
+        retries: u32,
+    ) -> Vec<Event> {
+        let r = robot as usize;
+        let mut events = Vec::new();
+        let Job::Visit(v) = &self.robots[r].job else {
+            return events;
+        };
+        let (pod, lifted) = (v.pod, v.lifted);
+        if lifted {
+            // The allocator took the pod for lifted when the robot reached its slot.
+            let Some(&k) = self.slot_of_cell.get(slot.index()) else {
+                return events;
+            };
+            if self.robots[r].carrying != Some(pod)
+                || matches!(self.slots.get(k as usize), None | Some(Slot::Pod(_)))
+            {
+                // Not a slot, or another pod stands there: the report does not fit.
+                return events;
+            }
+            if let Slot::Reserved(other) = self.slots[k as usize] {
+                // A returning pod was sent to this slot meanwhile: it gets another.
+                self.slots[k as usize] = Slot::Pod(pod);
+                for o in 0..self.robots.len() {
+                    if let Job::Return { pod: p, slot: s } = self.robots[o].job
+                        && p == other
+                        && s == slot
+                    {
+                        let from = self.robots[o].cell;
+                        let new = self.choose_slot(other, from);
+                        self.robots[o].job = Job::Return {
+                            pod: other,
+                            slot: new,
+                        };
+                    }
+                }
+            }
+            self.slots[k as usize] = Slot::Pod(pod);
+            self.pods[pod.0 as usize].loc = PodLoc::Slot(slot);
+            self.robots[r].carrying = None;
+        }
+        let Job::Visit(v) = std::mem::replace(&mut self.robots[r].job, Job::None) else {
+            unreachable!("checked above");
+        };
+        self.pods[pod.0 as usize].busy = false;
+        self.drop_ticket(v.station, robot);
+        for t in &v.tasks {
+            let task = &mut self.tasks[t.0 as usize];
+            task.failures += 1;
+            if task.failures > retries {
+                task.state = TaskState::Failed {
+                    reason: format!("{reason} (tried {} times)", task.failures),
+                };
+            } else {
+                self.enqueue(*t);
+                events.push(Event::Requeued { task: *t });
+            }
+        }
+        self.dirty = true;
+        events
+    }
+
+    /// The robot reports that setting down `pod` failed and still carries it: it takes the
+    /// pod to a slot again (the one it was sent to is freed). Nothing if the allocator has
+    /// the pod elsewhere than in a slot or on this robot.
+    pub fn drop_failed(&mut self, robot: u32, pod: PodId) -> Vec<Event> {
+        let r = robot as usize;
+        if let PodLoc::Slot(slot) = self.pods[pod.0 as usize].loc {
+            let k = self.slot_of_cell[slot.index()] as usize;
+            if self.slots[k] == Slot::Pod(pod) {
+                self.slots[k] = Slot::Empty;
+            }
+        } else if self.pods[pod.0 as usize].loc != PodLoc::Robot(robot) {
+            return Vec::new();
+        }
+        if let Job::Return { slot, .. } = self.robots[r].job {
+            self.unreserve(slot);
+        }
+        self.pods[pod.0 as usize].loc = PodLoc::Robot(robot);
+        self.robots[r].carrying = Some(pod);
+        let cell = self.robots[r].cell;
+        let slot = self.choose_slot(pod, cell);
+        self.robots[r].job = Job::Return { pod, slot };
+        self.dirty = true;
+        Vec::new()
     }
 
     /// Takes a robot out of service (fault, manual) or puts it back. Its tasks go back to the

@@ -161,6 +161,8 @@ pub struct Task {
     pub created: u64,
     /// For transports taken back after a failure: the first errand still to do.
     pub resume_at: usize,
+    /// Times a robot's action for it failed (a pod it could not lift).
+    pub failures: u32,
 }
 
 /// Why a task was refused at submission. Nothing is stored when this comes back.

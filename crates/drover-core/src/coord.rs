@@ -53,6 +53,8 @@ pub struct CoordConfig {
     pub manufacturer: String,
     /// Node action names and parameters these robots understand.
     pub actions: crate::orders::ActionNames,
+    /// Times a task is tried again after a robot's pick for it failed, before it fails.
+    pub action_retries: u32,
     /// Part of every order id, different for each coordinator run (droverd uses its start
     /// time), so a restarted coordinator never reuses an id a robot may still run.
     pub instance: String,
@@ -122,6 +124,15 @@ pub enum CoordEvent {
         robot: u32,
         /// Why, in the robot's own words where it gave any.
         why: String,
+    },
+    /// A robot reports one of drover's node actions FAILED.
+    ActionFailed {
+        /// Robot.
+        robot: u32,
+        /// The action type (`pick`, `drop`, `startCharging` or the vendor's name).
+        action: String,
+        /// The robot's reason (`resultDescription`, or the error naming the action).
+        reason: String,
     },
     /// A robot that was down may be driven again (its error cleared, or an operator reset it).
     Up {
@@ -209,6 +220,10 @@ struct Robot {
     closed_at: Option<Cell>,
     /// Its factsheet's `speedMax`, m/s (`INFINITY`: unknown).
     speed_max: f64,
+    /// Failed node actions already acted on (ids, while the robot still reports them).
+    failed_seen: Vec<String>,
+    /// `startCharging` failures in a row: at `action_retries` it is sent to no charger.
+    charge_failures: u32,
 }
 
 impl Robot {
@@ -327,6 +342,8 @@ impl Coordinator {
                     down: false,
                     closed_at: None,
                     speed_max: f64::INFINITY,
+                    failed_seen: Vec::new(),
+                    charge_failures: 0,
                 })
                 .collect(),
             alloc,
@@ -453,6 +470,100 @@ impl Coordinator {
             self.events.push(CoordEvent::Stopped { robot });
         }
         self.check_position(robot);
+        self.read_failed_actions(robot, state);
+    }
+
+    /// Acts on node actions of ours the robot reports FAILED, once each. Where the pod is
+    /// afterwards comes from the robot's `loads`: a failed pick with the pod not on the robot
+    /// leaves it in its slot and the visit's tasks are tried again (up to `action_retries`
+    /// times, then failed with the robot's reason); a failed drop with the pod still on the
+    /// robot sends it to a slot again; failed charging `action_retries` times in a row keeps
+    /// the robot off chargers.
+    fn read_failed_actions(&mut self, robot: u32, state: &State) {
+        let r = &mut self.robots[robot as usize];
+        r.failed_seen
+            .retain(|id| state.action_states.iter().any(|a| a.action_id == *id));
+        let prefix = format!("{}-", r.order.id_prefix());
+        let failed: Vec<&drover_vda5050::ActionState> = state
+            .action_states
+            .iter()
+            .filter(|a| {
+                a.action_status == ActionStatus::Failed
+                    && a.action_id.starts_with(&prefix)
+                    && !r.failed_seen.contains(&a.action_id)
+            })
+            .collect();
+        if failed.is_empty() {
+            return;
+        }
+        let carrying = state.loads.as_ref().map(|l| !l.is_empty());
+        let cell = state
+            .last_node_id
+            .parse()
+            .ok()
+            .map(Cell)
+            .filter(|c| self.base_grid.contains(*c))
+            .unwrap_or_else(|| self.exec.position(robot));
+        for a in failed {
+            self.robots[robot as usize]
+                .failed_seen
+                .push(a.action_id.clone());
+            // Our ids end in the action type (`…-pick`).
+            let kind = a
+                .action_type
+                .clone()
+                .unwrap_or_else(|| a.action_id.rsplit('-').next().unwrap_or("").to_string());
+            let reason = a
+                .result_description
+                .clone()
+                .filter(|d| !d.is_empty())
+                .or_else(|| {
+                    state
+                        .errors
+                        .iter()
+                        .find(|e| {
+                            e.error_references
+                                .iter()
+                                .flatten()
+                                .any(|x| x.reference_value == a.action_id)
+                        })
+                        .map(health::error_text)
+                })
+                .unwrap_or_else(|| format!("{kind} failed"));
+            let names = &self.config.actions;
+            let events = if kind == names.pick && carrying != Some(true) {
+                let events =
+                    self.alloc
+                        .lift_failed(robot, cell, &reason, self.config.action_retries);
+                // A retry of this pick is a new action (the old one is spent), attached
+                // where the plan reaches the slot again.
+                self.robots[robot as usize].attached = None;
+                events
+            } else if kind == names.drop && carrying != Some(false) {
+                match self.alloc.pod_in_slot(cell).or(self.alloc.carrying(robot)) {
+                    Some(pod) => self.alloc.drop_failed(robot, pod),
+                    None => Vec::new(),
+                }
+            } else if kind == names.charge {
+                let r = &mut self.robots[robot as usize];
+                r.charge_failures += 1;
+                if r.charge_failures >= self.config.action_retries.max(1) {
+                    let mut can = self.alloc.capabilities(robot);
+                    can.charge = false;
+                    self.alloc.set_capabilities(robot, can);
+                }
+                Vec::new()
+            } else {
+                Vec::new()
+            };
+            self.events
+                .extend(events.into_iter().map(CoordEvent::Alloc));
+            self.events.push(CoordEvent::ActionFailed {
+                robot,
+                action: kind,
+                reason,
+            });
+        }
     }
 
     /// Errors, safety and the robot's own pause, from one state. An error that refuses an

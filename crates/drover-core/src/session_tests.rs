@@ -47,6 +47,7 @@ fn config() -> CoordConfig {
         placement: crate::orders::Placement::IDENTITY,
         manufacturer: "acme".into(),
         actions: crate::orders::ActionNames::standard(),
+        action_retries: 1,
         instance: "run1".into(),
     }
 }
@@ -64,6 +65,13 @@ struct Bot {
     mode: &'static str,
     paused: bool,
     position: Option<(f64, f64)>,
+    last_seq: u32,
+    /// Node actions run so far: (id, type, status, result).
+    actions: Vec<(String, String, &'static str, Option<String>)>,
+    /// Load ids on the robot; `None`: it cannot sense loads.
+    loads: Option<Vec<String>>,
+    /// Its picks fail with this reason.
+    fail_picks: Option<String>,
 }
 
 impl Bot {
@@ -80,6 +88,10 @@ impl Bot {
             mode: "AUTOMATIC",
             paused: false,
             position: None,
+            last_seq: 0,
+            actions: Vec::new(),
+            loads: Some(Vec::new()),
+            fail_picks: None,
         }
     }
 
@@ -89,23 +101,79 @@ impl Bot {
         let (x, y) = self.position.unwrap_or_else(|| frame.position(self.cell));
         // It faces east on the floor, whatever that is in the map.
         let theta = frame.theta(drover_grid::Heading::East);
-        let state = json!({
+        let actions: Vec<Value> = self
+            .actions
+            .iter()
+            .map(|(id, t, status, result)| {
+                let mut a = json!({ "actionId": id, "actionType": t, "actionStatus": status });
+                if let Some(r) = result {
+                    a["resultDescription"] = json!(r);
+                }
+                a
+            })
+            .collect();
+        let mut state = json!({
             "headerId": self.header, "timestamp": "2026-12-07T10:00:00.00Z",
             "version": self.version, "manufacturer": "acme", "serialNumber": self.serial,
             "orderId": self.order_id, "orderUpdateId": self.update_id,
-            "lastNodeId": self.cell.0.to_string(), "lastNodeSequenceId": 0,
+            "lastNodeId": self.cell.0.to_string(), "lastNodeSequenceId": self.last_seq,
             "driving": false, "paused": self.paused, "operatingMode": self.mode,
-            "nodeStates": [], "edgeStates": [], "actionStates": [],
+            "nodeStates": [], "edgeStates": [], "actionStates": actions,
             "agvPosition": { "x": x, "y": y, "theta": theta, "mapId": "floor",
                              "positionInitialized": true },
             "batteryState": { "batteryCharge": 80.0, "charging": false },
             "errors": self.errors,
             "safetyState": { "eStop": self.e_stop, "fieldViolation": false },
         });
+        if let Some(loads) = &self.loads {
+            state["loads"] = loads.iter().map(|l| json!({ "loadId": l })).collect();
+        }
         (
             format!("uagv/v2/acme/{}/state", self.serial),
             serde_json::to_vec(&state).unwrap(),
         )
+    }
+
+    /// Takes an order: echoes it, jumps to its last released node and runs the actions of
+    /// the released nodes on the way (a pick fails if `fail_picks` says so).
+    fn drive(&mut self, order: &Value) {
+        if order["orderId"] != self.order_id.as_str() {
+            self.actions.clear();
+        }
+        self.order_id = order["orderId"].as_str().unwrap().to_string();
+        self.update_id = order["orderUpdateId"].as_u64().unwrap() as u32;
+        for n in order["nodes"].as_array().unwrap() {
+            if n["released"] != true {
+                break;
+            }
+            self.cell = Cell(n["nodeId"].as_str().unwrap().parse().unwrap());
+            self.last_seq = n["sequenceId"].as_u64().unwrap() as u32;
+            for a in n["actions"].as_array().unwrap() {
+                let (id, t) = (
+                    a["actionId"].as_str().unwrap(),
+                    a["actionType"].as_str().unwrap(),
+                );
+                let load = a["actionParameters"]
+                    .as_array()
+                    .and_then(|p| p.iter().find(|p| p["key"] == "loadId"))
+                    .and_then(|p| p["value"].as_str())
+                    .map(str::to_string);
+                let (status, result) = match (t, &self.fail_picks) {
+                    ("pick", Some(why)) => ("FAILED", Some(why.clone())),
+                    _ => ("FINISHED", None),
+                };
+                if status == "FINISHED"
+                    && let (Some(loads), Some(load)) = (self.loads.as_mut(), load)
+                {
+                    match t {
+                        "pick" => loads.push(load),
+                        "drop" => loads.retain(|l| *l != load),
+                        _ => {}
+                    }
+                }
+                self.actions.push((id.into(), t.into(), status, result));
+            }
+        }
     }
 }
 
@@ -681,4 +749,69 @@ fn slow_zone_limits_never_exceed_the_robots_speed_max() {
     for e in edges {
         assert_eq!(e["maxSpeed"], 0.4, "{e}");
     }
+}
+
+#[test]
+fn a_failed_pick_leaves_the_pod_in_its_slot_and_the_task_fails_after_its_retries() {
+    use drover_alloc::{PodId, PodLoc, PodSel, StationId, TaskState};
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    let mut session = located(&mut bots);
+    // Only the pick: the transport `located` submitted is cancelled.
+    let coord = session.coordinator_mut();
+    let transport = coord.alloc().tasks()[0].id;
+    coord.allocator().cancel(transport).unwrap();
+    coord.allocator().staff(StationId(0), "ann");
+    let pod = PodId(0);
+    let PodLoc::Slot(slot) = coord.alloc().pod_loc(pod) else {
+        panic!("pods start in slots")
+    };
+    let kind = TaskKind::Pick {
+        pod: PodSel::Pod(pod),
+        station: None,
+        units: 1,
+    };
+    let task = coord.allocator().submit(kind, 0, None).unwrap();
+    bots[0].fail_picks = Some("no pod under the robot".into());
+    let mut failures = Vec::new();
+    for t in 0..400 {
+        let (publish, events) = step(&mut session, &mut bots, t * 250);
+        for e in &events {
+            if let SessionEvent::Coord(CoordEvent::ActionFailed { action, reason, .. }) = e {
+                failures.push((action.clone(), reason.clone()));
+            }
+        }
+        for o in orders_to(&publish, "a") {
+            bots[0].drive(&o);
+        }
+        if session
+            .coordinator()
+            .alloc()
+            .task(task)
+            .unwrap()
+            .state
+            .is_final()
+        {
+            break;
+        }
+    }
+    let alloc = session.coordinator().alloc();
+    assert_eq!(
+        alloc.task(task).unwrap().state,
+        TaskState::Failed {
+            reason: "no pod under the robot (tried 2 times)".into()
+        },
+        "tried once more (action_retries 1), then failed with the robot's words"
+    );
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|f| f == &("pick".to_string(), "no pod under the robot".to_string()))
+    );
+    assert_eq!(
+        alloc.pod_loc(pod),
+        PodLoc::Slot(slot),
+        "the pod never left its slot"
+    );
+    assert_eq!(alloc.carrying(0), None);
 }

@@ -280,6 +280,13 @@ pub struct CoordinatorConfig {
     pub seed: u64,
     /// Memory cap for the planner's distance tables, MB.
     pub table_cache_mb: usize,
+    /// Times a task is tried again after a robot's pick for it failed (default 2).
+    #[serde(default = "default_action_retries")]
+    pub action_retries: u32,
+}
+
+fn default_action_retries() -> u32 {
+    2
 }
 
 /// `[log]`.
@@ -403,6 +410,7 @@ impl Config {
             },
             manufacturer: String::new(),
             actions: drover_core::orders::ActionNames::standard(),
+            action_retries: c.action_retries,
             // Set when coordinating starts (droverd's start time).
             instance: String::new(),
         };

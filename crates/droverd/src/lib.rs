@@ -433,6 +433,14 @@ fn log_event(summary: &mut Summary, session: Option<&Session>, e: &SessionEvent)
                 metrics::counter!("drover_robot_faults_total").increment(1);
                 tracing::warn!(robot = %serial(robot), why = %why, "robot not driven: its task goes back to the queue, its cells are closed");
             }
+            CoordEvent::ActionFailed {
+                robot,
+                action,
+                reason,
+            } => {
+                metrics::counter!("drover_robot_actions_failed_total").increment(1);
+                tracing::warn!(robot = %serial(robot), %action, %reason, "node action failed");
+            }
             CoordEvent::Up { robot } => {
                 tracing::info!(robot = %serial(robot), "robot driven again")
             }
