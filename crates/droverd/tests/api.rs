@@ -651,6 +651,9 @@ fn a_fleet_pause_holds_every_robot_and_survives_a_restart() {
     assert_eq!(d.get_json("/api/live")["fleet_paused"], true);
     let (status, body) = post(&d, "/api/robots/du-0001/resume");
     assert_eq!(status, 409, "one robot does not resume alone: {body}");
+    let (status, body) = post(&d, "/api/robots/du-0001/reset");
+    assert_eq!(status, 409, "nothing to reset: {body}");
+    assert!(body.contains("refused no order"), "{body}");
     d.kill();
     let d = start(&dir, &args);
     wait_for(Duration::from_secs(30), "the robots located again", || {
