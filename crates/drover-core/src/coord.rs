@@ -974,6 +974,12 @@ impl Coordinator {
             .collect()
     }
 
+    /// `factsheetRequest` for a robot whose factsheet drover has not seen (its answer is a
+    /// factsheet, so it is not tracked for an echo).
+    pub fn factsheet_request(&self, robot: u32) -> Outbound {
+        Outbound::InstantActions(self.instant_message(robot, "factsheetRequest"))
+    }
+
     /// One instant action for a robot, id `serial-type-tick`.
     fn instant_message(&self, robot: u32, action_type: &str) -> InstantActions {
         let serial = &self.robots[robot as usize].serial;

@@ -283,10 +283,12 @@ impl Discovery {
         let mut coordinator = Coordinator::with_tables(&self.floor, &specs, coord, tables);
         let tick_ms = self.config.tick_ms;
         let mut wires = Vec::new();
+        let mut unread = Vec::new();
         for (robot, spec) in specs.iter().enumerate() {
             let robot = robot as u32;
-            if let Some(sheet) = self.sheets.get(&spec.serial) {
-                coordinator.read_factsheet(robot, sheet, tick_ms);
+            match self.sheets.get(&spec.serial) {
+                Some(sheet) => coordinator.read_factsheet(robot, sheet, tick_ms),
+                None => unread.push(robot),
             }
             // A pod lifted before a restart goes back to a slot from where the robot stands.
             for load in &self.found[&spec.serial].loads {
@@ -323,6 +325,7 @@ impl Discovery {
             wires,
             late: BTreeMap::new(),
             alerts: self.alerts,
+            unread,
         };
         Ok((session, events))
     }
@@ -362,9 +365,25 @@ pub struct Session {
     wires: Vec<Wire>,
     late: BTreeMap<String, Cell>,
     alerts: Alerts,
+    /// Robots whose factsheet drover has not seen yet.
+    unread: Vec<u32>,
 }
 
 impl Session {
+    /// What to send once coordinating starts: `factsheetRequest` to every robot that has not
+    /// published a factsheet (many publish one only when asked), so their limits and actions
+    /// are known.
+    pub fn greet(&mut self, now_ms: i64) -> Vec<Publish> {
+        let unread = std::mem::take(&mut self.unread);
+        unread
+            .into_iter()
+            .map(|r| {
+                let m = self.coord.factsheet_request(r);
+                self.encode(r, m, now_ms)
+            })
+            .collect()
+    }
+
     /// The coordinator.
     pub fn coordinator(&self) -> &Coordinator {
         &self.coord

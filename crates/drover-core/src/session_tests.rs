@@ -700,6 +700,13 @@ fn a_robot_whose_factsheet_lacks_pick_and_drop_gets_no_task() {
         Bot::new("b", "2.1.0", park(1)),
     ];
     let mut session = located(&mut bots);
+    // Neither published a factsheet before coordinating started: both are asked for one.
+    let greet = session.greet(EPOCH);
+    assert_eq!(greet.len(), 2);
+    for p in &greet {
+        assert_eq!(json_of(p)["actions"][0]["actionType"], "factsheetRequest");
+    }
+    assert!(session.greet(EPOCH).is_empty(), "asked once");
     let sheet = factsheet("a", &["startPause", "stopPause", "startCharging"], 1.0);
     assert!(
         session

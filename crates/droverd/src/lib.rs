@@ -172,6 +172,9 @@ pub async fn run_coordinator(
         robots = session.coordinator().n_robots(),
         "robots located; coordinating"
     );
+    for p in session.greet(epoch_ms()) {
+        publish(link, &mut summary, p);
+    }
     if let Some(s) = sidecar.as_deref_mut() {
         s.start(session.coordinator_mut());
     }

@@ -383,7 +383,15 @@ level = "info"
         "refused orders: {:#?}",
         seen.refusals
     );
-    for kind in ["order", "instantActions", "state", "connection"] {
+    // drover asked for the factsheets (the vehicles publish them only when asked) and read
+    // the vehicles' actions from them.
+    for kind in [
+        "order",
+        "instantActions",
+        "state",
+        "connection",
+        "factsheet",
+    ] {
         assert!(
             seen.messages.get(kind).is_some_and(|n| *n > 0),
             "no {kind}: {seen:?}"
