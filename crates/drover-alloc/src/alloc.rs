@@ -1228,10 +1228,10 @@ impl Allocator {
         events
     }
 
-    /// The robot reports that setting down `pod` failed and still carries it: it takes the
-    /// pod to a slot again (the one it was sent to is freed). Nothing if the allocator has
+    /// The robot reports that setting down `pod` at `at` failed and still carries it: it
+    /// takes the pod to another slot (the one it was sent to is freed). Nothing if the allocator has
     /// the pod elsewhere than in a slot or on this robot.
-    pub fn drop_failed(&mut self, robot: u32, pod: PodId) -> Vec<Event> {
+    pub fn drop_failed(&mut self, robot: u32, pod: PodId, at: Cell) -> Vec<Event> {
         let r = robot as usize;
         if let PodLoc::Slot(slot) = self.pods[pod.0 as usize].loc {
             let k = self.slot_of_cell[slot.index()] as usize;
@@ -1246,8 +1246,11 @@ impl Allocator {
         }
         self.pods[pod.0 as usize].loc = PodLoc::Robot(robot);
         self.robots[r].carrying = Some(pod);
+        // Another slot than the one it could not set the pod down in (`at`).
         let cell = self.robots[r].cell;
-        let slot = self.choose_slot(pod, cell);
+        let slot = self
+            .choose_slot_where(pod, cell, &|c| c != at)
+            .unwrap_or_else(|| self.choose_slot(pod, cell));
         self.robots[r].job = Job::Return { pod, slot };
         self.dirty = true;
         Vec::new()

@@ -530,6 +530,11 @@ impl Coordinator {
                         .map(health::error_text)
                 })
                 .unwrap_or_else(|| format!("{kind} failed"));
+            // Where it ran: the node we sent it on, else where the robot reports itself.
+            let cell = self.robots[robot as usize]
+                .order
+                .action_cell(&a.action_id)
+                .unwrap_or(cell);
             let names = &self.config.actions;
             let events = if kind == names.pick && carrying != Some(true) {
                 let events =
@@ -540,8 +545,9 @@ impl Coordinator {
                 self.robots[robot as usize].attached = None;
                 events
             } else if kind == names.drop && carrying != Some(false) {
+                self.robots[robot as usize].attached = None;
                 match self.alloc.pod_in_slot(cell).or(self.alloc.carrying(robot)) {
-                    Some(pod) => self.alloc.drop_failed(robot, pod),
+                    Some(pod) => self.alloc.drop_failed(robot, pod, cell),
                     None => Vec::new(),
                 }
             } else if kind == names.charge {

@@ -174,6 +174,9 @@ pub struct OrderTrack {
     limits: OrderLimits,
     /// Tick of the last message sent.
     last_sent: Option<u64>,
+    /// The node actions sent lately and the cell of their node (a failed action is acted on
+    /// where it ran, not where the robot reports itself later).
+    sent_actions: std::collections::VecDeque<(String, Cell)>,
 }
 
 /// What drover calls its node actions on the wire: the VDA 5050 predefined names by default,
@@ -284,12 +287,21 @@ impl OrderTrack {
             pending: None,
             limits: OrderLimits::default(),
             last_sent: None,
+            sent_actions: std::collections::VecDeque::new(),
         }
     }
 
     /// Applies the robot's factsheet limits to every later message.
     pub fn set_limits(&mut self, limits: OrderLimits) {
         self.limits = limits;
+    }
+
+    /// The cell of the node a recently sent action `id` was on.
+    pub fn action_cell(&self, id: &str) -> Option<Cell> {
+        self.sent_actions
+            .iter()
+            .find(|(a, _)| a == id)
+            .map(|(_, c)| *c)
     }
 
     /// What every order id of this robot and coordinator run starts with.
@@ -422,6 +434,15 @@ impl OrderTrack {
                 edges.push(e);
             }
             let mut n = node(&order_id, entry, seq, released_node, frame, names);
+            for a in &n.actions {
+                if !self.sent_actions.iter().any(|(id, _)| *id == a.action_id) {
+                    if self.sent_actions.len() == 32 {
+                        self.sent_actions.pop_front();
+                    }
+                    self.sent_actions
+                        .push_back((a.action_id.clone(), entry.cell));
+                }
+            }
             if update_id > 0 && index == from {
                 // The stitching node's actions went out with the previous message. Robots
                 // append a stitching node's actions to their decision point's (vda-5050-lib

@@ -72,6 +72,8 @@ struct Bot {
     loads: Option<Vec<String>>,
     /// Its picks fail with this reason.
     fail_picks: Option<String>,
+    /// Its drops fail, this many more times.
+    fail_drops: u32,
 }
 
 impl Bot {
@@ -92,6 +94,7 @@ impl Bot {
             actions: Vec::new(),
             loads: Some(Vec::new()),
             fail_picks: None,
+            fail_drops: 0,
         }
     }
 
@@ -160,6 +163,10 @@ impl Bot {
                     .map(str::to_string);
                 let (status, result) = match (t, &self.fail_picks) {
                     ("pick", Some(why)) => ("FAILED", Some(why.clone())),
+                    ("drop", _) if self.fail_drops > 0 => {
+                        self.fail_drops -= 1;
+                        ("FAILED", Some("slot occupied".to_string()))
+                    }
                     _ => ("FINISHED", None),
                 };
                 if status == "FINISHED"
@@ -821,4 +828,59 @@ fn a_failed_pick_leaves_the_pod_in_its_slot_and_the_task_fails_after_its_retries
         "the pod never left its slot"
     );
     assert_eq!(alloc.carrying(0), None);
+}
+
+#[test]
+fn a_failed_drop_keeps_the_pod_on_the_robot_until_a_drop_succeeds() {
+    use drover_alloc::PodLoc;
+    // The robot starts carrying pod-0001 (lifted before a restart): it must set it down.
+    let mut bots = [Bot::new("a", "2.1.0", park(0))];
+    bots[0].loads = Some(vec!["pod-0001".into()]);
+    bots[0].fail_drops = 1;
+    let mut session = located(&mut bots);
+    let coord = session.coordinator_mut();
+    let transport = coord.alloc().tasks()[0].id;
+    coord.allocator().cancel(transport).unwrap();
+    let pod = coord.alloc().pod_by_name("pod-0001").unwrap();
+    assert_eq!(
+        coord.alloc().pod_loc(pod),
+        PodLoc::Robot(0),
+        "adopted at startup"
+    );
+    let mut failed = 0;
+    let mut stored = None;
+    for t in 0..400 {
+        let (publish, events) = step(&mut session, &mut bots, t * 250);
+        for e in &events {
+            match e {
+                SessionEvent::Coord(CoordEvent::ActionFailed { action, .. }) => {
+                    assert_eq!(action, "drop");
+                    failed += 1;
+                    // The robot still has it, and the allocator knows.
+                    let alloc = session.coordinator().alloc();
+                    assert_eq!(alloc.pod_loc(pod), PodLoc::Robot(0));
+                    assert_eq!(alloc.carrying(0), Some(pod));
+                }
+                SessionEvent::Coord(CoordEvent::Alloc(drover_alloc::Event::PodStored {
+                    slot,
+                    ..
+                })) => {
+                    stored = Some(*slot);
+                }
+                _ => {}
+            }
+        }
+        for o in orders_to(&publish, "a") {
+            bots[0].drive(&o);
+        }
+        if stored.is_some() {
+            break;
+        }
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(bots[0].loads, Some(Vec::new()), "the second drop worked");
+    assert!(stored.is_some());
+    let PodLoc::Slot(_) = session.coordinator().alloc().pod_loc(pod) else {
+        panic!("the pod ends in a slot")
+    };
 }
