@@ -62,6 +62,7 @@ struct Bot {
     update_id: u32,
     errors: Vec<Value>,
     e_stop: &'static str,
+    field_violation: bool,
     mode: &'static str,
     paused: bool,
     position: Option<(f64, f64)>,
@@ -87,6 +88,7 @@ impl Bot {
             update_id: 0,
             errors: Vec::new(),
             e_stop: "NONE",
+            field_violation: false,
             mode: "AUTOMATIC",
             paused: false,
             position: None,
@@ -126,7 +128,7 @@ impl Bot {
                              "positionInitialized": true },
             "batteryState": { "batteryCharge": 80.0, "charging": false },
             "errors": self.errors,
-            "safetyState": { "eStop": self.e_stop, "fieldViolation": false },
+            "safetyState": { "eStop": self.e_stop, "fieldViolation": self.field_violation },
         });
         if let Some(loads) = &self.loads {
             state["loads"] = loads.iter().map(|l| json!({ "loadId": l })).collect();
@@ -462,9 +464,10 @@ fn a_fatal_robot_leaves_service_on_the_first_tick_and_a_warning_changes_nothing(
 
 #[test]
 fn an_emergency_stop_or_manual_mode_closes_the_robots_cells_on_the_first_tick() {
-    for (e_stop, mode, why) in [
-        ("MANUAL", "AUTOMATIC", "emergency stop MANUAL"),
-        ("NONE", "MANUAL", "operating mode MANUAL"),
+    for (e_stop, field, mode, why) in [
+        ("MANUAL", false, "AUTOMATIC", "emergency stop MANUAL"),
+        ("NONE", true, "AUTOMATIC", "protective field violated"),
+        ("NONE", false, "MANUAL", "operating mode MANUAL"),
     ] {
         let mut bots = [
             Bot::new("a", "2.1.0", park(0)),
@@ -475,12 +478,14 @@ fn an_emergency_stop_or_manual_mode_closes_the_robots_cells_on_the_first_tick() 
         let cell = session.coordinator().position(0);
         assert!(!session.coordinator().is_closed(cell));
         bots[0].e_stop = e_stop;
+        bots[0].field_violation = field;
         bots[0].mode = mode;
         let (_, events) = step(&mut session, &mut bots, 10_000);
         assert_eq!(downs(&events), vec![(0, why.into())]);
         assert!(session.coordinator().is_closed(cell), "{why}");
         // Cleared: back in service, cells open.
         bots[0].e_stop = "NONE";
+        bots[0].field_violation = false;
         bots[0].mode = "AUTOMATIC";
         step(&mut session, &mut bots, 10_250);
         assert!(session.coordinator().down_reason(0).is_none());
