@@ -11,6 +11,7 @@
 //! peers of the gateway, not as mocks inside it.
 
 pub mod alloc_bench;
+pub mod bench_files;
 pub mod bound;
 pub mod fleet;
 pub mod lorr_alloc;

@@ -116,6 +116,13 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Loads every benchmark file in a folder (the public ones beside the checkout by
+    /// default) and prints one line per file: a broken or missing file fails with its name.
+    CheckBench {
+        /// The folder.
+        #[arg(default_value = "../shared/bench")]
+        dir: PathBuf,
+    },
 }
 
 /// Options of `drover-sim shift`.
@@ -371,6 +378,11 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             )?;
             let report = execute(scenario, model.motion(), steps, &common, false)?;
             summarize(&report, model.motion(), &common);
+        }
+        Command::CheckBench { dir } => {
+            let (summary, n) = drover_sim::bench_files::summarise(&dir)?;
+            print!("{summary}");
+            println!("{n} benchmark files loaded from {}", dir.display());
         }
     }
     Ok(())

@@ -1,136 +1,20 @@
-//! Every file in `../shared/bench/` loads, with the sizes PLANNING.md lists, and files that
-//! are missing or broken give errors that name them.
+//! Every benchmark file the repository ships (`tests/data/bench`, a slice of the public
+//! benchmarks) loads, with the sizes PLANNING.md lists, and files that are missing or broken
+//! give errors that name them. `drover-sim check-bench` does the same over all of them.
 
-use std::fmt::Write;
 use std::path::Path;
 
+use drover_grid::CellKind;
 use drover_grid::load;
-use drover_grid::{CellKind, Grid};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn describe(grid: &Grid) -> String {
-    format!(
-        "{}x{}, {} free, {} edges ({} one-way)",
-        grid.width(),
-        grid.height(),
-        grid.n_free(),
-        grid.n_edges(),
-        grid.n_one_way_edges()
-    )
-}
-
-fn name(path: &Path) -> String {
-    path.strip_prefix(crate::bench_dir())
-        .unwrap()
-        .display()
-        .to_string()
-}
-
-fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_benchmark_file_loads() {
-    let bench = crate::bench_dir();
-    let mut all = Vec::new();
-    files(&bench, &mut all);
-    all.sort();
-    let mut summary = String::new();
-    let mut checked = 0;
-    for path in &all {
-        let file = name(path);
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let line = match ext.as_str() {
-            "json" if file.ends_with("simulation_time.json") => continue,
-            "json" => match drover_sim::scenario::load_lorr(path) {
-                Ok(f) => format!(
-                    "{:?}, {} agents, {} tasks of {}..={} errands, map {}",
-                    f.instance.version,
-                    f.starts.len(),
-                    f.tasks.len(),
-                    f.tasks.iter().map(Vec::len).min().unwrap(),
-                    f.tasks.iter().map(Vec::len).max().unwrap(),
-                    describe(&f.grid)
-                ),
-                // The 2024 test-round task files were not copied (bench/SOURCES.md).
-                Err(e) => format!(
-                    "error: {}",
-                    format!("{e:#}").replace(&bench.display().to_string(), "bench")
-                ),
-            },
-            "map" if file.starts_with("rhcr") => {
-                let map = load::parse_kiva_map(&file, &read(path)).unwrap();
-                format!(
-                    "{}, {} endpoints, {} homes",
-                    describe(&map.grid),
-                    map.endpoints.len(),
-                    map.homes.len()
-                )
-            }
-            "map" => describe(&load::parse_movingai_map(&file, &read(path)).unwrap()),
-            "grid" => {
-                let map = load::parse_sorting_grid(&file, &read(path)).unwrap();
-                format!(
-                    "{}, {} ejects, {} inducts",
-                    describe(&map.grid),
-                    map.endpoints.len(),
-                    map.homes.len()
-                )
-            }
-            "scen" => {
-                let grid = load::parse_movingai_map(
-                    "m",
-                    &read(&bench.join("movingai/warehouse-20-40-10-2-2.map")),
-                )
-                .unwrap();
-                format!(
-                    "{} agents",
-                    load::parse_movingai_scen(&file, &read(path), &grid)
-                        .unwrap()
-                        .len()
-                )
-            }
-            "pd" => {
-                let grid = load::parse_movingai_map("m", &read(&path.with_extension(""))).unwrap();
-                let pd = load::parse_pd_overlay(&file, &read(path), &grid).unwrap();
-                format!(
-                    "{} pickup, {} delivery, {} endpoints",
-                    pd.pickup.len(),
-                    pd.delivery.len(),
-                    pd.endpoints.len()
-                )
-            }
-            "txt" => {
-                let grid = load::parse_movingai_map("m", &read(&bench.join("pibt2/warehouse.map")))
-                    .unwrap();
-                let i = load::parse_pibt2_instance(&file, &read(path), Some(&grid)).unwrap();
-                format!(
-                    "{} agents, {} tasks, {} steps",
-                    i.agents, i.task_num, i.max_timestep
-                )
-            }
-            // Agents and tasks files are loaded through their instance JSON above.
-            "agents" | "tasks" | "md" => continue,
-            other => panic!("{file}: no loader for .{other} files"),
-        };
-        checked += 1;
-        writeln!(summary, "{file}: {line}").unwrap();
-    }
-    assert!(checked >= 30, "only {checked} files checked");
+    let (summary, checked) = drover_sim::bench_files::summarise(&crate::bench_dir()).unwrap();
+    assert!(checked >= 12, "only {checked} files checked");
     insta::assert_snapshot!(summary);
 }
 

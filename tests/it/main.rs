@@ -11,9 +11,10 @@ mod wire;
 
 use std::path::PathBuf;
 
-/// The shared benchmark folder beside the checkout (`../shared/bench`).
+/// The benchmark files the repository ships for tests (`tests/data/bench`: a slice of the
+/// public benchmarks, provenance in its SOURCES.md).
 pub(crate) fn bench_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/bench")
 }
 
 /// The workspace root.
