@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use drover_alloc::{
-    Activity, AllocConfig, Allocator, BatteryConfig, Errand, ErrandAction, Event, PodSel,
-    RobotView, StationId, TaskId, TaskKind, floor_targets,
+    Activity, AllocConfig, Allocator, Errand, ErrandAction, Event, PodSel, RobotView, StationId,
+    TaskId, TaskKind, floor_targets,
 };
 use drover_core::{CoreConfig, FleetState, Tick, tick};
 use drover_grid::load::{Floor, StationKind};
@@ -37,31 +37,7 @@ pub struct ShiftConfig {
 
 /// The allocator settings the simulator uses (documented in README's shift section).
 pub fn alloc_config() -> AllocConfig {
-    AllocConfig {
-        optimal_max: 150,
-        battery: Some(BatteryConfig {
-            critical: 0.15,
-            go_charge: 0.30,
-            may_work: 0.60,
-            full: 0.95,
-            // About 1.5 hours of driving per charge at one cell per second.
-            per_cell: 1.0 / 6000.0,
-            per_lift: 1.0 / 2000.0,
-        }),
-        lift_ticks: 2,
-        drop_ticks: 2,
-        pile_on_max: 6,
-        pod_capacity: 400,
-        prior_service_ticks: 40.0,
-        prior_lead_ticks: 120.0,
-        smoothing: 0.2,
-        demand_half_life: 3600.0,
-        slotting: true,
-        park_idle: true,
-        transport_window: 4,
-        max_batch: 4096,
-        trip_weight: 1,
-    }
+    AllocConfig::fulfilment_centre()
 }
 
 /// Charge gained per tick on a charger (full in about ten minutes).

@@ -74,6 +74,39 @@ pub struct AllocConfig {
     pub trip_weight: u32,
 }
 
+impl AllocConfig {
+    /// The settings of a sortable fulfilment centre as drover runs one (the simulated shift
+    /// and droverd start from these): batteries for about 1.5 hours of driving per charge at
+    /// one cell per second, lifts of 2 ticks, demand-based slotting, idle robots parked.
+    pub fn fulfilment_centre() -> AllocConfig {
+        AllocConfig {
+            optimal_max: 150,
+            battery: Some(BatteryConfig {
+                critical: 0.15,
+                go_charge: 0.30,
+                may_work: 0.60,
+                full: 0.95,
+                // About 1.5 hours of driving per charge at one cell per second.
+                per_cell: 1.0 / 6000.0,
+                per_lift: 1.0 / 2000.0,
+            }),
+            lift_ticks: 2,
+            drop_ticks: 2,
+            pile_on_max: 6,
+            pod_capacity: 400,
+            prior_service_ticks: 40.0,
+            prior_lead_ticks: 120.0,
+            smoothing: 0.2,
+            demand_half_life: 3600.0,
+            slotting: true,
+            park_idle: true,
+            transport_window: 4,
+            max_batch: 4096,
+            trip_weight: 1,
+        }
+    }
+}
+
 /// What the allocator needs to know about a robot each tick.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RobotView {

@@ -230,6 +230,17 @@ struct Robot {
 }
 
 impl Robot {
+    /// Whether the robot may not be driven ([`Robot::why_down`] without building the text:
+    /// the tick asks this of every robot).
+    fn is_down(&self) -> bool {
+        self.silent
+            || self.link_fault.is_some()
+            || !self.refused.is_empty()
+            || !self.fatal.is_empty()
+            || self.safety.is_some()
+            || self.misplaced.is_some()
+    }
+
     /// Why the robot may not be driven, if it may not.
     fn why_down(&self) -> Option<String> {
         let mut why: Vec<String> = Vec::new();
@@ -541,22 +552,15 @@ impl Coordinator {
         self.alloc.adopt(robot, pod)
     }
 
-    /// Reads a robot's factsheet: later orders respect its node limit and minimum order
-    /// interval (`limits` from [`crate::orders::OrderLimits::from_factsheet`]).
-    pub fn set_order_limits(&mut self, robot: u32, limits: crate::orders::OrderLimits) {
-        self.robots[robot as usize].order.set_limits(limits);
-    }
-
     /// Reads a robot's factsheet (`tick_ms` per tick): its protocol limits bound its orders,
     /// its `speedMax` caps the `maxSpeed` drover writes on edges, and the actions it lists
     /// decide its work: without the configured pick and drop it gets no task, without
     /// startCharging no charger. A factsheet that lists no action at all says nothing about
     /// them (the robot keeps every job).
     pub fn read_factsheet(&mut self, robot: u32, sheet: &drover_vda5050::Factsheet, tick_ms: u64) {
-        self.set_order_limits(
-            robot,
-            crate::orders::OrderLimits::from_factsheet(sheet, tick_ms),
-        );
+        self.robots[robot as usize]
+            .order
+            .set_limits(crate::orders::OrderLimits::from_factsheet(sheet, tick_ms));
         let speed = sheet.physical_parameters.speed_max;
         self.robots[robot as usize].speed_max = if speed.is_finite() && speed > 0.0 {
             speed

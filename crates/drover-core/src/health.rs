@@ -63,15 +63,12 @@ pub fn safety_stop(state: &State) -> Option<String> {
     (!why.is_empty()).then(|| why.join(", "))
 }
 
-/// The robot's FATAL errors and its warnings, as text.
-pub fn levels(state: &State) -> (Vec<String>, Vec<String>) {
-    let mut fatal = Vec::new();
-    let mut warnings = Vec::new();
-    for e in &state.errors {
-        match e.error_level {
-            ErrorLevel::Fatal => fatal.push(error_text(e)),
-            ErrorLevel::Warning => warnings.push(error_text(e)),
-        }
-    }
-    (fatal, warnings)
+/// The robot's FATAL errors, as text (warnings are only shown: [`error_text`] of each).
+pub fn fatal_errors(state: &State) -> Vec<String> {
+    state
+        .errors
+        .iter()
+        .filter(|e| e.error_level == ErrorLevel::Fatal)
+        .map(error_text)
+        .collect()
 }

@@ -170,17 +170,21 @@ pub struct AllocatorConfig {
 }
 
 impl Default for AllocatorConfig {
+    /// A fulfilment centre's settings ([`drover_alloc::AllocConfig::fulfilment_centre`]),
+    /// with exact assignment up to 64 rows.
     fn default() -> AllocatorConfig {
+        let c = drover_alloc::AllocConfig::fulfilment_centre();
+        let b = c.battery.expect("a fulfilment centre models batteries");
         AllocatorConfig {
-            battery_critical: 0.15,
-            battery_go_charge: 0.30,
-            battery_may_work: 0.60,
-            battery_full: 0.95,
+            battery_critical: b.critical,
+            battery_go_charge: b.go_charge,
+            battery_may_work: b.may_work,
+            battery_full: b.full,
             optimal_max: 64,
-            pile_on_max: 6,
-            pod_capacity: 400,
-            slotting: true,
-            park_idle: true,
+            pile_on_max: c.pile_on_max,
+            pod_capacity: c.pod_capacity,
+            slotting: c.slotting,
+            park_idle: c.park_idle,
         }
     }
 }
@@ -189,32 +193,21 @@ impl AllocatorConfig {
     /// The allocator's settings. Lifts and set-downs are the robot's own `pick`/`drop`
     /// actions, which hold it in place, so they take no extra ticks here.
     pub fn alloc_config(&self) -> drover_alloc::AllocConfig {
-        drover_alloc::AllocConfig {
-            optimal_max: self.optimal_max,
-            battery: Some(drover_alloc::BatteryConfig {
-                critical: self.battery_critical,
-                go_charge: self.battery_go_charge,
-                may_work: self.battery_may_work,
-                full: self.battery_full,
-                // Consumption estimates between reports: about 1.5 hours of driving per charge
-                // at one cell per second; robots report their real charge.
-                per_cell: 1.0 / 6000.0,
-                per_lift: 1.0 / 2000.0,
-            }),
-            lift_ticks: 0,
-            drop_ticks: 0,
-            pile_on_max: self.pile_on_max,
-            pod_capacity: self.pod_capacity,
-            prior_service_ticks: 40.0,
-            prior_lead_ticks: 120.0,
-            smoothing: 0.2,
-            demand_half_life: 3600.0,
-            slotting: self.slotting,
-            park_idle: self.park_idle,
-            transport_window: 4,
-            max_batch: 4096,
-            trip_weight: 1,
+        let mut c = drover_alloc::AllocConfig::fulfilment_centre();
+        if let Some(b) = c.battery.as_mut() {
+            b.critical = self.battery_critical;
+            b.go_charge = self.battery_go_charge;
+            b.may_work = self.battery_may_work;
+            b.full = self.battery_full;
         }
+        c.optimal_max = self.optimal_max;
+        c.lift_ticks = 0;
+        c.drop_ticks = 0;
+        c.pile_on_max = self.pile_on_max;
+        c.pod_capacity = self.pod_capacity;
+        c.slotting = self.slotting;
+        c.park_idle = self.park_idle;
+        c
     }
 
     fn validate(&self) -> anyhow::Result<()> {

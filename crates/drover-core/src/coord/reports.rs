@@ -109,8 +109,7 @@ impl Coordinator {
         let r = &mut self.robots[robot as usize];
         r.errors = state.errors.iter().map(health::error_text).collect();
         r.acked.retain(|t| r.errors.contains(t));
-        let (fatal, _warnings) = health::levels(state);
-        r.fatal = fatal;
+        r.fatal = health::fatal_errors(state);
         r.safety = health::safety_stop(state);
         r.self_paused = state.paused == Some(true);
         r.pose = state

@@ -36,20 +36,20 @@ impl Coordinator {
                     CoordEvent::Silent { robot }
                 });
             }
-            let why = r.why_down();
+            let down = r.is_down();
             let at = r.misplaced.as_ref().and_then(|m| m.1);
             if at != r.closed_at {
                 // A misplaced robot moved: close where it stands now.
                 r.closed_at = at;
                 changed = true;
             }
-            if why.is_some() == r.down {
+            if down == r.down {
                 continue;
             }
             changed = true;
-            r.down = why.is_some();
+            r.down = down;
             if !silence {
-                out.events.push(match why {
+                out.events.push(match r.why_down() {
                     Some(why) => CoordEvent::Down { robot, why },
                     None => CoordEvent::Up { robot },
                 });
