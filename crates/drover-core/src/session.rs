@@ -226,11 +226,6 @@ impl Discovery {
         events
     }
 
-    /// Robots located so far.
-    pub fn located(&self) -> usize {
-        self.found.len()
-    }
-
     /// Whether every configured robot is located.
     pub fn complete(&self) -> bool {
         self.found.len() == self.config.serials.len()
@@ -398,11 +393,6 @@ impl Session {
     /// The protocol version robot `robot` speaks (its latest header).
     pub fn version(&self, robot: u32) -> Version {
         self.wires[robot as usize].version
-    }
-
-    /// Robots of the fleet not driven because they reported after startup, where they stand.
-    pub fn late(&self) -> &BTreeMap<String, Cell> {
-        &self.late
     }
 
     /// Reads one MQTT message from a robot.
