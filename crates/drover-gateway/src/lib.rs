@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 mod broker;
 #[cfg(feature = "embedded-broker")]
 pub use broker::{free_port, start_embedded_broker};
+#[cfg(feature = "mosquitto")]
+pub mod mosquitto;
 
 /// Where the broker is and how to log in.
 #[derive(Clone, Debug)]

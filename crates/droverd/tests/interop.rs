@@ -27,50 +27,6 @@ impl Drop for Proc {
     }
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn mosquitto(dir: &std::path::Path, port: u16) -> Proc {
-    let conf = dir.join("mosquitto.conf");
-    let user = if is_root() { "user root\n" } else { "" };
-    std::fs::write(
-        &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\n{user}"),
-    )
-    .unwrap();
-    let bin = ["/usr/sbin/mosquitto", "mosquitto"]
-        .into_iter()
-        .find(|b| std::path::Path::new(b).exists() || which(b))
-        .expect("mosquitto is installed (.ci/run installs Debian's package)");
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mosquitto starts");
-    wait_for(Duration::from_secs(5), "mosquitto to listen", || {
-        Some(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
-    });
-    Proc(child)
-}
-
-fn which(bin: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// What the monitor saw on the broker.
 #[derive(Default, Debug)]
 struct Seen {
@@ -174,7 +130,7 @@ fn four_third_party_vda_5050_2_0_vehicles_work_picks_through_droverd_run() {
     );
     let dir = temp_dir("interop");
     let port = free_port();
-    let _broker = mosquitto(&dir, port);
+    let _broker = drover_gateway::mosquitto::Mosquitto::start(port);
     let seen = Arc::new(Mutex::new(Seen::default()));
     monitor(port, seen.clone());
 
