@@ -9,8 +9,9 @@ use drover_grid::{Cell, CellKind, DistTable, Grid, Motion, UNREACHABLE};
 
 use crate::assign::{FORBIDDEN, Method, assign};
 use crate::costs::Costs;
+use crate::error::AllocError;
 use crate::task::{
-    ErrandAction, PodId, PodSel, SkuId, StationId, SubmitError, Task, TaskId, TaskKind, TaskState,
+    ErrandAction, PodId, PodSel, SkuId, StationId, Task, TaskId, TaskKind, TaskState,
 };
 
 mod robots;

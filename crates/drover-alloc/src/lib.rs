@@ -11,6 +11,7 @@
 mod alloc;
 pub mod assign;
 mod costs;
+mod error;
 mod task;
 
 pub use alloc::{
@@ -18,9 +19,9 @@ pub use alloc::{
     Presented, RobotView, TickReport,
 };
 pub use costs::{Costs, TargetTables, floor_targets};
+pub use error::AllocError;
 pub use task::{
-    Errand, ErrandAction, PodId, PodSel, SkuId, StationId, SubmitError, Task, TaskId, TaskKind,
-    TaskState,
+    Errand, ErrandAction, PodId, PodSel, SkuId, StationId, Task, TaskId, TaskKind, TaskState,
 };
 
 #[cfg(test)]

@@ -530,14 +530,14 @@ fn impossible_tasks_are_refused_with_a_reason() {
         station,
         units,
     };
-    assert_eq!(a.submit(pick(None, 0), 0, None), Err(SubmitError::NoUnits));
+    assert_eq!(a.submit(pick(None, 0), 0, None), Err(AllocError::NoUnits));
     assert_eq!(
         a.submit(pick(Some(StationId(9)), 1), 0, None),
-        Err(SubmitError::UnknownStation(StationId(9)))
+        Err(AllocError::UnknownStation(StationId(9)))
     );
     assert!(matches!(
         a.submit(pick(Some(StationId(2)), 1), 0, None),
-        Err(SubmitError::WrongStationKind { .. })
+        Err(AllocError::WrongStationKind { .. })
     ));
     let far = TaskKind::Pick {
         pod: PodSel::Pod(PodId(999)),
@@ -546,7 +546,7 @@ fn impossible_tasks_are_refused_with_a_reason() {
     };
     assert_eq!(
         a.submit(far, 0, None),
-        Err(SubmitError::UnknownPod(PodId(999)))
+        Err(AllocError::UnknownPod(PodId(999)))
     );
     let wall = TaskKind::Transport {
         errands: vec![Errand {
@@ -556,13 +556,45 @@ fn impossible_tasks_are_refused_with_a_reason() {
     };
     assert!(matches!(
         a.submit(wall, 0, None),
-        Err(SubmitError::BadErrand { index: 0, .. })
+        Err(AllocError::BadErrand { index: 0, .. })
     ));
     assert_eq!(
         a.submit(TaskKind::Park { cell: Cell(14) }, 0, None),
-        Err(SubmitError::Internal)
+        Err(AllocError::SubmitInternal)
     );
     assert!(a.tasks().is_empty(), "nothing stored for refused tasks");
+}
+
+/// droverd answers refused operator commands with these texts.
+#[test]
+fn refused_requests_say_why_in_the_words_operators_see() {
+    let mut w = World::new();
+    let a = &mut w.alloc;
+    let kind = TaskKind::Pick {
+        pod: PodSel::Pod(PodId(0)),
+        station: None,
+        units: 1,
+    };
+    let task = a.submit(kind, 0, None).unwrap();
+    a.cancel(task).unwrap();
+    assert_eq!(
+        a.cancel(task).unwrap_err().to_string(),
+        format!("task {} is already Cancelled", task.0)
+    );
+    assert_eq!(a.cancel(TaskId(99)).unwrap_err().to_string(), "no task 99");
+    let name = a.station_name(StationId(0)).to_string();
+    assert_eq!(
+        a.release(StationId(0), 0).unwrap_err(),
+        AllocError::NothingPresented {
+            station: StationId(0),
+            name: name.clone()
+        }
+    );
+    assert_eq!(
+        a.release(StationId(0), 0).unwrap_err().to_string(),
+        format!("station {name} has no pod at its face")
+    );
+    assert_eq!(a.request_charge(9).unwrap_err().to_string(), "no robot 9");
 }
 
 #[test]

@@ -549,7 +549,7 @@ impl Coordinator {
             .alloc
             .pod_by_name(load_id)
             .ok_or_else(|| format!("load {load_id:?} is no pod on this floor"))?;
-        self.alloc.adopt(robot, pod)
+        self.alloc.adopt(robot, pod).map_err(|e| e.to_string())
     }
 
     /// Reads a robot's factsheet (`tick_ms` per tick): its protocol limits bound its orders,

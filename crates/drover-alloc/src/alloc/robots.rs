@@ -12,7 +12,7 @@ impl Allocator {
         &mut self,
         pod: PodId,
         contents: &[(String, u32)],
-    ) -> Result<(), String> {
+    ) -> Result<(), AllocError> {
         self.may_import(pod)?;
         let mut new = BTreeMap::new();
         for (name, units) in contents.iter().filter(|c| c.1 > 0) {
@@ -28,16 +28,16 @@ impl Allocator {
     }
 
     /// Whether [`Allocator::set_pod_contents`] would take new contents for `pod` now.
-    pub fn may_import(&self, pod: PodId) -> Result<(), String> {
+    pub fn may_import(&self, pod: PodId) -> Result<(), AllocError> {
         let p = self
             .pods
             .get(pod.0 as usize)
-            .ok_or_else(|| format!("no pod {}", pod.0))?;
+            .ok_or(AllocError::UnknownPod(pod))?;
         if p.busy || !matches!(p.loc, PodLoc::Slot(_)) {
-            return Err(format!(
-                "pod {} is on its way to or from a station; import its contents once it is back in a slot",
-                self.pod_ids[pod.0 as usize]
-            ));
+            return Err(AllocError::PodOnTheMove {
+                pod,
+                name: self.pod_ids[pod.0 as usize].clone(),
+            });
         }
         Ok(())
     }
@@ -221,22 +221,21 @@ impl Allocator {
     /// is taken off its recorded slot (or the floor) and the robot brings it to a slot.
     /// Refused for a robot that is busy or already carries a pod, and for a pod that is on a
     /// job or on another robot.
-    pub fn adopt(&mut self, robot: u32, pod: PodId) -> Result<(), String> {
+    pub fn adopt(&mut self, robot: u32, pod: PodId) -> Result<(), AllocError> {
         let r = robot as usize;
         if !self.robots[r].in_service || self.robots[r].carrying.is_some() {
-            return Err(format!(
-                "robot {robot} is out of service or already carries a pod"
-            ));
+            return Err(AllocError::RobotNotFree(robot));
         }
         if !matches!(
             self.robots[r].job,
             Job::None | Job::Park { .. } | Job::Charge { .. }
         ) {
-            return Err(format!("robot {robot} is on a job"));
+            return Err(AllocError::RobotOnJob(robot));
         }
+        let name = || self.pod_ids[pod.0 as usize].clone();
         let p = &self.pods[pod.0 as usize];
         if p.busy {
-            return Err(format!("pod {} is on a job", self.pod_ids[pod.0 as usize]));
+            return Err(AllocError::PodOnJob { pod, name: name() });
         }
         match p.loc {
             PodLoc::Slot(c) => {
@@ -245,10 +244,11 @@ impl Allocator {
             }
             PodLoc::Stranded(_) => {}
             PodLoc::Robot(other) => {
-                return Err(format!(
-                    "pod {} is on robot {other}",
-                    self.pod_ids[pod.0 as usize]
-                ));
+                return Err(AllocError::PodOnRobot {
+                    pod,
+                    name: name(),
+                    robot: other,
+                });
             }
         }
         self.release_internal(robot);

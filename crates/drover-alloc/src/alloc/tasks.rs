@@ -10,7 +10,7 @@ impl Allocator {
         kind: TaskKind,
         priority: i32,
         deadline: Option<u64>,
-    ) -> Result<TaskId, SubmitError> {
+    ) -> Result<TaskId, AllocError> {
         let wanted = |k: &TaskKind| match k {
             TaskKind::Pick { .. } => StationKind::Pick,
             _ => StationKind::Stow,
@@ -27,49 +27,51 @@ impl Allocator {
                 units,
             } => {
                 if *units == 0 {
-                    return Err(SubmitError::NoUnits);
+                    return Err(AllocError::NoUnits);
                 }
                 let want = wanted(&kind);
                 match pod {
                     PodSel::Pod(p) if p.0 as usize >= self.pods.len() => {
-                        return Err(SubmitError::UnknownPod(*p));
+                        return Err(AllocError::UnknownPod(*p));
                     }
                     PodSel::Sku(s) if s.0 as usize >= self.skus.len() => {
-                        return Err(SubmitError::UnknownSku(*s));
+                        return Err(AllocError::UnknownSku(*s));
                     }
                     _ => {}
                 }
                 match station {
                     Some(s) if s.0 as usize >= self.stations.len() => {
-                        return Err(SubmitError::UnknownStation(*s));
+                        return Err(AllocError::UnknownStation(*s));
                     }
                     Some(s) if self.stations[s.0 as usize].kind != want => {
-                        return Err(SubmitError::WrongStationKind {
+                        return Err(AllocError::WrongStationKind {
                             station: *s,
                             actual: self.stations[s.0 as usize].kind.name(),
                             wanted: want.name(),
                         });
                     }
                     None if !self.stations.iter().any(|s| s.kind == want) => {
-                        return Err(SubmitError::NoStationOfKind(want.name()));
+                        return Err(AllocError::NoStationOfKind(want.name()));
                     }
                     _ => {}
                 }
             }
             TaskKind::Transport { errands } => {
                 if errands.is_empty() {
-                    return Err(SubmitError::NoErrands);
+                    return Err(AllocError::NoErrands);
                 }
                 for (index, e) in errands.iter().enumerate() {
                     if !self.grid.contains(e.cell) || !self.grid.is_free(e.cell) {
-                        return Err(SubmitError::BadErrand {
+                        return Err(AllocError::BadErrand {
                             index,
                             cell: e.cell,
                         });
                     }
                 }
             }
-            TaskKind::Charge { .. } | TaskKind::Park { .. } => return Err(SubmitError::Internal),
+            TaskKind::Charge { .. } | TaskKind::Park { .. } => {
+                return Err(AllocError::SubmitInternal);
+            }
         }
         let id = self.push_task(kind, priority, deadline);
         self.enqueue(id);
@@ -119,12 +121,12 @@ impl Allocator {
 
     /// Withdraws a task. A queued task is cancelled at once; one under way is detached from
     /// its robot (a carried pod goes back to storage). Final tasks cannot be cancelled.
-    pub fn cancel(&mut self, id: TaskId) -> Result<(), String> {
+    pub fn cancel(&mut self, id: TaskId) -> Result<(), AllocError> {
         let Some(task) = self.tasks.get(id.0 as usize) else {
-            return Err(format!("no task {}", id.0));
+            return Err(AllocError::UnknownTask(id));
         };
         if task.kind.is_internal() {
-            return Err("charge and park tasks are the allocator's own".into());
+            return Err(AllocError::CancelInternal(id));
         }
         match task.state.clone() {
             TaskState::Queued => {
@@ -148,7 +150,7 @@ impl Allocator {
                 self.dirty = true;
                 Ok(())
             }
-            state => Err(format!("task {} is already {state:?}", id.0)),
+            state => Err(AllocError::AlreadyFinal { task: id, state }),
         }
     }
 
@@ -240,12 +242,12 @@ impl Allocator {
     }
 
     /// The associate is done with the presented pod: its lines are done, the pod goes back.
-    pub fn release(&mut self, s: StationId, now: u64) -> Result<Vec<Event>, String> {
+    pub fn release(&mut self, s: StationId, now: u64) -> Result<Vec<Event>, AllocError> {
         let Some(p) = self.presented(s) else {
-            return Err(format!(
-                "station {} has no pod at its face",
-                self.station_names[s.0 as usize]
-            ));
+            return Err(AllocError::NothingPresented {
+                station: s,
+                name: self.station_names[s.0 as usize].clone(),
+            });
         };
         let mut events = Vec::new();
         let robot = p.robot;
@@ -302,17 +304,17 @@ impl Allocator {
 
     /// An operator sends a robot to charge: it goes to a free charger as soon as it has no
     /// client work (a task under way is finished first).
-    pub fn request_charge(&mut self, robot: u32) -> Result<(), String> {
+    pub fn request_charge(&mut self, robot: u32) -> Result<(), AllocError> {
         if self.config.battery.is_none() {
-            return Err("battery management is off in this configuration".into());
+            return Err(AllocError::BatteryOff);
         }
         if self.chargers.is_empty() {
-            return Err("this floor has no chargers".into());
+            return Err(AllocError::NoChargers);
         }
         let r = self
             .robots
             .get_mut(robot as usize)
-            .ok_or_else(|| format!("no robot {robot}"))?;
+            .ok_or(AllocError::UnknownRobot(robot))?;
         r.charge_requested = true;
         self.dirty = true;
         Ok(())

@@ -41,7 +41,7 @@ impl OpsLoop {
                         RobotOp::Charge => coord
                             .allocator()
                             .request_charge(r)
-                            .map_err(ApiError::conflict),
+                            .map_err(|e| ApiError::conflict(e.to_string())),
                         RobotOp::OutOfService | RobotOp::InService => {
                             let (events, cancel) =
                                 coord.set_out_of_service(r, op == RobotOp::OutOfService);
@@ -146,7 +146,10 @@ impl OpsLoop {
                 Err(e) => Err(ApiError::unavailable(e.to_string())),
             };
         };
-        coord.allocator().cancel(tid).map_err(ApiError::conflict)?;
+        coord
+            .allocator()
+            .cancel(tid)
+            .map_err(|e| ApiError::conflict(e.to_string()))?;
         self.commit_moves(coord).await;
         Ok(())
     }
@@ -174,7 +177,7 @@ impl OpsLoop {
                 coord
                     .allocator()
                     .release(s, tick)
-                    .map_err(ApiError::conflict)?;
+                    .map_err(|e| ApiError::conflict(e.to_string()))?;
                 // The done transitions are durable before the associate's "done" is answered.
                 self.commit_moves(coord).await;
             }
@@ -210,7 +213,9 @@ impl OpsLoop {
                 )));
             };
             let alloc = coord.alloc();
-            alloc.may_import(id).map_err(ApiError::conflict)?;
+            alloc
+                .may_import(id)
+                .map_err(|e| ApiError::conflict(e.to_string()))?;
             let drover_alloc::PodLoc::Slot(slot) = alloc.pod_loc(id) else {
                 return Err(ApiError::conflict(format!(
                     "pod {} is not in a slot",
@@ -236,7 +241,7 @@ impl OpsLoop {
             coord
                 .allocator()
                 .set_pod_contents(id, &contents)
-                .map_err(ApiError::conflict)?;
+                .map_err(|e| ApiError::conflict(e.to_string()))?;
             skus.extend(p.contents.keys().cloned());
         }
         tracing::info!(pods = pods.len(), "operator: pod contents imported");
