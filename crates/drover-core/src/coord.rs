@@ -20,7 +20,8 @@ use drover_vda5050::{
     VERSION,
 };
 
-use crate::exec::{Executor, NodeAction, ProgressError};
+use crate::CoreError;
+use crate::exec::{Executor, NodeAction};
 use crate::health;
 
 mod reports;
@@ -106,8 +107,9 @@ pub enum CoordEvent {
         /// Robot.
         robot: u32,
     },
-    /// A progress report that contradicts what was released (a robot off its base).
-    BadProgress(ProgressError),
+    /// A progress report that contradicts what was released (a robot off its base):
+    /// [`CoreError::PastBase`] or [`CoreError::Behind`].
+    BadProgress(CoreError),
     /// A robot runs no order of ours: a new order starts where it stands.
     OrderRestarted {
         /// Robot.
@@ -544,12 +546,12 @@ impl Coordinator {
 
     /// A robot reports a load at startup (it lifted a pod before the coordinator restarted):
     /// the allocator takes the pod off its slot and the robot brings it to one.
-    pub fn adopt_load(&mut self, robot: u32, load_id: &str) -> Result<(), String> {
+    pub fn adopt_load(&mut self, robot: u32, load_id: &str) -> Result<(), CoreError> {
         let pod = self
             .alloc
             .pod_by_name(load_id)
-            .ok_or_else(|| format!("load {load_id:?} is no pod on this floor"))?;
-        self.alloc.adopt(robot, pod).map_err(|e| e.to_string())
+            .ok_or_else(|| CoreError::UnknownLoad(load_id.to_string()))?;
+        Ok(self.alloc.adopt(robot, pod)?)
     }
 
     /// Reads a robot's factsheet (`tick_ms` per tick): its protocol limits bound its orders,
@@ -627,19 +629,17 @@ impl Coordinator {
     /// holds its released cells; robots planned behind it wait for it (the executor's
     /// release rule), so pausing is always safe. A robot held in a blocked zone cannot be
     /// resumed: it drives again when the zone is lifted.
-    pub fn pause(&mut self, robot: u32, paused: bool) -> Result<Outbound, String> {
+    pub fn pause(&mut self, robot: u32, paused: bool) -> Result<Outbound, CoreError> {
         let r = &mut self.robots[robot as usize];
         if !paused && r.zone_held {
-            return Err(format!(
-                "robot {} stands in a blocked zone; it resumes when the zone is deleted",
-                r.serial
-            ));
+            return Err(CoreError::ZoneHeld {
+                serial: r.serial.clone(),
+            });
         }
         if !paused && self.fleet_paused {
-            return Err(format!(
-                "the fleet is paused; robot {} resumes with the fleet",
-                r.serial
-            ));
+            return Err(CoreError::FleetPaused {
+                serial: r.serial.clone(),
+            });
         }
         Ok(self.set_pause(robot, paused))
     }

@@ -19,6 +19,8 @@ use std::collections::VecDeque;
 use drover_grid::{Cell, Heading};
 use drover_plan::AgentState;
 
+use crate::CoreError;
+
 /// What a robot does on arriving at a planned entry, carried into the VDA order as a node
 /// action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,31 +56,6 @@ struct Track {
     entries: VecDeque<Entry>,
     /// Global index of the last released entry (`>= first`).
     released: u64,
-}
-
-/// Why a progress report was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ProgressError {
-    /// The robot reports an entry it was never released into.
-    #[error("robot {robot} reports entry {index}, but only entries up to {released} were released")]
-    PastBase {
-        /// Robot.
-        robot: u32,
-        /// Reported entry.
-        index: u64,
-        /// Last released entry.
-        released: u64,
-    },
-    /// The robot reports an entry it has already left.
-    #[error("robot {robot} reports entry {index}, but it already reached {first}")]
-    Behind {
-        /// Robot.
-        robot: u32,
-        /// Reported entry.
-        index: u64,
-        /// Entry it reached earlier.
-        first: u64,
-    },
 }
 
 /// The action-dependency graph over all robots' tracks.
@@ -206,17 +183,17 @@ impl Executor {
     }
 
     /// The robot reports standing on entry `index` (and having left everything before it).
-    pub fn reached(&mut self, robot: u32, index: u64) -> Result<(), ProgressError> {
+    pub fn reached(&mut self, robot: u32, index: u64) -> Result<(), CoreError> {
         let track = &mut self.tracks[robot as usize];
         if index > track.released {
-            return Err(ProgressError::PastBase {
+            return Err(CoreError::PastBase {
                 robot,
                 index,
                 released: track.released,
             });
         }
         if index < track.first {
-            return Err(ProgressError::Behind {
+            return Err(CoreError::Behind {
                 robot,
                 index,
                 first: track.first,

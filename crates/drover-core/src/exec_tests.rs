@@ -30,7 +30,7 @@ fn execute(
     delays: &[u8],
     seed: u64,
     max_ticks: usize,
-) -> Result<usize, String> {
+) -> Result<usize, TestCaseError> {
     let n = exec.n_robots();
     let mut rng = seed;
     for t in 0..max_ticks {
@@ -44,7 +44,7 @@ fn execute(
             let delayed = ((rng >> 33) % 100) < u64::from(delays[r as usize % delays.len()]);
             if !delayed && exec.released(r) > exec.first(r) {
                 exec.reached(r, exec.first(r) + 1)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 moved = true;
             }
         }
@@ -52,11 +52,16 @@ fn execute(
         for i in 0..n {
             for j in 0..n {
                 if i != j && after[i] == after[j] {
-                    return Err(format!("tick {t}: robots {i} and {j} on {:?}", after[i]));
+                    return Err(TestCaseError::fail(format!(
+                        "tick {t}: robots {i} and {j} on {:?}",
+                        after[i]
+                    )));
                 }
                 if i < j && after[i] == before[j] && after[j] == before[i] && before[i] != before[j]
                 {
-                    return Err(format!("tick {t}: robots {i} and {j} swapped"));
+                    return Err(TestCaseError::fail(format!(
+                        "tick {t}: robots {i} and {j} swapped"
+                    )));
                 }
             }
         }
@@ -64,10 +69,12 @@ fn execute(
             return Ok(t);
         }
         if !moved && delays.iter().all(|d| *d == 0) {
-            return Err(format!("tick {t}: nobody can move: deadlock"));
+            return Err(TestCaseError::fail(format!(
+                "tick {t}: nobody can move: deadlock"
+            )));
         }
     }
-    Err("plan not finished in time: deadlock".into())
+    Err(TestCaseError::fail("plan not finished in time: deadlock"))
 }
 
 proptest! {
@@ -129,12 +136,12 @@ proptest! {
                 }
             }
         }
-        execute(&mut exec, &delays, seed, 20_000).map_err(TestCaseError::fail)?;
+        execute(&mut exec, &delays, seed, 20_000)?;
         // With everyone done, the plan drained: no robot has pending entries.
         for r in 0..n as u32 {
             prop_assert_eq!(exec.lag(r), 0);
         }
-        let _ = execute(&mut exec, &[0], seed, 1).map_err(TestCaseError::fail)?;
+        let _ = execute(&mut exec, &[0], seed, 1)?;
     }
 }
 

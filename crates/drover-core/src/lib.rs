@@ -27,6 +27,7 @@
 //! ```
 
 pub mod coord;
+mod error;
 pub mod exec;
 #[cfg(test)]
 mod exec_tests;
@@ -38,6 +39,8 @@ mod session_tests;
 
 use drover_grid::{Cell, DistTable, DistanceOracle, Grid};
 use drover_plan::{AgentId, AgentState, Budget, Move, PlanConfig, Planner, RepairConfig};
+
+pub use error::CoreError;
 
 /// A point in coordinator time: one planning step per tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -22,6 +22,7 @@ use drover_vda5050::{
     instant_actions_json,
 };
 
+use crate::CoreError;
 use crate::coord::{CoordConfig, CoordEvent, Coordinator, Outbound, Phases, RobotSpec};
 use crate::orders::MapFrame;
 
@@ -83,19 +84,6 @@ pub struct SessionTick {
     pub phases: Phases,
 }
 
-/// Why no session could start.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DiscoveryError {
-    /// None of the configured robots reported a usable state.
-    #[error(
-        "none of the {expected} configured robots reported a state with a position on the floor"
-    )]
-    NoRobot {
-        /// Robots configured.
-        expected: usize,
-    },
-}
-
 /// Alerts already raised: (serial, cause).
 #[derive(Clone, Debug, Default)]
 struct Alerts(BTreeSet<(String, String)>);
@@ -125,21 +113,21 @@ struct Found {
 }
 
 /// The robot's position as a floor cell, or why it has none.
-fn locate(frame: &MapFrame, floor: &Floor, s: &State) -> Result<AgentState, String> {
+fn locate(frame: &MapFrame, floor: &Floor, s: &State) -> Result<AgentState, CoreError> {
     let (cell, heading) = match &s.agv_position {
         Some(p) if !p.position_initialized => {
-            return Err("agvPosition.positionInitialized is false".to_string());
+            return Err(CoreError::PositionUninitialized);
         }
         Some(p) if p.map_id != frame.map_id => {
-            return Err(format!(
-                "agvPosition.mapId {:?} is not the floor's map {:?}",
-                p.map_id, frame.map_id
-            ));
+            return Err(CoreError::OtherMap {
+                map_id: p.map_id.clone(),
+                floor_map: frame.map_id.clone(),
+            });
         }
         Some(p) => (
             frame
                 .cell_at(p.x, p.y)
-                .ok_or_else(|| format!("agvPosition ({:.2}, {:.2}) lies off the map", p.x, p.y))?,
+                .ok_or(CoreError::OffMap { x: p.x, y: p.y })?,
             frame.heading_at(p.theta),
         ),
         None => (
@@ -147,15 +135,12 @@ fn locate(frame: &MapFrame, floor: &Floor, s: &State) -> Result<AgentState, Stri
                 .parse()
                 .ok()
                 .map(Cell)
-                .ok_or_else(|| "no agvPosition and no lastNodeId naming a cell".to_string())?,
+                .ok_or(CoreError::NoPosition)?,
             Heading::East,
         ),
     };
     if !floor.grid.contains(cell) || !floor.grid.is_free(cell) {
-        return Err(format!(
-            "it stands on cell {}, which is not free floor",
-            cell.0
-        ));
+        return Err(CoreError::NotFreeFloor(cell));
     }
     Ok(AgentState { cell, heading })
 }
@@ -237,7 +222,7 @@ impl Discovery {
         mut self,
         coord: CoordConfig,
         tables: TargetTables,
-    ) -> Result<(Session, Vec<SessionEvent>), DiscoveryError> {
+    ) -> Result<(Session, Vec<SessionEvent>), CoreError> {
         let mut events = Vec::new();
         let mut specs = Vec::new();
         let mut taken: BTreeMap<Cell, String> = BTreeMap::new();
@@ -271,7 +256,7 @@ impl Discovery {
             });
         }
         if specs.is_empty() {
-            return Err(DiscoveryError::NoRobot {
+            return Err(CoreError::NoRobot {
                 expected: self.config.serials.len(),
             });
         }

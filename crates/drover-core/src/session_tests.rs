@@ -606,7 +606,10 @@ fn a_paused_fleet_gets_start_pause_and_nothing_more_is_released() {
     assert_eq!(run(&mut session, &mut bots, 0, 40), Vec::<Value>::new());
     assert!(!session.coordinator().alloc().robot_tasks(0).is_empty());
     let err = session.coordinator_mut().pause(0, false).unwrap_err();
-    assert!(err.contains("the fleet is paused"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the fleet is paused; robot a resumes with the fleet"
+    );
     let resume = session.coordinator_mut().set_fleet_paused(false);
     assert_eq!(resume.len(), 2);
     let orders = run(&mut session, &mut bots, 40, 20);

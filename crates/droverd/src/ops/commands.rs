@@ -35,7 +35,7 @@ impl OpsLoop {
                                     out.push((r, message));
                                     Ok(())
                                 }
-                                Err(e) => Err(ApiError::conflict(e)),
+                                Err(e) => Err(ApiError::conflict(e.to_string())),
                             }
                         }
                         RobotOp::Charge => coord
