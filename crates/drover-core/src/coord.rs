@@ -8,7 +8,7 @@
 //! releases into VDA 5050 order updates and resends what was not echoed.
 //!
 //! Robot messages arrive through [`Coordinator::on_state`] and
-//! [`Coordinator::on_connection`]; everything sent leaves through [`Tick::outbound`]. The
+//! [`Coordinator::on_connection`]; everything sent leaves through [`CoordTick::outbound`]. The
 //! coordinator does no IO and reads no clock: one call of `tick` is one tick.
 
 use drover_alloc::{AllocConfig, Allocator, Event, GoalAction, RobotView, TargetTables};
@@ -154,9 +154,9 @@ pub enum CoordEvent {
     },
 }
 
-/// What one tick produced.
+/// What one coordinator tick produced; the point in time is [`crate::Tick`].
 #[derive(Clone, Debug, Default)]
-pub struct Tick {
+pub struct CoordTick {
     /// Messages to send, by robot index.
     pub outbound: Vec<(u32, Outbound)>,
     /// Events.

@@ -5,18 +5,18 @@ use super::*;
 
 impl Coordinator {
     /// One coordinator tick.
-    pub fn tick(&mut self) -> Tick {
+    pub fn tick(&mut self) -> CoordTick {
         self.tick_timed(&|| 0.0)
     }
 
     /// One coordinator tick, reading `clock` (seconds, any origin) between phases so the
     /// caller can report where the time went; the coordinator itself reads no clock.
-    pub fn tick_timed(&mut self, clock: &dyn Fn() -> f64) -> Tick {
+    pub fn tick_timed(&mut self, clock: &dyn Fn() -> f64) -> CoordTick {
         let t0 = clock();
         let now = self.now;
-        let mut out = Tick {
+        let mut out = CoordTick {
             events: std::mem::take(&mut self.events),
-            ..Tick::default()
+            ..CoordTick::default()
         };
 
         // Liveness: the connection topic and the state-age watchdog.
