@@ -21,10 +21,12 @@
 //! ```
 
 mod pibt;
+mod rng;
 mod verify;
 
 pub use drover_grid::Motion;
 pub use pibt::Planner;
+pub use rng::SplitMix64;
 pub use verify::{Violation, apply, verify};
 
 use drover_grid::{Cell, Heading};

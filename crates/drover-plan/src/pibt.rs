@@ -16,7 +16,8 @@
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
 
 use crate::{
-    AgentId, AgentState, Budget, Move, PlanConfig, RepairConfig, StepPlan, Turn, WaitReason,
+    AgentId, AgentState, Budget, Move, PlanConfig, RepairConfig, SplitMix64, StepPlan, Turn,
+    WaitReason,
 };
 
 mod epibt;
@@ -74,24 +75,6 @@ pub struct Planner {
     fallback_left: Vec<u32>,
     /// Windowed repair after each step ([`Planner::set_repair`]), off by default.
     repair: Option<repair::Repair>,
-}
-
-/// A small, fast, seedable generator (Steele et al.'s SplitMix64); the planner needs only
-/// tie-breaking noise, and this keeps the crate free of dependencies.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// A candidate next cell with its sort key.

@@ -21,7 +21,7 @@ use std::collections::BinaryHeap;
 use drover_grid::{Cell, DistanceOracle, Grid, Heading, Motion, TableRef, UNREACHABLE};
 
 use super::{FAR, NONE, Planner};
-use crate::{AgentState, Budget, Move, RepairConfig, StepPlan, Turn, WaitReason};
+use crate::{AgentState, Budget, Move, RepairConfig, SplitMix64, StepPlan, Turn, WaitReason};
 
 /// States one A* search may expand before it gives up (the group keeps its old paths).
 const EXPANSIONS: usize = 4_000;
@@ -109,7 +109,7 @@ struct Saved {
     last_goal: Vec<Option<Cell>>,
     stuck: Vec<u32>,
     fallback_left: Vec<u32>,
-    rng: u64,
+    rng: SplitMix64,
 }
 
 impl Planner {
@@ -373,7 +373,7 @@ impl Planner {
             last_goal: self.last_goal.clone(),
             stuck: self.stuck.clone(),
             fallback_left: self.fallback_left.clone(),
-            rng: self.rng.0,
+            rng: self.rng.clone(),
         };
         let n = agents.len();
         let w = rep.config.window;
@@ -397,7 +397,7 @@ impl Planner {
         self.last_goal = saved.last_goal;
         self.stuck = saved.stuck;
         self.fallback_left = saved.fallback_left;
-        self.rng.0 = saved.rng;
+        self.rng = saved.rng;
     }
 
     /// Last step's window continued: each agent that made the move it planned and kept its
