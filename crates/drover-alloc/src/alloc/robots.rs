@@ -1,56 +1,9 @@
-//! What robots and pods report beyond their positions: inventory imports, capabilities, failed
-//! lifts and drops, robots leaving service, adopted loads, closed cells, unreachable goals, and
-//! the slots pods return to.
+//! What robots report beyond their positions: capabilities, failed lifts and drops, robots
+//! leaving service, adopted loads, closed cells and unreachable goals.
 
 use super::*;
 
 impl Allocator {
-    /// Replaces a pod's contents (an inventory import): SKU name -> units. Refused for a pod
-    /// out of its slot or held by a task (on its way to, at, or back from a station): that
-    /// visit is about to change its contents.
-    pub fn set_pod_contents(
-        &mut self,
-        pod: PodId,
-        contents: &[(String, u32)],
-    ) -> Result<(), AllocError> {
-        self.may_import(pod)?;
-        let mut new = BTreeMap::new();
-        for (name, units) in contents.iter().filter(|c| c.1 > 0) {
-            let sku = self.intern(name);
-            *new.entry(sku).or_insert(0) += units;
-            if !self.sku_pods[sku.0 as usize].contains(&pod) {
-                self.sku_pods[sku.0 as usize].push(pod);
-            }
-        }
-        self.pods[pod.0 as usize].contents = new;
-        self.dirty = true;
-        Ok(())
-    }
-
-    /// Whether [`Allocator::set_pod_contents`] would take new contents for `pod` now.
-    pub fn may_import(&self, pod: PodId) -> Result<(), AllocError> {
-        let p = self
-            .pods
-            .get(pod.0 as usize)
-            .ok_or(AllocError::UnknownPod(pod))?;
-        if p.busy || !matches!(p.loc, PodLoc::Slot(_)) {
-            return Err(AllocError::PodOnTheMove {
-                pod,
-                name: self.pod_ids[pod.0 as usize].clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// A pod's contents, SKU -> units, for the store.
-    pub fn pod_contents(&self, pod: PodId) -> Vec<(SkuId, u32)> {
-        self.pods[pod.0 as usize]
-            .contents
-            .iter()
-            .map(|(s, q)| (*s, *q))
-            .collect()
-    }
-
     /// What robot `robot` can do (read from its factsheet): a robot that cannot lift gets no
     /// task (every job lifts a pod or a cart), one that cannot charge is never sent to a
     /// charger. Jobs it holds now are finished.
@@ -209,14 +162,6 @@ impl Allocator {
         events
     }
 
-    /// The pod called `name`.
-    pub fn pod_by_name(&self, name: &str) -> Option<PodId> {
-        self.pod_ids
-            .iter()
-            .position(|p| p == name)
-            .map(|k| PodId(k as u32))
-    }
-
     /// A robot reports carrying `pod` (it was lifted before a coordinator restart): the pod
     /// is taken off its recorded slot (or the floor) and the robot brings it to a slot.
     /// Refused for a robot that is busy or already carries a pod, and for a pod that is on a
@@ -339,21 +284,6 @@ impl Allocator {
         events
     }
 
-    /// The slot a loaded robot boxed in at `cell` (it cannot leave the slot it lifted `pod`
-    /// from) returns `pod` to: that slot, whose pods are then not chosen until cells open or
-    /// close again ([`Allocator::avoid`]); if it stands elsewhere, any slot, re-chosen
-    /// ([`Allocator::reslot`]) once a way opens.
-    pub(super) fn set_down_boxed_in(&mut self, pod: PodId, cell: Cell) -> Cell {
-        match self.choose_slot_where(pod, cell, &|c| c == cell) {
-            Some(slot) => {
-                let k = self.slot_of_cell[slot.index()] as usize;
-                self.slot_blocked[k] = true;
-                slot
-            }
-            None => self.choose_slot(pod, cell),
-        }
-    }
-
     /// A visit `robot` no longer makes: its station ticket is dropped, its tasks queued
     /// again, and a pod not yet lifted is free for other jobs.
     pub(super) fn requeue_visit(&mut self, robot: u32, v: &Visit, events: &mut Vec<Event>) {
@@ -366,88 +296,5 @@ impl Allocator {
             self.pods[v.pod.0 as usize].busy = false;
         }
         self.dirty = true;
-    }
-
-    pub(super) fn unreserve(&mut self, slot: Cell) {
-        let k = self.slot_of_cell[slot.index()] as usize;
-        if let Slot::Reserved(_) = self.slots[k] {
-            self.slots[k] = Slot::Empty;
-        }
-    }
-
-    pub(super) fn free_park(&mut self, cell: Cell) {
-        if let Some(k) = self.park.iter().position(|&p| p == cell) {
-            self.park_owner[k] = None;
-        }
-    }
-
-    pub(super) fn finish_internal(&mut self, task: TaskId) {
-        let t = &mut self.tasks[task.0 as usize];
-        if !t.state.is_final() {
-            t.state = TaskState::Done { at: self.now };
-        }
-    }
-
-    /// Picks and reserves the slot a pod goes back to: the free slot nearest to `from` (the
-    /// station it leaves) among those no better ranked than half the pod's demand rank, so
-    /// slow movers stay out of the slots nearest the stations.
-    pub(super) fn choose_slot(&mut self, pod: PodId, from: Cell) -> Cell {
-        self.choose_slot_where(pod, from, &|_| true)
-            .unwrap_or_else(|| {
-                // No free slot at all: the pod's own.
-                let home = self.pods[pod.0 as usize].home;
-                let k = self.slot_of_cell[home.index()] as usize;
-                self.slots[k] = Slot::Reserved(pod);
-                home
-            })
-    }
-
-    /// [`Allocator::choose_slot`] among the free slots `ok` accepts; `None` (nothing
-    /// reserved) when there is none.
-    pub(super) fn choose_slot_where(
-        &mut self,
-        pod: PodId,
-        from: Cell,
-        ok: &dyn Fn(Cell) -> bool,
-    ) -> Option<Cell> {
-        let n = self.slots.len();
-        let home = self.pods[pod.0 as usize].home;
-        let home_k = self.slot_of_cell[home.index()] as usize;
-        let pick = if !self.config.slotting && self.slots[home_k] == Slot::Empty && ok(home) {
-            home_k
-        } else {
-            let now = self.now;
-            let hl = self.config.demand_half_life;
-            let mine = {
-                let p = &self.pods[pod.0 as usize];
-                decayed(p.demand, p.demand_at, now, hl)
-            };
-            let hotter = self
-                .pods
-                .iter()
-                .filter(|p| decayed(p.demand, p.demand_at, now, hl) > mine)
-                .count();
-            let target = hotter.min(n.saturating_sub(1));
-            // The slot nearest to where the pod is (the station it leaves), among the slots
-            // no nearer the stations than half its demand rank: hot pods may take any slot,
-            // slow movers are kept out of the best ones. A short return frees the robot
-            // sooner, and pods in demand settle near the stations that ask for them.
-            let empty = |k: usize| {
-                self.slots[k] == Slot::Empty && !self.slot_blocked[k] && ok(self.storage_cells[k])
-            };
-            let steps = self.grid.steps_from(from, true, true);
-            let nearest = |ranks: std::ops::Range<usize>| {
-                ranks
-                    .map(|rank| self.slots_by_rank[rank] as usize)
-                    .filter(|&k| empty(k))
-                    .min_by_key(|&k| {
-                        let c = self.storage_cells[k];
-                        (steps[c.index()], grid_manhattan(&self.grid, from, c), k)
-                    })
-            };
-            nearest(target / 2..n).or_else(|| nearest(0..target / 2))?
-        };
-        self.slots[pick] = Slot::Reserved(pod);
-        Some(self.storage_cells[pick])
     }
 }
