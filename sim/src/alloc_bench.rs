@@ -7,10 +7,9 @@ use drover_alloc::assign::{greedy, optimal, total};
 use drover_alloc::{Allocator, Costs, Errand, ErrandAction, RobotView, TargetTables, TaskKind};
 use drover_grid::load::Floor;
 use drover_grid::{Cell, DistTable, Motion};
+use drover_plan::SplitMix64;
 use rayon::prelude::*;
 use serde::Serialize;
-
-use crate::tasks::SimRng;
 
 /// One batch size measured.
 #[derive(Clone, Debug, Serialize)]
@@ -46,7 +45,7 @@ pub struct TickRow {
     pub method: String,
 }
 
-fn sample(cells: &[Cell], n: usize, rng: &mut SimRng) -> Vec<Cell> {
+fn sample(cells: &[Cell], n: usize, rng: &mut SplitMix64) -> Vec<Cell> {
     let mut pool = cells.to_vec();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n.min(pool.len()) {
@@ -78,7 +77,7 @@ pub fn assign_sweep(
     optimal_limit: usize,
     seed: u64,
 ) -> Vec<AssignRow> {
-    let mut rng = SimRng::new(seed);
+    let mut rng = crate::sim_rng(seed);
     let travel = crate::shift::travel_cells(floor);
     let max = sizes.iter().copied().max().unwrap_or(0);
     let targets = sample(&floor.storage, max, &mut rng);
@@ -122,7 +121,7 @@ pub fn assign_sweep(
 /// `n` idle robots and `n` queued transports on the floor: times one allocator tick, `repeat`
 /// times on fresh allocators.
 pub fn full_tick(floor: &Floor, n: usize, seed: u64, repeat: usize) -> anyhow::Result<TickRow> {
-    let mut rng = SimRng::new(seed ^ 0xA11C);
+    let mut rng = crate::sim_rng(seed ^ 0xA11C);
     let travel = crate::shift::travel_cells(floor);
     anyhow::ensure!(
         travel.len() >= n,

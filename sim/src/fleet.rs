@@ -11,6 +11,7 @@ use drover_core::coord::{CoordEvent, Coordinator, ZoneArea};
 use drover_core::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
 use drover_grid::Cell;
 use drover_grid::load::{Floor, StationKind};
+use drover_plan::SplitMix64;
 use drover_vda5050::{InstantActions, Order, Topic};
 use serde::Serialize;
 
@@ -174,25 +175,9 @@ impl Faults {
     }
 }
 
-/// A small seeded generator for fault decisions (SplitMix64).
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// Next value in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [lo, hi].
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + (self.unit() * (hi - lo + 1) as f64) as u64
-    }
-}
+/// The fault-injection stream under its old name, which droverd's crash test imports;
+/// [`drover_plan::SplitMix64`] is the one generator.
+pub use drover_plan::SplitMix64 as Rng;
 
 /// Submits `n` pick tasks for SKUs the floor's pods hold (round robin over SKUs), one unit each.
 pub fn submit_picks(coord: &mut Coordinator, n: usize) -> Vec<drover_alloc::TaskId> {
@@ -371,7 +356,7 @@ pub fn run_in_process(
     let mut world = World::new(floor.grid.n_cells(), &starts);
     let mut associates = Associates::staff_all(session.coordinator_mut(), run.pick_ms);
     let ids = submit_picks(session.coordinator_mut(), run.tasks);
-    let mut rng = Rng(run.faults.seed);
+    let mut rng = SplitMix64(run.faults.seed);
     let mut dropped = 0u64;
     let (mut bad_progress, mut restarts) = (0, 0);
     let epoch = EPOCH_MS;
@@ -468,14 +453,14 @@ pub fn run_in_process(
                     intrusions += 1;
                 }
                 let dirty = unit.take_dirty();
-                if dirty && run.faults.delay_prob > 0.0 && rng.unit() < run.faults.delay_prob {
+                if dirty && run.faults.delay_prob > 0.0 && rng.next_f64() < run.faults.delay_prob {
                     let (lo, hi) = run.faults.delay_ms;
                     unit.stop_until(ms + rng.range(lo, hi));
                 }
                 if dirty || ms >= last_state_ms[u] + 1000 {
                     last_state_ms[u] = ms;
                     let state = unit.state(ms, epoch);
-                    if rng.unit() < run.faults.drop_prob {
+                    if rng.next_f64() < run.faults.drop_prob {
                         dropped += 1;
                         continue;
                     }
@@ -521,7 +506,7 @@ pub fn run_in_process(
             }
         }
         for p in tick.publish {
-            if rng.unit() < run.faults.drop_prob {
+            if rng.next_f64() < run.faults.drop_prob {
                 dropped += 1;
                 continue;
             }
@@ -612,7 +597,7 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
 
 /// A floor ready for a simulated shift: pods without contents get SKUs (seeded).
 pub fn stocked(mut floor: Floor, seed: u64) -> Floor {
-    let mut rng = crate::tasks::SimRng::new(seed);
+    let mut rng = crate::sim_rng(seed);
     let n_skus = (floor.pods.len() * 4).max(10);
     crate::shift::stock_floor(&mut floor, n_skus, &mut rng);
     floor

@@ -23,6 +23,13 @@ pub mod shift;
 pub mod tasks;
 pub mod unit;
 
+/// The simulator's random stream for `seed`. The seed is mixed with a constant first, so the
+/// simulator's choices and the planner's tie-breaking, often given the same seed, draw
+/// different streams.
+pub fn sim_rng(seed: u64) -> drover_plan::SplitMix64 {
+    drover_plan::SplitMix64(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+}
+
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
 pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

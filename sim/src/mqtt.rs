@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use drover_plan::SplitMix64;
 use drover_vda5050::{ConnectionState, InstantActions, Order, Topic, TopicPath};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::fleet::{Faults, Rng, World};
+use crate::fleet::{Faults, World};
 use crate::unit::DriveUnit;
 
 /// How the units connect and behave.
@@ -220,7 +221,7 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
             }
         })
     };
-    let mut rng = Rng(ctx.config.faults.seed ^ (u64::from(ctx.index) << 32 | 0x5EED));
+    let mut rng = SplitMix64(ctx.config.faults.seed ^ (u64::from(ctx.index) << 32 | 0x5EED));
     let mut ticker = tokio::time::interval(Duration::from_millis(cfg.step_ms));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_state = 0u64;
@@ -266,7 +267,7 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
                     last_state = 0; // report at once
                 }
                 Some(Some(p)) => {
-                    if rng.unit() < cfg.faults.drop_prob {
+                    if rng.next_f64() < cfg.faults.drop_prob {
                         ctx.stats.dropped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
@@ -299,14 +300,14 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
                 unit.advance(now);
                 ctx.world.lock().expect("world lock").update(ctx.index, unit.occupied());
                 let dirty = unit.take_dirty();
-                if dirty && cfg.faults.delay_prob > 0.0 && rng.unit() < cfg.faults.delay_prob {
+                if dirty && cfg.faults.delay_prob > 0.0 && rng.next_f64() < cfg.faults.delay_prob {
                     let (lo, hi) = cfg.faults.delay_ms;
                     unit.stop_until(now + rng.range(lo, hi));
                 }
                 if dirty || now >= last_state + cfg.state_every_ms {
                     last_state = now;
                     let state = unit.state(now, ctx.epoch);
-                    if rng.unit() < cfg.faults.drop_prob {
+                    if rng.next_f64() < cfg.faults.drop_prob {
                         ctx.stats.dropped.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }

@@ -6,11 +6,11 @@ use std::time::Instant;
 use anyhow::Context;
 use drover_grid::load::{self, LorrVersion};
 use drover_grid::{Cell, DistTable, Grid, Heading, Motion};
-use drover_plan::AgentState;
+use drover_plan::{AgentState, SplitMix64};
 
 use crate::bound::{self, Bound};
 use crate::runner::Scenario;
-use crate::tasks::{SimRng, TaskSource};
+use crate::tasks::TaskSource;
 
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
@@ -173,7 +173,7 @@ pub fn lorr_scenario(
 }
 
 /// Picks `n` distinct cells from `cells`, seeded.
-fn sample_cells(cells: &[Cell], n: usize, rng: &mut SimRng) -> anyhow::Result<Vec<Cell>> {
+fn sample_cells(cells: &[Cell], n: usize, rng: &mut SplitMix64) -> anyhow::Result<Vec<Cell>> {
     if n > cells.len() {
         anyhow::bail!("{n} agents do not fit on {} start cells", cells.len());
     }
@@ -195,7 +195,7 @@ pub fn rhcr_scenario(
 ) -> anyhow::Result<Scenario> {
     let name = path.display().to_string();
     let text = read(path)?;
-    let mut rng = SimRng::new(seed);
+    let mut rng = crate::sim_rng(seed);
     let began = Instant::now();
     let sorting = path.extension().is_some_and(|e| e == "grid");
     let (grid, starts, source, bound): (Grid, Vec<AgentState>, TaskSource, Bound) = if sorting {
@@ -258,7 +258,7 @@ pub fn movingai_scenario(
 ) -> anyhow::Result<Scenario> {
     let name = path.display().to_string();
     let grid = load::parse_movingai_map(&name, &read(path)?)?;
-    let mut rng = SimRng::new(seed);
+    let mut rng = crate::sim_rng(seed);
     let began = Instant::now();
     let free = grid.free_cells().to_vec();
     let starts = match scen {
@@ -279,7 +279,7 @@ pub fn movingai_scenario(
     let starts = facing_east(&starts);
     check_distinct(&starts)?;
     // The mean trip between random free cells, estimated from 64 random goals (every source).
-    let mut goal_rng = SimRng::new(seed ^ 0xB0B);
+    let mut goal_rng = crate::sim_rng(seed ^ 0xB0B);
     let sample = sample_cells(&free, 64.min(free.len()), &mut goal_rng)?;
     let trip = bound::mean_pair_distance(&grid, motion, &free, &sample);
     let source = TaskSource::RandomFree { cells: free, rng };

@@ -12,11 +12,9 @@ use drover_alloc::{
 use drover_core::{CoreConfig, FleetState, Tick, tick};
 use drover_grid::load::{Floor, StationKind};
 use drover_grid::{Cell, CellKind, DistTable, Heading, Motion};
-use drover_plan::{AgentState, PlanConfig, Unlimited};
+use drover_plan::{AgentState, PlanConfig, SplitMix64, Unlimited};
 use rayon::prelude::*;
 use serde::Serialize;
-
-use crate::tasks::SimRng;
 
 /// How to run a shift.
 #[derive(Clone, Debug)]
@@ -197,7 +195,7 @@ struct Order {
 }
 
 /// Fills pods that have no contents: each holds a handful of SKUs drawn by popularity.
-pub fn stock_floor(floor: &mut Floor, n_skus: usize, rng: &mut SimRng) {
+pub fn stock_floor(floor: &mut Floor, n_skus: usize, rng: &mut SplitMix64) {
     let zipf = Zipf::new(n_skus, 0.9);
     for pod in floor.pods.iter_mut().filter(|p| p.contents.is_empty()) {
         for _ in 0..8 {
@@ -231,13 +229,13 @@ impl Zipf {
         }
     }
 
-    fn sample(&self, rng: &mut SimRng) -> usize {
+    fn sample(&self, rng: &mut SplitMix64) -> usize {
         let u = uniform(rng);
         self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
     }
 }
 
-fn uniform(rng: &mut SimRng) -> f64 {
+fn uniform(rng: &mut SplitMix64) -> f64 {
     rng.below(1 << 30) as f64 / (1u64 << 30) as f64
 }
 
@@ -271,7 +269,7 @@ pub fn run_shift(
     config: &ShiftConfig,
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<ShiftReport> {
-    let mut rng = SimRng::new(config.seed);
+    let mut rng = crate::sim_rng(config.seed);
     let n_skus = (floor.pods.len() * 4).max(10);
     stock_floor(&mut floor, n_skus, &mut rng);
     let grid = floor.grid.clone();

@@ -1,7 +1,7 @@
 //! Task semantics of the benchmarks: which goal an agent gets next, and what counts as done.
 
 use drover_grid::{Cell, DistTable, Grid};
-use drover_plan::AgentState;
+use drover_plan::{AgentState, SplitMix64};
 
 /// What `finished` counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,30 +38,6 @@ pub struct TaskEvent {
     pub errands_done: Option<u32>,
 }
 
-/// A seeded SplitMix64 stream for the simulator's random choices.
-#[derive(Clone, Debug)]
-pub struct SimRng {
-    state: u64,
-}
-
-impl SimRng {
-    /// A stream for `seed`.
-    pub fn new(seed: u64) -> SimRng {
-        SimRng {
-            state: seed ^ 0x5DEE_CE66_D1CE_4E5B,
-        }
-    }
-
-    /// A uniform integer below `bound` (`bound > 0`).
-    pub fn below(&mut self, bound: usize) -> usize {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % bound as u64) as usize
-    }
-}
-
 /// Where goals come from.
 pub enum TaskSource {
     /// LoRR 2023: agent k's c-th errand is `tasks[(c*n + k) mod m]`.
@@ -91,7 +67,7 @@ pub enum TaskSource {
         /// Endpoint cells.
         endpoints: Vec<Cell>,
         /// Random stream.
-        rng: SimRng,
+        rng: SplitMix64,
     },
     /// RHCR sorting: nearest induct, then a random eject, then the nearest induct again.
     Sorting {
@@ -102,14 +78,14 @@ pub enum TaskSource {
         /// Per agent: heading to an induct (true) or an eject (false).
         to_induct: Vec<bool>,
         /// Random stream.
-        rng: SimRng,
+        rng: SplitMix64,
     },
     /// MovingAI lifelong: random free cells.
     RandomFree {
         /// Free cells.
         cells: Vec<Cell>,
         /// Random stream.
-        rng: SimRng,
+        rng: SplitMix64,
     },
 }
 
@@ -263,7 +239,7 @@ impl TaskSource {
     }
 }
 
-fn pick_other(cells: &[Cell], not: Cell, rng: &mut SimRng) -> Cell {
+fn pick_other(cells: &[Cell], not: Cell, rng: &mut SplitMix64) -> Cell {
     loop {
         let cell = cells[rng.below(cells.len())];
         if cell != not || cells.len() == 1 {
