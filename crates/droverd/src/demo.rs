@@ -14,7 +14,7 @@ use drover_sim::mqtt::{UnitFleet, UnitFleetConfig};
 use drover_sim::unit::UnitConfig;
 use tokio::sync::watch;
 
-use crate::{Control, Sidecar, Summary, run_coordinator};
+use crate::coordinator::{Control, Sidecar, Summary, run_coordinator};
 
 /// Everything a demo run needs.
 #[derive(Clone, Debug)]
@@ -175,7 +175,7 @@ pub async fn run_demo(
         .clone();
     let quantile = |mut v: Vec<f64>, p: f64| {
         v.sort_by(f64::total_cmp);
-        crate::percentile(&v, p) as u64
+        crate::stats::percentile(&v, p) as u64
     };
     let all: Vec<f64> = samples.iter().map(|s| s.1 as f64).collect();
     let warm = samples.first().map_or(0, |s| s.0) + 10_000;

@@ -7,377 +7,36 @@
 //! open task (it goes back to the queue: the robot that held it may have moved on) and
 //! restaffs stations, so nothing accepted is lost, and the store refuses a second final
 //! transition, so nothing is done twice.
-
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-
-use drover_alloc::{
-    Activity, Errand, ErrandAction, PodId, PodLoc, PodSel, StationId, TaskId, TaskKind, TaskState,
-};
-use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
-use drover_core::session::Session;
-
-use crate::clock::now_ms;
+//!
+//! This file holds the two halves ([`OpsHandle`] for the API, [`OpsLoop`] for the loop), the
+//! task bookkeeping and the commits after each tick; `commands` runs operator commands, `live`
+//! rebuilds the live view, `events` keeps the event log, `names` checks client names.
 
 mod commands;
+mod events;
 mod live;
 mod names;
 
-use drover_grid::load::{Floor, StationKind};
-use drover_grid::{Cell, CellKind};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use drover_alloc::{Errand, ErrandAction, PodId, PodSel, StationId, TaskId, TaskKind, TaskState};
+use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
+use drover_grid::Cell;
+use drover_grid::load::Floor;
 use drover_store::{
     Committer, ContentsRecord, ErrandKind, Outcome, PodChoice, Recovered, SpecKind, TaskSpec,
-    TaskStatus, Write, ZoneRecord, ZoneSpec,
+    TaskStatus, Write,
 };
+use tokio::sync::{mpsc, watch};
+
+use crate::clock::now_ms;
+use commands::FLEET_PAUSED;
+pub use commands::{Command, RobotOp, StationOp};
+pub use events::{Event, EventLog, Resume};
+pub(crate) use live::zone_out;
+pub use live::{Kpis, Live, RobotOut, StationOut, ZoneOut};
 pub use names::FloorNames;
-use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
-
-/// A client-facing error: HTTP status, a stable code, and a message for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct ApiError {
-    /// HTTP status.
-    #[serde(skip)]
-    pub status: u16,
-    /// Stable machine-readable code (`not_found`, `invalid`, `conflict`, ...).
-    pub error: String,
-    /// What is wrong, for people.
-    pub message: String,
-}
-
-impl ApiError {
-    /// 400.
-    pub fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(400, "invalid", message)
-    }
-    /// 404.
-    pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(404, "not_found", message)
-    }
-    /// 422: well-formed, but this floor cannot do it (no such pod, SKU or station).
-    pub fn unprocessable(message: impl Into<String>) -> ApiError {
-        ApiError::new(422, "unprocessable", message)
-    }
-    /// 409.
-    pub fn conflict(message: impl Into<String>) -> ApiError {
-        ApiError::new(409, "conflict", message)
-    }
-    /// 503: the coordinator or the store is not available.
-    pub fn unavailable(message: impl Into<String>) -> ApiError {
-        ApiError::new(503, "unavailable", message)
-    }
-    /// Any status.
-    pub fn new(status: u16, error: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            error: error.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// What an operator can do to a robot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RobotOp {
-    /// `startPause`.
-    Pause,
-    /// `stopPause`.
-    Resume,
-    /// Go to a charger once free.
-    Charge,
-    /// Take out of service (its task goes back to the queue).
-    OutOfService,
-    /// Back into service.
-    InService,
-    /// Clear an order refusal: driven again, with a new order from where it stands.
-    Reset,
-}
-
-/// What an operator can do at a station.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StationOp {
-    /// An associate takes the station.
-    Staff(String),
-    /// The associate leaves.
-    Unstaff,
-    /// The associate is done with the presented pod.
-    Release,
-}
-
-type Reply = oneshot::Sender<Result<(), ApiError>>;
-
-/// A request from the API to the loop.
-#[derive(Debug)]
-pub enum Command {
-    /// A task already committed under `id`: hand it to the allocator.
-    Submit {
-        /// Store id.
-        id: u64,
-        /// The spec.
-        spec: TaskSpec,
-    },
-    /// Cancel a task.
-    Cancel {
-        /// Store id.
-        id: u64,
-        /// Answer.
-        reply: Reply,
-    },
-    /// A robot command.
-    Robot {
-        /// Serial number.
-        serial: String,
-        /// What.
-        op: RobotOp,
-        /// Answer.
-        reply: Reply,
-    },
-    /// A station command.
-    Station {
-        /// Station name.
-        name: String,
-        /// What.
-        op: StationOp,
-        /// Answer.
-        reply: Reply,
-    },
-    /// Create (or replace) a zone.
-    PutZone {
-        /// Zone id.
-        id: u64,
-        /// The zone.
-        zone: ZoneSpec,
-        /// Answer.
-        reply: Reply,
-    },
-    /// Delete a zone.
-    DeleteZone {
-        /// Zone id.
-        id: u64,
-        /// Answer.
-        reply: Reply,
-    },
-    /// Pause (`true`) or resume the whole fleet; survives a restart.
-    Fleet {
-        /// Paused.
-        paused: bool,
-        /// Answer.
-        reply: Reply,
-    },
-    /// New contents for pods (an inventory import), checked against the floor's names.
-    PutPods {
-        /// The pods.
-        pods: Vec<crate::pods::PodContents>,
-        /// Answer.
-        reply: Reply,
-    },
-}
-
-/// The store's setting for a fleet-wide pause.
-const FLEET_PAUSED: &str = "fleet_paused";
-
-/// One robot as the API shows it.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct RobotOut {
-    /// Serial number.
-    pub serial: String,
-    /// Cell it last reported.
-    pub cell: u32,
-    /// Column and row of that cell.
-    pub col: u32,
-    /// Row.
-    pub row: u32,
-    /// Position in metres (VDA 5050 map frame, y north).
-    pub x: f64,
-    /// y.
-    pub y: f64,
-    /// Heading, radians (0 east, counter-clockwise).
-    pub theta: f64,
-    /// Battery, percent.
-    pub battery: f64,
-    /// What it is doing (`idle`, `to_pod`, `presenting`, `charging`, ...).
-    pub activity: String,
-    /// The client task it works on, if any.
-    pub task: Option<u64>,
-    /// The pod it carries, if any.
-    pub carrying: Option<String>,
-    /// VDA connection state ONLINE.
-    pub online: bool,
-    /// No fresh state: its task went back to the queue, its cells stay blocked.
-    pub silent: bool,
-    /// Taken out of service by an operator.
-    pub out_of_service: bool,
-    /// The robot reports itself paused.
-    pub paused: bool,
-    /// Held in a blocked zone (paused until the zone is deleted).
-    pub zone_held: bool,
-    /// Errors the robot reports (type: description).
-    pub errors: Vec<String>,
-    /// Why it is not driven, if it is not: an order it refused, a FATAL error, an emergency
-    /// stop or mode, a position away from its cells (`POST /api/robots/{serial}/reset`
-    /// clears a refusal).
-    pub fault: Option<String>,
-    /// The VDA 5050 version it speaks (orders go out in it).
-    pub version: String,
-}
-
-/// One station as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct StationOut {
-    /// Name.
-    pub name: String,
-    /// `pick`, `stow` or `pack`.
-    pub kind: String,
-    /// The associate working it.
-    pub associate: Option<String>,
-    /// Robots on their way or queued (tickets).
-    pub robots: usize,
-    /// Robots in the lane.
-    pub queue: usize,
-    /// Target queue from the associate's pace.
-    pub target: usize,
-    /// Pod at the face.
-    pub presented: Option<String>,
-    /// Pods presented and released so far.
-    pub presentations: u64,
-    /// Units handled per hour since start.
-    pub uph: f64,
-    /// Share of staffed time with no pod at the face, percent.
-    pub starvation_pct: f64,
-}
-
-/// A zone as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ZoneOut {
-    /// Id.
-    pub id: u64,
-    /// Name.
-    pub name: String,
-    /// Cell ids.
-    pub cells: Vec<u32>,
-    /// `blocked` or `slow`.
-    pub mode: String,
-    /// Speed limit for `slow`, m/s.
-    pub max_speed: Option<f32>,
-    /// Cells of the associates' access path into a blocked zone (closed to robots too).
-    pub access: Vec<u32>,
-}
-
-/// The shift's key figures, live.
-#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct Kpis {
-    /// Seconds since the coordinator started driving.
-    pub uptime_s: f64,
-    /// Tasks by status (all tasks ever accepted).
-    pub tasks: HashMap<String, u64>,
-    /// Client tasks done per hour since start.
-    pub tasks_per_hour: f64,
-    /// Units handled per hour, all stations.
-    pub uph: f64,
-    /// Robots by activity.
-    pub robots: HashMap<String, u64>,
-    /// Staffed stations with no pod at the face right now.
-    pub starving_stations: Vec<String>,
-    /// Mean starvation over staffed stations, percent.
-    pub starvation_pct: f64,
-    /// Coordinator tick p99 over the last minute, ms.
-    pub tick_ms_p99: f64,
-}
-
-/// The live view, rebuilt every tick.
-#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct Live {
-    /// Coordinator tick.
-    pub tick: u64,
-    /// Robots (empty until they are located).
-    pub robots: Vec<RobotOut>,
-    /// Stations.
-    pub stations: Vec<StationOut>,
-    /// Zones.
-    pub zones: Vec<ZoneOut>,
-    /// KPIs.
-    pub kpis: Kpis,
-    /// Alerts for people: robot errors, silent robots, starving stations.
-    pub alerts: Vec<String>,
-    /// Cells where a pod stands (in a slot, or stranded); a lifted pod rides on its robot
-    /// (`carrying`).
-    pub pods: Vec<u32>,
-    /// An operator paused the whole fleet (`POST /api/fleet/pause`).
-    pub fleet_paused: bool,
-}
-
-/// An event for SSE clients.
-#[derive(Clone, Debug)]
-pub struct Event {
-    /// Monotonic id (SSE `id:`; clients resume with `Last-Event-ID`).
-    pub id: u64,
-    /// `robots`, `task`, `station`, `zone`.
-    pub kind: &'static str,
-    /// JSON.
-    pub data: String,
-}
-
-/// A client's place in the event log.
-pub struct Resume {
-    /// Live events; those up to `head` were already there at subscription.
-    pub rx: broadcast::Receiver<Arc<Event>>,
-    /// The newest event id when the client subscribed.
-    pub head: u64,
-    /// Kept events after the client's last one; `None` when that one is outside the ring
-    /// (the client must reload).
-    pub replay: Option<Vec<Arc<Event>>>,
-}
-
-/// The last events, for resuming clients, plus the live feed.
-pub struct EventLog {
-    ring: Mutex<(u64, VecDeque<Arc<Event>>)>,
-    tx: broadcast::Sender<Arc<Event>>,
-    cap: usize,
-}
-
-impl EventLog {
-    /// A log keeping the last `cap` events.
-    pub fn new(cap: usize) -> EventLog {
-        EventLog {
-            ring: Mutex::new((0, VecDeque::new())),
-            tx: broadcast::channel(4096).0,
-            cap,
-        }
-    }
-
-    /// Appends an event and sends it to live subscribers.
-    pub fn push(&self, kind: &'static str, data: &impl Serialize) {
-        let Ok(data) = serde_json::to_string(data) else {
-            return;
-        };
-        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-        ring.0 += 1;
-        let event = Arc::new(Event {
-            id: ring.0,
-            kind,
-            data,
-        });
-        ring.1.push_back(event.clone());
-        if ring.1.len() > self.cap {
-            ring.1.pop_front();
-        }
-        let _ = self.tx.send(event);
-    }
-
-    /// Subscribes to live events and returns the kept events after `last`.
-    pub fn resume(&self, last: Option<u64>) -> Resume {
-        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-        let rx = self.tx.subscribe();
-        let head = ring.0;
-        let oldest = ring.1.front().map_or(head + 1, |e| e.id);
-        let replay = match last {
-            None => Some(Vec::new()),
-            Some(last) if last + 1 < oldest || last > head => None,
-            Some(last) => Some(ring.1.iter().filter(|e| e.id > last).cloned().collect()),
-        };
-        Resume { rx, head, replay }
-    }
-}
 
 /// What the API side holds: how to reach the loop, the store, the live view and events.
 #[derive(Clone)]
@@ -506,55 +165,6 @@ pub fn ops(
     (handle, ops)
 }
 
-/// Puts stored pods back where the store last saw them: slot and contents. A slot claimed
-/// twice (a pod lifted and not yet stored again when the coordinator stopped, its old slot
-/// since taken) sends the later claimant to a free slot.
-pub fn restore_pods(floor: &mut Floor, recovered: &Recovered) {
-    let index: HashMap<String, usize> = floor
-        .pods
-        .iter()
-        .enumerate()
-        .map(|(k, p)| (p.id.clone(), k))
-        .collect();
-    let storage: std::collections::HashSet<u32> = floor.storage.iter().map(|c| c.0).collect();
-    let mut stored = vec![false; floor.pods.len()];
-    for (name, slot, contents) in &recovered.pods {
-        let Some(&k) = index.get(name) else {
-            tracing::warn!(pod = %name, "stored pod is not on this floor; ignored");
-            continue;
-        };
-        if !storage.contains(slot) {
-            tracing::warn!(pod = %name, slot, "stored slot is not a storage cell; pod left at its floor slot");
-            continue;
-        }
-        floor.pods[k].cell = Cell(*slot);
-        if let ContentsRecord::V1(items) = contents {
-            floor.pods[k].contents = items.iter().cloned().collect();
-        }
-        stored[k] = true;
-    }
-    // Stored pods claim their slots first, then the rest keep theirs when free.
-    let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
-    let mut homeless = Vec::new();
-    for pass in [true, false] {
-        for (k, &was_stored) in stored.iter().enumerate() {
-            if was_stored != pass {
-                continue;
-            }
-            if !taken.insert(floor.pods[k].cell.0) {
-                homeless.push(k);
-            }
-        }
-    }
-    let mut free = floor.storage.iter().filter(|c| !taken.contains(&c.0));
-    for k in homeless {
-        match free.next() {
-            Some(c) => floor.pods[k].cell = *c,
-            None => tracing::error!(pod = %floor.pods[k].id, "no free slot for a pod"),
-        }
-    }
-}
-
 fn status_of(state: &TaskState) -> (TaskStatus, Option<u32>) {
     let status = match state {
         TaskState::Queued => TaskStatus::Queued,
@@ -565,23 +175,6 @@ fn status_of(state: &TaskState) -> (TaskStatus, Option<u32>) {
         TaskState::Cancelled => TaskStatus::Cancelled,
     };
     (status, state.robot())
-}
-
-fn activity_name(a: Activity) -> &'static str {
-    match a {
-        Activity::OutOfService => "out_of_service",
-        Activity::Idle => "idle",
-        Activity::Parked => "parked",
-        Activity::ToPod => "to_pod",
-        Activity::Lifting => "lifting",
-        Activity::ToStation => "to_station",
-        Activity::Queueing => "queueing",
-        Activity::Presenting => "presenting",
-        Activity::Returning => "returning",
-        Activity::Transport => "transport",
-        Activity::ToCharger => "to_charger",
-        Activity::Charging => "charging",
-    }
 }
 
 /// The cells next to `cells` (8-neighbourhood) that are not in it.
@@ -606,23 +199,6 @@ fn ring(cells: &[Cell], width: u32, height: u32) -> Vec<Cell> {
     out.sort_unstable();
     out.dedup();
     out
-}
-
-/// A zone as stored -> as shown.
-pub(crate) fn zone_out(id: u64, z: &ZoneSpec) -> ZoneOut {
-    ZoneOut {
-        id,
-        name: z.name.clone(),
-        cells: z.cells.clone(),
-        access: z.access.clone(),
-        mode: if z.max_speed.is_some() {
-            "slow"
-        } else {
-            "blocked"
-        }
-        .into(),
-        max_speed: z.max_speed,
-    }
 }
 
 impl OpsLoop {

@@ -1,9 +1,13 @@
-//! Inventory import: what each pod holds, from JSON (`PUT /api/pods`, `droverd import-pods
-//! FILE.json`) or CSV (`droverd import-pods FILE.csv`, one `pod,sku,units` row per SKU),
-//! checked against the floor with errors that name the line or entry.
+//! Inventory: what each pod holds and where it stands. Imports come from JSON (`PUT
+//! /api/pods`, `droverd import-pods FILE.json`) or CSV (`droverd import-pods FILE.csv`, one
+//! `pod,sku,units` row per SKU), checked against the floor with errors that name the line or
+//! entry; at startup [`restore_pods`] puts stored pods back where the store last saw them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use drover_grid::Cell;
+use drover_grid::load::Floor;
+use drover_store::{ContentsRecord, Recovered};
 use serde::Deserialize;
 
 /// Units one pod may hold of one SKU at most (an import beyond it is a typo).
@@ -135,7 +139,7 @@ pub fn import_file(
     floor: &mut drover_grid::load::Floor,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<usize> {
-    use drover_store::{ContentsRecord, Store, Write};
+    use drover_store::{Store, Write};
     let text = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let names: HashSet<String> = floor.pods.iter().map(|p| p.id.clone()).collect();
@@ -154,7 +158,7 @@ pub fn import_file(
     let recovered = store
         .recover()
         .map_err(|e| anyhow::anyhow!("store {}: {e}", path.display()))?;
-    crate::ops::restore_pods(floor, &recovered);
+    restore_pods(floor, &recovered);
     let writes: Vec<Write> = pods
         .iter()
         .map(|p| {
@@ -170,6 +174,55 @@ pub fn import_file(
         .apply(&writes)
         .map_err(|e| anyhow::anyhow!("store {}: {e}", path.display()))?;
     Ok(pods.len())
+}
+
+/// Puts stored pods back where the store last saw them: slot and contents. A slot claimed
+/// twice (a pod lifted and not yet stored again when the coordinator stopped, its old slot
+/// since taken) sends the later claimant to a free slot.
+pub fn restore_pods(floor: &mut Floor, recovered: &Recovered) {
+    let index: HashMap<String, usize> = floor
+        .pods
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (p.id.clone(), k))
+        .collect();
+    let storage: std::collections::HashSet<u32> = floor.storage.iter().map(|c| c.0).collect();
+    let mut stored = vec![false; floor.pods.len()];
+    for (name, slot, contents) in &recovered.pods {
+        let Some(&k) = index.get(name) else {
+            tracing::warn!(pod = %name, "stored pod is not on this floor; ignored");
+            continue;
+        };
+        if !storage.contains(slot) {
+            tracing::warn!(pod = %name, slot, "stored slot is not a storage cell; pod left at its floor slot");
+            continue;
+        }
+        floor.pods[k].cell = Cell(*slot);
+        if let ContentsRecord::V1(items) = contents {
+            floor.pods[k].contents = items.iter().cloned().collect();
+        }
+        stored[k] = true;
+    }
+    // Stored pods claim their slots first, then the rest keep theirs when free.
+    let mut taken: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut homeless = Vec::new();
+    for pass in [true, false] {
+        for (k, &was_stored) in stored.iter().enumerate() {
+            if was_stored != pass {
+                continue;
+            }
+            if !taken.insert(floor.pods[k].cell.0) {
+                homeless.push(k);
+            }
+        }
+    }
+    let mut free = floor.storage.iter().filter(|c| !taken.contains(&c.0));
+    for k in homeless {
+        match free.next() {
+            Some(c) => floor.pods[k].cell = *c,
+            None => tracing::error!(pod = %floor.pods[k].id, "no free slot for a pod"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,23 @@
 //! with filters and paging, get and cancel; submitted tasks become stored specs checked
 //! against the floor.
 
-use super::*;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use drover_store::{
+    ErrandKind, ErrandSpec, Outcome, PodChoice, SpecKind, TaskQuery, TaskRow, TaskSpec, TaskStatus,
+    Write,
+};
+use tokio::sync::oneshot;
+
+use super::{
+    App, Batch, BatchItem, BatchOut, ErrandActionName, ErrandIn, MAX_BATCH, NewTask, TaskFilter,
+    TaskKindName, TaskOut, parse_json,
+};
+use crate::error::ApiError;
+use crate::ops::Command;
 
 /// A submitted task -> the stored spec, checked against the floor.
 pub(super) fn to_spec(app: &App, t: &NewTask) -> Result<TaskSpec, ApiError> {

@@ -2,7 +2,112 @@
 //! staffed and released, zones, the fleet-wide pause, inventory imports; each committed before it
 //! takes effect.
 
-use super::*;
+use drover_core::coord::{Coordinator, Outbound};
+use drover_store::{ContentsRecord, TaskSpec, TaskStatus, Write, ZoneRecord, ZoneSpec};
+use tokio::sync::oneshot;
+
+use super::{OpsLoop, task_event, zone_out};
+use crate::error::ApiError;
+
+/// What an operator can do to a robot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RobotOp {
+    /// `startPause`.
+    Pause,
+    /// `stopPause`.
+    Resume,
+    /// Go to a charger once free.
+    Charge,
+    /// Take out of service (its task goes back to the queue).
+    OutOfService,
+    /// Back into service.
+    InService,
+    /// Clear an order refusal: driven again, with a new order from where it stands.
+    Reset,
+}
+
+/// What an operator can do at a station.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StationOp {
+    /// An associate takes the station.
+    Staff(String),
+    /// The associate leaves.
+    Unstaff,
+    /// The associate is done with the presented pod.
+    Release,
+}
+
+type Reply = oneshot::Sender<Result<(), ApiError>>;
+
+/// A request from the API to the loop.
+#[derive(Debug)]
+pub enum Command {
+    /// A task already committed under `id`: hand it to the allocator.
+    Submit {
+        /// Store id.
+        id: u64,
+        /// The spec.
+        spec: TaskSpec,
+    },
+    /// Cancel a task.
+    Cancel {
+        /// Store id.
+        id: u64,
+        /// Answer.
+        reply: Reply,
+    },
+    /// A robot command.
+    Robot {
+        /// Serial number.
+        serial: String,
+        /// What.
+        op: RobotOp,
+        /// Answer.
+        reply: Reply,
+    },
+    /// A station command.
+    Station {
+        /// Station name.
+        name: String,
+        /// What.
+        op: StationOp,
+        /// Answer.
+        reply: Reply,
+    },
+    /// Create (or replace) a zone.
+    PutZone {
+        /// Zone id.
+        id: u64,
+        /// The zone.
+        zone: ZoneSpec,
+        /// Answer.
+        reply: Reply,
+    },
+    /// Delete a zone.
+    DeleteZone {
+        /// Zone id.
+        id: u64,
+        /// Answer.
+        reply: Reply,
+    },
+    /// Pause (`true`) or resume the whole fleet; survives a restart.
+    Fleet {
+        /// Paused.
+        paused: bool,
+        /// Answer.
+        reply: Reply,
+    },
+    /// New contents for pods (an inventory import), checked against the floor's names.
+    PutPods {
+        /// The pods.
+        pods: Vec<crate::pods::PodContents>,
+        /// Answer.
+        reply: Reply,
+    },
+}
+
+/// The store's setting for a fleet-wide pause.
+pub(super) const FLEET_PAUSED: &str = "fleet_paused";
 
 impl OpsLoop {
     /// Runs one operator command; returns messages to publish (after the commit it needed).

@@ -1,7 +1,145 @@
 //! The live view after each tick: robots, stations with their KPIs, zones and alerts for the API
 //! and dashboard, the events SSE clients get, and the metrics.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use drover_alloc::{Activity, PodId, PodLoc, StationId};
+use drover_core::session::Session;
+use drover_store::{TaskStatus, ZoneSpec};
+use serde::Serialize;
+
+use super::OpsLoop;
+
+/// One robot as the API shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RobotOut {
+    /// Serial number.
+    pub serial: String,
+    /// Cell it last reported.
+    pub cell: u32,
+    /// Column and row of that cell.
+    pub col: u32,
+    /// Row.
+    pub row: u32,
+    /// Position in metres (VDA 5050 map frame, y north).
+    pub x: f64,
+    /// y.
+    pub y: f64,
+    /// Heading, radians (0 east, counter-clockwise).
+    pub theta: f64,
+    /// Battery, percent.
+    pub battery: f64,
+    /// What it is doing (`idle`, `to_pod`, `presenting`, `charging`, ...).
+    pub activity: String,
+    /// The client task it works on, if any.
+    pub task: Option<u64>,
+    /// The pod it carries, if any.
+    pub carrying: Option<String>,
+    /// VDA connection state ONLINE.
+    pub online: bool,
+    /// No fresh state: its task went back to the queue, its cells stay blocked.
+    pub silent: bool,
+    /// Taken out of service by an operator.
+    pub out_of_service: bool,
+    /// The robot reports itself paused.
+    pub paused: bool,
+    /// Held in a blocked zone (paused until the zone is deleted).
+    pub zone_held: bool,
+    /// Errors the robot reports (type: description).
+    pub errors: Vec<String>,
+    /// Why it is not driven, if it is not: an order it refused, a FATAL error, an emergency
+    /// stop or mode, a position away from its cells (`POST /api/robots/{serial}/reset`
+    /// clears a refusal).
+    pub fault: Option<String>,
+    /// The VDA 5050 version it speaks (orders go out in it).
+    pub version: String,
+}
+
+/// One station as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StationOut {
+    /// Name.
+    pub name: String,
+    /// `pick`, `stow` or `pack`.
+    pub kind: String,
+    /// The associate working it.
+    pub associate: Option<String>,
+    /// Robots on their way or queued (tickets).
+    pub robots: usize,
+    /// Robots in the lane.
+    pub queue: usize,
+    /// Target queue from the associate's pace.
+    pub target: usize,
+    /// Pod at the face.
+    pub presented: Option<String>,
+    /// Pods presented and released so far.
+    pub presentations: u64,
+    /// Units handled per hour since start.
+    pub uph: f64,
+    /// Share of staffed time with no pod at the face, percent.
+    pub starvation_pct: f64,
+}
+
+/// A zone as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ZoneOut {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Cell ids.
+    pub cells: Vec<u32>,
+    /// `blocked` or `slow`.
+    pub mode: String,
+    /// Speed limit for `slow`, m/s.
+    pub max_speed: Option<f32>,
+    /// Cells of the associates' access path into a blocked zone (closed to robots too).
+    pub access: Vec<u32>,
+}
+
+/// The shift's key figures, live.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Kpis {
+    /// Seconds since the coordinator started driving.
+    pub uptime_s: f64,
+    /// Tasks by status (all tasks ever accepted).
+    pub tasks: HashMap<String, u64>,
+    /// Client tasks done per hour since start.
+    pub tasks_per_hour: f64,
+    /// Units handled per hour, all stations.
+    pub uph: f64,
+    /// Robots by activity.
+    pub robots: HashMap<String, u64>,
+    /// Staffed stations with no pod at the face right now.
+    pub starving_stations: Vec<String>,
+    /// Mean starvation over staffed stations, percent.
+    pub starvation_pct: f64,
+    /// Coordinator tick p99 over the last minute, ms.
+    pub tick_ms_p99: f64,
+}
+
+/// The live view, rebuilt every tick.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Live {
+    /// Coordinator tick.
+    pub tick: u64,
+    /// Robots (empty until they are located).
+    pub robots: Vec<RobotOut>,
+    /// Stations.
+    pub stations: Vec<StationOut>,
+    /// Zones.
+    pub zones: Vec<ZoneOut>,
+    /// KPIs.
+    pub kpis: Kpis,
+    /// Alerts for people: robot errors, silent robots, starving stations.
+    pub alerts: Vec<String>,
+    /// Cells where a pod stands (in a slot, or stranded); a lifted pod rides on its robot
+    /// (`carrying`).
+    pub pods: Vec<u32>,
+    /// An operator paused the whole fleet (`POST /api/fleet/pause`).
+    pub fleet_paused: bool,
+}
 
 impl OpsLoop {
     /// Rebuilds the live view, emits robot and station events, and updates metrics.
@@ -174,7 +312,7 @@ impl OpsLoop {
             } else {
                 0.0
             },
-            tick_ms_p99: crate::percentile(&sorted, 0.99),
+            tick_ms_p99: crate::stats::percentile(&sorted, 0.99),
         };
         let alloc = coord.alloc();
         let pods = (0..alloc.n_pods() as u32)
@@ -200,5 +338,39 @@ impl OpsLoop {
             pods,
         };
         self.live.send_replace(Arc::new(live));
+    }
+}
+
+/// A zone as stored -> as shown.
+pub(crate) fn zone_out(id: u64, z: &ZoneSpec) -> ZoneOut {
+    ZoneOut {
+        id,
+        name: z.name.clone(),
+        cells: z.cells.clone(),
+        access: z.access.clone(),
+        mode: if z.max_speed.is_some() {
+            "slow"
+        } else {
+            "blocked"
+        }
+        .into(),
+        max_speed: z.max_speed,
+    }
+}
+
+fn activity_name(a: Activity) -> &'static str {
+    match a {
+        Activity::OutOfService => "out_of_service",
+        Activity::Idle => "idle",
+        Activity::Parked => "parked",
+        Activity::ToPod => "to_pod",
+        Activity::Lifting => "lifting",
+        Activity::ToStation => "to_station",
+        Activity::Queueing => "queueing",
+        Activity::Presenting => "presenting",
+        Activity::Returning => "returning",
+        Activity::Transport => "transport",
+        Activity::ToCharger => "to_charger",
+        Activity::Charging => "charging",
     }
 }

@@ -1,7 +1,13 @@
 //! The names clients use (SKUs, pods, stations, cells), checked before anything is committed,
 //! and the associates' walk to a zone.
 
-use super::*;
+use std::collections::HashMap;
+
+use drover_grid::load::{Floor, StationKind};
+use drover_grid::{Cell, CellKind};
+use drover_store::{PodChoice, SpecKind, TaskSpec};
+
+use crate::error::ApiError;
 
 /// Names clients use, checked before anything is committed.
 #[derive(Debug)]
