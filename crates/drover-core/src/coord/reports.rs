@@ -1,9 +1,120 @@
-//! What a robot's state says besides progress: its errors, safety and own pause, whether it stands
-//! where the plan has it, and node actions it reports FAILED.
+//! What robots report: states (progress, echoes, errors, safety and own pause, whether a robot
+//! stands where the plan has it, node actions it reports FAILED), connections, factsheets, and
+//! loads carried at startup.
 
 use super::*;
 
 impl Coordinator {
+    /// Reads a robot's state: progress, echoes, battery, errors, safety and position.
+    pub fn on_state(&mut self, robot: u32, state: &State) {
+        let r = &mut self.robots[robot as usize];
+        r.last_state = self.now;
+        r.state_requested = false;
+        r.battery = (state.battery_state.battery_charge / 100.0).clamp(0.0, 1.0);
+        self.read_health(robot, state);
+        let r = &mut self.robots[robot as usize];
+        if let Some((sent, _)) = &r.instant
+            && sent.actions.iter().all(|a| {
+                state
+                    .action_states
+                    .iter()
+                    .any(|s| s.action_id == a.action_id)
+            })
+        {
+            r.instant = None;
+        }
+        let progress = r.order.on_state(state);
+        if progress.foreign
+            && r.refused.is_empty()
+            && r.order.order_id().is_some()
+            && r.order.pending_sends() >= 3
+        {
+            // The robot does not know our order (it restarted or rejected it) and stands
+            // idle: start a new order where it stands.
+            r.order.restart();
+            self.events.push(CoordEvent::OrderRestarted { robot });
+        }
+        if let Some(index) = progress.reached
+            && index != self.exec.first(robot)
+            && let Err(e) = self.exec.reached(robot, index)
+        {
+            self.events.push(CoordEvent::BadProgress(e));
+        }
+        let r = &mut self.robots[robot as usize];
+        if let Some(id) = &r.cancelling
+            && state
+                .action_states
+                .iter()
+                .any(|s| s.action_id == *id && s.action_status == ActionStatus::Finished)
+        {
+            // The robot stands still on the node it reported: what it was released beyond
+            // goes back to the others, and its next order starts where it stands.
+            r.cancelling = None;
+            r.order.restart();
+            self.exec.rewind();
+            self.exec.truncate(robot);
+            self.after_rewind();
+            self.events.push(CoordEvent::Stopped { robot });
+        }
+        self.check_position(robot);
+        self.read_failed_actions(robot, state);
+    }
+
+    /// Reads a robot's connection state (retained ONLINE, or the broker's last will).
+    pub fn on_connection(&mut self, robot: u32, state: ConnectionState) {
+        self.robots[robot as usize].online = state == ConnectionState::Online;
+    }
+
+    /// Reads a robot's factsheet (`tick_ms` per tick): its protocol limits bound its orders,
+    /// its `speedMax` caps the `maxSpeed` drover writes on edges, and the actions it lists
+    /// decide its work: without the configured pick and drop it gets no task, without
+    /// startCharging no charger. A factsheet that lists no action at all says nothing about
+    /// them (the robot keeps every job).
+    pub fn read_factsheet(&mut self, robot: u32, sheet: &drover_vda5050::Factsheet, tick_ms: u64) {
+        self.robots[robot as usize]
+            .order
+            .set_limits(crate::orders::OrderLimits::from_factsheet(sheet, tick_ms));
+        let speed = sheet.physical_parameters.speed_max;
+        self.robots[robot as usize].speed_max = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            f64::INFINITY
+        };
+        let listed: Vec<&str> = sheet
+            .protocol_features
+            .agv_actions
+            .iter()
+            .filter_map(|a| a.get("actionType").and_then(serde_json::Value::as_str))
+            .collect();
+        let can = if listed.is_empty() {
+            drover_alloc::Capabilities::ALL
+        } else {
+            let has = |name: &str| listed.contains(&name);
+            let names = &self.config.actions;
+            drover_alloc::Capabilities {
+                lift: has(&names.pick) && has(&names.drop),
+                charge: has(&names.charge),
+            }
+        };
+        self.alloc.set_capabilities(robot, can);
+    }
+
+    /// A fault found on the wire (an unsupported protocol version), or `None` once it is
+    /// gone: the robot is down while it lasts.
+    pub fn set_link_fault(&mut self, robot: u32, fault: Option<String>) {
+        self.robots[robot as usize].link_fault = fault;
+    }
+
+    /// A robot reports a load at startup (it lifted a pod before the coordinator restarted):
+    /// the allocator takes the pod off its slot and the robot brings it to one.
+    pub fn adopt_load(&mut self, robot: u32, load_id: &str) -> Result<(), CoreError> {
+        let pod = self
+            .alloc
+            .pod_by_name(load_id)
+            .ok_or_else(|| CoreError::UnknownLoad(load_id.to_string()))?;
+        Ok(self.alloc.adopt(robot, pod)?)
+    }
+
     /// Acts on node actions of ours the robot reports FAILED, once each. Where the pod is
     /// afterwards comes from the robot's `loads`: a failed pick with the pod not on the robot
     /// leaves it in its slot and the visit's tasks are tried again (up to `action_retries`
