@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use drover_alloc::assign::{greedy, optimal, total};
-use drover_alloc::{Allocator, Costs, Errand, ErrandAction, RobotView, TargetTables, TaskKind};
+use drover_alloc::{Allocator, Costs, Errand, ErrandAction, RobotView, TaskKind};
+use drover_grid::Cell;
 use drover_grid::load::Floor;
-use drover_grid::{Cell, DistTable, Motion};
 use drover_plan::SplitMix64;
-use rayon::prelude::*;
 use serde::Serialize;
+
+use crate::floor::{alloc_config, tables_for, travel_cells};
 
 /// One batch size measured.
 #[derive(Clone, Debug, Serialize)]
@@ -55,21 +56,6 @@ fn sample(cells: &[Cell], n: usize, rng: &mut SplitMix64) -> Vec<Cell> {
     out
 }
 
-/// Allocation tables for `cells` of `floor`, computed in parallel.
-pub(crate) fn tables_for(floor: &Floor, cells: &[Cell]) -> TargetTables {
-    let mut t = TargetTables::new(&floor.grid);
-    let grid = &floor.grid;
-    for table in t
-        .missing(cells)
-        .par_iter()
-        .map(|&c| DistTable::compute(grid, c, Motion::Grid4))
-        .collect::<Vec<_>>()
-    {
-        t.insert(table);
-    }
-    t
-}
-
 /// Robots on travel cells, tasks on storage slots: times matrix, Hungarian and greedy.
 pub fn assign_sweep(
     floor: &Floor,
@@ -78,7 +64,7 @@ pub fn assign_sweep(
     seed: u64,
 ) -> Vec<AssignRow> {
     let mut rng = crate::sim_rng(seed);
-    let travel = crate::shift::travel_cells(floor);
+    let travel = travel_cells(floor);
     let max = sizes.iter().copied().max().unwrap_or(0);
     let targets = sample(&floor.storage, max, &mut rng);
     let mut costs = tables_for(floor, &targets);
@@ -122,7 +108,7 @@ pub fn assign_sweep(
 /// times on fresh allocators.
 pub fn full_tick(floor: &Floor, n: usize, seed: u64, repeat: usize) -> anyhow::Result<TickRow> {
     let mut rng = crate::sim_rng(seed ^ 0xA11C);
-    let travel = crate::shift::travel_cells(floor);
+    let travel = travel_cells(floor);
     anyhow::ensure!(
         travel.len() >= n,
         "{n} robots do not fit on the floor's travel cells"
@@ -130,7 +116,7 @@ pub fn full_tick(floor: &Floor, n: usize, seed: u64, repeat: usize) -> anyhow::R
     let robots = sample(&travel, n, &mut rng);
     let targets = sample(&floor.storage, n, &mut rng);
     let mut costs = tables_for(floor, &targets);
-    let mut config = crate::shift::alloc_config();
+    let mut config = alloc_config();
     config.battery = None;
     config.park_idle = false;
     config.transport_window = 1;

@@ -15,6 +15,7 @@ use drover_plan::SplitMix64;
 use drover_vda5050::{InstantActions, Order, Topic};
 use serde::Serialize;
 
+use crate::floor::{alloc_config, sku_count, start_cells, stock_floor};
 use crate::unit::DriveUnit;
 
 const FREE: u32 = u32::MAX;
@@ -571,7 +572,7 @@ pub const TICK_MS: u64 = 250;
 
 /// Coordinator settings for simulated floors (droverd's defaults in `config/droverd.toml`).
 pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
-    let mut alloc = crate::shift::alloc_config();
+    let mut alloc = alloc_config();
     // Lifts and set-downs are the unit's own `pick`/`drop` actions, which hold it in place.
     alloc.lift_ticks = 0;
     alloc.drop_ticks = 0;
@@ -597,9 +598,8 @@ pub fn coord_config(seed: u64) -> drover_core::coord::CoordConfig {
 
 /// A floor ready for a simulated shift: pods without contents get SKUs (seeded).
 pub fn stocked(mut floor: Floor, seed: u64) -> Floor {
-    let mut rng = crate::sim_rng(seed);
-    let n_skus = (floor.pods.len() * 4).max(10);
-    crate::shift::stock_floor(&mut floor, n_skus, &mut rng);
+    let n_skus = sku_count(&floor);
+    stock_floor(&mut floor, n_skus, &mut crate::sim_rng(seed));
     floor
 }
 
@@ -670,7 +670,7 @@ pub fn units_at(
 /// `n` robots on the floor's park cells (then chargers, then travel cells), facing east,
 /// with serials `du-0001`...
 pub fn robot_specs(floor: &Floor, n: usize) -> anyhow::Result<Vec<drover_core::coord::RobotSpec>> {
-    Ok(crate::shift::start_cells(floor, n)?
+    Ok(start_cells(floor, n)?
         .into_iter()
         .enumerate()
         .map(|(k, cell)| drover_core::coord::RobotSpec {

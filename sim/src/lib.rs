@@ -14,12 +14,14 @@ pub mod alloc_bench;
 pub mod bench_files;
 pub mod bound;
 pub mod fleet;
+pub mod floor;
 pub mod lorr_alloc;
 pub mod mqtt;
 pub mod output;
 pub mod runner;
 pub mod scenario;
 pub mod shift;
+pub mod task_event;
 pub mod tasks;
 pub mod unit;
 

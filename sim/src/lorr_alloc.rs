@@ -10,7 +10,7 @@ use drover_grid::{Cell, DistTable, Grid, Heading, Motion, UNREACHABLE};
 use drover_plan::AgentState;
 use rayon::prelude::*;
 
-use crate::tasks::TaskEvent;
+use crate::task_event::TaskEvent;
 
 /// Distances *from* robots: one BFS table per robot cell, kept in a bounded cache. LoRR
 /// maps are undirected, so the table to a cell also gives the distances from it.

@@ -8,7 +8,8 @@ use drover_plan::{AgentState, Move, RepairConfig, Unlimited};
 use rayon::prelude::*;
 
 use crate::bound::Bound;
-use crate::tasks::{TaskEvent, TaskSource, Unit};
+use crate::task_event::TaskEvent;
+use crate::tasks::{TaskSource, Unit};
 
 /// A benchmark scenario ready to run.
 pub struct Scenario {

@@ -6,15 +6,19 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use drover_alloc::{
-    Activity, AllocConfig, Allocator, Errand, ErrandAction, Event, PodSel, RobotView, StationId,
-    TaskId, TaskKind, floor_targets,
+    Activity, Allocator, Errand, ErrandAction, Event, PodSel, RobotView, StationId, TaskId,
+    TaskKind, floor_targets,
 };
 use drover_core::{CoreConfig, FleetState, Tick, tick};
 use drover_grid::load::{Floor, StationKind};
 use drover_grid::{Cell, CellKind, DistTable, Heading, Motion};
-use drover_plan::{AgentState, PlanConfig, SplitMix64, Unlimited};
+use drover_plan::{AgentState, PlanConfig, Unlimited};
 use rayon::prelude::*;
 use serde::Serialize;
+
+use crate::floor::{
+    Zipf, alloc_config, sku_count, sku_name, start_cells, stock_floor, tables_for, uniform,
+};
 
 /// How to run a shift.
 #[derive(Clone, Debug)]
@@ -31,11 +35,6 @@ pub struct ShiftConfig {
     pub table_cache_bytes: usize,
     /// Order demand as a share of the pick stations' nominal capacity (1.0 = just enough).
     pub demand: f64,
-}
-
-/// The allocator settings the simulator uses (documented in README's shift section).
-pub fn alloc_config() -> AllocConfig {
-    AllocConfig::fulfilment_centre()
 }
 
 /// Charge gained per tick on a charger (full in about ten minutes).
@@ -194,75 +193,6 @@ struct Order {
     open_lines: u32,
 }
 
-/// Fills pods that have no contents: each holds a handful of SKUs drawn by popularity.
-pub fn stock_floor(floor: &mut Floor, n_skus: usize, rng: &mut SplitMix64) {
-    let zipf = Zipf::new(n_skus, 0.9);
-    for pod in floor.pods.iter_mut().filter(|p| p.contents.is_empty()) {
-        for _ in 0..8 {
-            let sku = zipf.sample(rng);
-            *pod.contents.entry(sku_name(sku)).or_insert(0) += 10 + rng.below(21) as u32;
-        }
-    }
-}
-
-fn sku_name(k: usize) -> String {
-    format!("SKU-{k:05}")
-}
-
-/// Zipf-like popularity over `n` items (rank k has weight 1/(k+1)^s).
-struct Zipf {
-    cdf: Vec<f64>,
-}
-
-impl Zipf {
-    fn new(n: usize, s: f64) -> Zipf {
-        let mut acc = 0.0;
-        let cdf = (0..n.max(1))
-            .map(|k| {
-                acc += 1.0 / ((k + 1) as f64).powf(s);
-                acc
-            })
-            .collect::<Vec<_>>();
-        let total = acc;
-        Zipf {
-            cdf: cdf.into_iter().map(|c| c / total).collect(),
-        }
-    }
-
-    fn sample(&self, rng: &mut SplitMix64) -> usize {
-        let u = uniform(rng);
-        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
-    }
-}
-
-fn uniform(rng: &mut SplitMix64) -> f64 {
-    rng.below(1 << 30) as f64 / (1u64 << 30) as f64
-}
-
-/// The floor's plain travel cells (no storage, lanes, chargers or park cells).
-pub fn travel_cells(floor: &Floor) -> Vec<Cell> {
-    let grid = &floor.grid;
-    grid.free_cells()
-        .iter()
-        .copied()
-        .filter(|&c| grid.kind(c) == CellKind::Travel)
-        .collect()
-}
-
-/// Where robots start: park cells, then chargers, then plain travel cells.
-pub fn start_cells(floor: &Floor, n: usize) -> anyhow::Result<Vec<Cell>> {
-    let mut cells: Vec<Cell> = floor.park.clone();
-    cells.extend(floor.chargers.iter().map(|c| c.1));
-    cells.extend(travel_cells(floor));
-    anyhow::ensure!(
-        cells.len() >= n,
-        "the floor has room for {} robots off storage and lanes, not {n}",
-        cells.len()
-    );
-    cells.truncate(n);
-    Ok(cells)
-}
-
 /// Runs a shift. `progress(tick, total)` is called every simulated minute.
 pub fn run_shift(
     mut floor: Floor,
@@ -270,7 +200,7 @@ pub fn run_shift(
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<ShiftReport> {
     let mut rng = crate::sim_rng(config.seed);
-    let n_skus = (floor.pods.len() * 4).max(10);
+    let n_skus = sku_count(&floor);
     stock_floor(&mut floor, n_skus, &mut rng);
     let grid = floor.grid.clone();
     let starts = start_cells(&floor, config.robots)?;
@@ -279,7 +209,7 @@ pub fn run_shift(
     let mut alloc = Allocator::new(&floor, &starts, aconf);
 
     // Allocation costs: one 4-connected table per target, computed up front in parallel.
-    let mut costs = crate::alloc_bench::tables_for(&floor, &floor_targets(&floor));
+    let mut costs = tables_for(&floor, &floor_targets(&floor));
 
     let core = CoreConfig {
         plan: PlanConfig {

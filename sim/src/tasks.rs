@@ -3,6 +3,8 @@
 use drover_grid::{Cell, DistTable, Grid};
 use drover_plan::{AgentState, SplitMix64};
 
+use crate::task_event::TaskEvent;
+
 /// What `finished` counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -23,19 +25,6 @@ impl Unit {
             Unit::Goal => "goals",
         }
     }
-}
-
-/// A task event for the LoRR output file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TaskEvent {
-    /// Step at which it happened.
-    pub t: u64,
-    /// The agent.
-    pub agent: u32,
-    /// The task id (LoRR's running id).
-    pub task: u64,
-    /// Assigned (`None`) or the number of errands of the task done so far.
-    pub errands_done: Option<u32>,
 }
 
 /// Where goals come from.

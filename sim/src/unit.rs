@@ -6,7 +6,8 @@
 //! (acceleration from standstill and quarter turns cost time), runs `pick`, `drop` and
 //! `startCharging` node actions with durations, honours `startPause`/`stopPause`,
 //! `cancelOrder` and `stateRequest`, and drains and charges its battery. Time arrives in
-//! milliseconds; the MQTT runner ([`crate::fleet`]) and in-process tests drive it.
+//! milliseconds; the in-process runner ([`crate::fleet`]), the MQTT runner ([`crate::mqtt`])
+//! and tests drive it.
 
 use std::collections::VecDeque;
 
