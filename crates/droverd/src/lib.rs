@@ -14,6 +14,7 @@ pub mod coordinator;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod logs;
 pub mod ops;
 pub mod pods;
 pub mod stats;

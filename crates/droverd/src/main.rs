@@ -131,19 +131,6 @@ enum Command {
     },
 }
 
-fn init_logs(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DROVERD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 /// Resolves the broker: starts the embedded one if configured, else parses the URL.
 fn broker(config: &Config, url_override: Option<&str>) -> anyhow::Result<BrokerAddr> {
     if let Some(url) = url_override {
@@ -291,7 +278,7 @@ async fn main() -> anyhow::Result<()> {
             if let Some(seed) = seed {
                 config.coordinator.seed = seed;
             }
-            init_logs(&config);
+            droverd::logs::init(&config.log);
             anyhow::ensure!(speed > 0.0, "--speed must be positive");
             let addr = broker(&config, None)?;
             let mut shutdown = shutdown_signal();
@@ -349,7 +336,7 @@ async fn main() -> anyhow::Result<()> {
             json,
         } => {
             let mut config = Config::load(&config)?;
-            init_logs(&config);
+            droverd::logs::init(&config.log);
             let fresh = broker_url.is_none() && config.broker.mode == BrokerMode::Embedded;
             let mut addr = broker(&config, broker_url.as_deref())?;
             if !json {
@@ -422,7 +409,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let path = config;
             let config = Config::load(&path)?;
-            init_logs(&config);
+            droverd::logs::init(&config.log);
             let addr = broker(&config, broker_url.as_deref())?;
             // Pods hold what the floor file lists and the store recorded (`droverd
             // import-pods`); nothing is invented.
