@@ -6,16 +6,30 @@ mod common;
 
 use std::process::Command;
 
-use common::{DemoArgs, start, temp_dir};
+use common::{DemoArgs, fail, start, temp_dir};
 use serde_json::json;
 
-fn chromium() -> &'static str {
-    for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if std::path::Path::new(path).exists() {
-            return path;
-        }
+/// Names the Chromium program when it is not Debian's.
+const CHROMIUM_VAR: &str = "DROVER_CHROMIUM";
+
+/// The Chromium program: `$DROVER_CHROMIUM` if set, else Debian's. When it is missing the test
+/// fails with one line saying how to install it.
+fn chromium() -> std::path::PathBuf {
+    let candidates: Vec<std::path::PathBuf> = match std::env::var_os(CHROMIUM_VAR) {
+        Some(p) => vec![p.into()],
+        None => vec![
+            "/usr/bin/chromium".into(),
+            "/usr/bin/chromium-browser".into(),
+        ],
+    };
+    if let Some(path) = candidates.iter().find(|p| p.is_file()) {
+        return path.clone();
     }
-    panic!("headless Chromium is missing: apt-get install chromium (.ci/run installs it)");
+    let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    fail(format!(
+        "chromium not found (tried {}): install it with \"apt-get install chromium\" or run bash .ci/run, which installs it",
+        tried.join(", ")
+    ))
 }
 
 /// Headless Chromium driven over the Chrome DevTools Protocol (a WebSocket).
@@ -26,9 +40,9 @@ struct Browser {
 }
 
 impl Browser {
-    fn launch(profile: &std::path::Path) -> Browser {
+    fn launch(chromium: &std::path::Path, profile: &std::path::Path) -> Browser {
         use std::io::BufRead;
-        let mut child = Command::new(chromium())
+        let mut child = Command::new(chromium)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -46,7 +60,7 @@ impl Browser {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("start chromium");
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromium.display()));
         // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
         let stderr = child.stderr.take().unwrap();
         let mut lines = std::io::BufReader::new(stderr).lines();
@@ -127,6 +141,7 @@ impl Drop for Browser {
 
 #[test]
 fn robots_appear_and_move_and_a_zone_shows_up() {
+    let chromium = chromium();
     let dir = temp_dir("dashboard");
     let d = start(
         &dir,
@@ -147,7 +162,7 @@ fn robots_appear_and_move_and_a_zone_shows_up() {
         None,
     );
     assert_eq!(status, 201, "{body}");
-    let mut browser = Browser::launch(&dir.join("chromium"));
+    let mut browser = Browser::launch(&chromium, &dir.join("chromium"));
     browser.call(
         "Page.navigate",
         json!({"url": format!("http://{}/", d.api)}),

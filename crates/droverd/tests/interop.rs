@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_port, repo, request, temp_dir, wait_for};
+use common::{fail, free_port, repo, request, temp_dir, wait_for};
 use drover_vda5050::Version;
 use serde_json::{Value, json};
 
@@ -120,17 +120,36 @@ fn monitor(port: u16, seen: Arc<Mutex<Seen>>) {
     });
 }
 
+/// A command running Node.js, which runs the third-party vehicles; when it is missing the
+/// test fails with one line saying how to install it.
+fn node() -> Command {
+    let found = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        fail(
+            "node not found on PATH: install it with \"apt-get install nodejs npm\" or run bash .ci/run, which installs it",
+        );
+    }
+    Command::new("node")
+}
+
 #[test]
 fn four_third_party_vda_5050_2_0_vehicles_work_picks_through_droverd_run() {
+    let mut fleet = node();
     let peer = repo().join("tests/peers/vda-5050-lib");
-    assert!(
-        peer.join("node_modules/vda-5050-lib").is_dir(),
-        "the third-party vehicles are not installed: run `npm ci` in {} (.ci/run does)",
-        peer.display()
-    );
+    if !peer.join("node_modules/vda-5050-lib").is_dir() {
+        fail(format!(
+            "the third-party vehicles are not installed: run `npm ci` in {} (npm comes with \"apt-get install nodejs npm\") or run bash .ci/run, which does both",
+            peer.display()
+        ));
+    }
     let dir = temp_dir("interop");
     let port = free_port();
-    let _broker = drover_gateway::mosquitto::Mosquitto::start(port);
+    let _broker = drover_gateway::mosquitto::Mosquitto::start(port)
+        .unwrap_or_else(|e| fail(format!("{e:#}")));
     let seen = Arc::new(Mutex::new(Seen::default()));
     monitor(port, seen.clone());
 
@@ -149,7 +168,7 @@ fn four_third_party_vda_5050_2_0_vehicles_work_picks_through_droverd_run() {
             json!({ "serial": s, "x": x, "y": y, "theta": 0.0, "node": cell.0.to_string() })
         })
         .collect();
-    let fleet = Command::new("node")
+    let fleet = fleet
         .arg(peer.join("fleet.js"))
         .env("BROKER", format!("mqtt://127.0.0.1:{port}"))
         .env("MANUFACTURER", "acme")

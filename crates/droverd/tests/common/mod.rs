@@ -10,6 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Fails the test with `message` alone (a missing tool's message says how to install it): no
+/// panic location and no backtrace, even with `RUST_BACKTRACE` set, since `resume_unwind`
+/// skips the panic hook. The test still fails; it does not skip.
+pub fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("{message}");
+    std::panic::resume_unwind(Box::new(message.to_string()))
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     drover_gateway::free_port().expect("a free port")
