@@ -5,7 +5,7 @@
 //! headings). A table here covers the free cells only, as `u16`, so one goal costs 77 KB on
 //! warehouse_large in `Grid4` and four times that in `Rotate`, where the heading matters.
 
-use crate::grid::{Cell, Grid, Heading};
+use crate::grid::{Cell, Grid, Heading, UNREACHABLE};
 
 /// How robots move, which decides what a "step" is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,9 +26,6 @@ impl Motion {
         }
     }
 }
-
-/// Distance value for "cannot reach the goal from here".
-pub const UNREACHABLE: u32 = u32::MAX;
 
 /// Shortest number of steps from every state to one goal cell (any heading at the goal).
 #[derive(Clone, Debug)]

@@ -6,6 +6,9 @@ use fixedbitset::FixedBitSet;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cell(pub u32);
 
+/// Distance value of a state that cannot reach the goal (or cannot be reached).
+pub const UNREACHABLE: u32 = u32::MAX;
+
 impl Cell {
     /// The cell as an index into a dense per-cell array.
     pub fn index(self) -> usize {
@@ -340,57 +343,10 @@ impl Grid {
         !self.arrival_cost.is_empty()
     }
 
-    /// Guidance for `Rotate`: a robot that reaches a goal facing the wrong way starts its next
-    /// trip with turns in place, and under LoRR's rules it learns that next goal only on
-    /// arrival. Here the cost of arriving on a cell facing a heading becomes the expected
-    /// extra steps of the next trip, over next goals drawn from `likely_goals` (a sample of
-    /// the goals seen so far; duplicates weigh more): the mean of the trip from that heading
-    /// less the trip from the best heading, rounded to whole steps. Distance tables then lead
-    /// robots to arrive facing the way they will probably leave, when that costs less than
-    /// the turns it saves. Computed on this grid's edges and guidance costs; replaces earlier
-    /// arrival costs. Returns the number of (cell, heading) states given a cost.
-    pub fn weigh_arrival_headings(&mut self, likely_goals: &[Cell]) -> usize {
-        self.arrival_cost = Vec::new();
-        let n = self.n_free();
-        let mut sum = vec![0u32; n * 4];
-        let mut count = vec![0u32; n];
-        for &goal in likely_goals {
-            if !self.is_free(goal) {
-                continue;
-            }
-            let table = crate::DistTable::compute(self, goal, crate::Motion::Rotate);
-            for (fi, cell) in self.free_cells.iter().enumerate() {
-                let d = Heading::ALL.map(|h| table.get_free(fi, h));
-                let best = d.iter().copied().min().unwrap_or(crate::UNREACHABLE);
-                if best == crate::UNREACHABLE || *cell == goal {
-                    continue;
-                }
-                // At most 2: two turns face any way.
-                for h in 0..4 {
-                    sum[fi * 4 + h] += d[h] - best;
-                }
-                count[fi] += 1;
-            }
-        }
-        let mut costs = vec![0u8; self.kinds.len() * 4];
-        let mut weighted = 0;
-        for (fi, cell) in self.free_cells.iter().enumerate() {
-            if count[fi] == 0 {
-                continue;
-            }
-            for h in 0..4 {
-                // Rounded mean, in whole steps.
-                let c = (2 * sum[fi * 4 + h] + count[fi]) / (2 * count[fi]);
-                if c > 0 {
-                    costs[cell.index() * 4 + h] = c as u8;
-                    weighted += 1;
-                }
-            }
-        }
-        if weighted > 0 {
-            self.arrival_cost = costs;
-        }
-        weighted
+    /// Replaces the arrival costs (`cells * 4` entries, or none); see
+    /// [`Grid::weigh_arrival_headings`].
+    pub(crate) fn set_arrival_costs(&mut self, costs: Vec<u8>) {
+        self.arrival_cost = costs;
     }
 
     /// Soft traffic rules: every edge of `unruled` (this floor before rules removed edges)
@@ -582,16 +538,16 @@ impl Grid {
     pub fn reachable(&self, start: Cell, forward: bool, loaded: bool) -> Vec<bool> {
         self.steps_from(start, forward, loaded)
             .into_iter()
-            .map(|d| d != crate::UNREACHABLE)
+            .map(|d| d != UNREACHABLE)
             .collect()
     }
 
     /// Steps (4-connected, edge directions respected) from `start` to every cell
-    /// (`forward`), or from every cell to `start` (`!forward`); [`crate::UNREACHABLE`] where
+    /// (`forward`), or from every cell to `start` (`!forward`); [`UNREACHABLE`] where
     /// there is no way. With `loaded`, as [`Grid::reachable`]. One breadth-first search, for
     /// choosing among many cells from one place.
     pub fn steps_from(&self, start: Cell, forward: bool, loaded: bool) -> Vec<u32> {
-        let mut dist = vec![crate::UNREACHABLE; self.n_cells()];
+        let mut dist = vec![UNREACHABLE; self.n_cells()];
         let mut queue = std::collections::VecDeque::from([start]);
         dist[start.index()] = 0;
         while let Some(cell) = queue.pop_front() {
@@ -607,7 +563,7 @@ impl Grid {
                         .filter(|&n| self.is_free(n) && self.has_edge(n, h.opposite()))
                 };
                 if let Some(n) = next
-                    && dist[n.index()] == crate::UNREACHABLE
+                    && dist[n.index()] == UNREACHABLE
                 {
                     dist[n.index()] = d;
                     queue.push_back(n);

@@ -18,12 +18,13 @@
 //! assert_eq!(table.get(&grid, Cell(0), Heading::East), 2);
 //! ```
 
+mod arrival;
 mod dist;
 mod grid;
 pub mod load;
 
-pub use dist::{DistTable, DistanceOracle, Motion, OracleStats, TableRef, UNREACHABLE};
-pub use grid::{Cell, CellKind, Grid, Heading, kind_symbol};
+pub use dist::{DistTable, DistanceOracle, Motion, OracleStats, TableRef};
+pub use grid::{Cell, CellKind, Grid, Heading, UNREACHABLE, kind_symbol};
 
 #[cfg(test)]
 mod tests;

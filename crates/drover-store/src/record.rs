@@ -152,8 +152,8 @@ pub(crate) fn decode<T: for<'a> Deserialize<'a>>(
     what: &'static str,
     id: &dyn std::fmt::Display,
     bytes: &[u8],
-) -> Result<T, crate::StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| crate::StoreError::Decode {
+) -> Result<T, crate::error::StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| crate::error::StoreError::Decode {
         what,
         id: id.to_string(),
         error: e.to_string(),
