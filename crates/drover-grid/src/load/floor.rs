@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::{LoadError, LoadErrorKind};
+use super::{LoadError, LoadErrorKind, row_symbols};
 use crate::{Cell, CellKind, Grid, Heading};
 
 /// What associates do at a station.
@@ -180,18 +180,7 @@ pub fn parse_floor(file: &str, text: &str) -> Result<Floor, LoadError> {
     let mut restricted = Vec::new();
     for (r, row) in rows.iter().enumerate() {
         let line = map_line + 1 + r;
-        let symbols: Vec<char> = row.chars().collect();
-        if symbols.len() != width {
-            return Err(LoadError::new(
-                file,
-                line,
-                symbols.len().min(width) + 1,
-                LoadErrorKind::RaggedRow {
-                    width: symbols.len(),
-                    expected: width,
-                },
-            ));
-        }
+        let symbols = row_symbols(file, line, row, width)?;
         for (c, symbol) in symbols.into_iter().enumerate() {
             let kind = match symbol {
                 '#' | '@' => CellKind::Obstacle,

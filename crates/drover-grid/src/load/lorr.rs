@@ -153,13 +153,10 @@ fn parse_counted_lines(
     let mut lines = numbered_lines(text)
         .filter(|(_, l)| !l.trim_start().starts_with('#') && !l.trim().is_empty());
     let Some((n, first)) = lines.next() else {
-        return Err(LoadError::new(
+        return Err(LoadError::unexpected_end(
             file,
             1,
-            1,
-            LoadErrorKind::UnexpectedEnd {
-                expected: format!("the number of {what}"),
-            },
+            &format!("the number of {what}"),
         ));
     };
     let count: usize = parse_num(file, n, 1, first, &format!("the number of {what}"))?;

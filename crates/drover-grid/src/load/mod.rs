@@ -118,6 +118,52 @@ impl LoadError {
             kind,
         }
     }
+
+    /// A header line that is not what the format wants there.
+    pub(crate) fn bad_header(
+        file: &str,
+        line: usize,
+        column: usize,
+        expected: &str,
+        found: &str,
+    ) -> LoadError {
+        let (expected, found) = (expected.into(), found.into());
+        LoadError::new(
+            file,
+            line,
+            column,
+            LoadErrorKind::BadHeader { expected, found },
+        )
+    }
+
+    /// The text ended where `expected` should have followed.
+    pub(crate) fn unexpected_end(file: &str, line: usize, expected: &str) -> LoadError {
+        let expected = expected.into();
+        LoadError::new(file, line, 1, LoadErrorKind::UnexpectedEnd { expected })
+    }
+}
+
+/// The symbols of map row `text` (line `line`), which must be `width` wide.
+pub(crate) fn row_symbols(
+    file: &str,
+    line: usize,
+    text: &str,
+    width: usize,
+) -> Result<Vec<char>, LoadError> {
+    let symbols: Vec<char> = text.chars().collect();
+    if symbols.len() != width {
+        let kind = LoadErrorKind::RaggedRow {
+            width: symbols.len(),
+            expected: width,
+        };
+        return Err(LoadError::new(
+            file,
+            line,
+            symbols.len().min(width) + 1,
+            kind,
+        ));
+    }
+    Ok(symbols)
 }
 
 /// Lines of a text with 1-based numbers, `\r` stripped.

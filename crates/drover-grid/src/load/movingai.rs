@@ -1,6 +1,6 @@
 //! MovingAI `.map` (also LoRR's and pibt2's maps) and `.scen` files.
 
-use super::{LoadError, LoadErrorKind, check_location, numbered_lines, parse_num};
+use super::{LoadError, LoadErrorKind, check_location, numbered_lines, parse_num, row_symbols};
 use crate::{Cell, CellKind, Grid};
 
 /// One row of a `.scen` file: a start and a goal.
@@ -27,14 +27,7 @@ pub fn parse_movingai_map(file: &str, text: &str) -> Result<Grid, LoadError> {
                 last_line = n;
                 Ok((n, l.to_string()))
             }
-            None => Err(LoadError::new(
-                file,
-                last_line + 1,
-                1,
-                LoadErrorKind::UnexpectedEnd {
-                    expected: expected.to_string(),
-                },
-            )),
+            None => Err(LoadError::unexpected_end(file, last_line + 1, expected)),
         }
     };
     let (mut n, mut line) = header("`type octile` or `height H`", &mut lines)?;
@@ -46,15 +39,7 @@ pub fn parse_movingai_map(file: &str, text: &str) -> Result<Grid, LoadError> {
     let width: u32 = keyed_number(file, n, &line, "width")?;
     let (n, line) = header("`map`", &mut lines)?;
     if line.trim() != "map" {
-        return Err(LoadError::new(
-            file,
-            n,
-            1,
-            LoadErrorKind::BadHeader {
-                expected: "`map`".into(),
-                found: line.clone(),
-            },
-        ));
+        return Err(LoadError::bad_header(file, n, 1, "`map`", &line));
     }
     let mut kinds = Vec::with_capacity(width as usize * height as usize);
     let mut rows = 0;
@@ -74,18 +59,7 @@ pub fn parse_movingai_map(file: &str, text: &str) -> Result<Grid, LoadError> {
             ));
         }
         map_end_line = n;
-        let symbols: Vec<char> = line.chars().collect();
-        if symbols.len() != width as usize {
-            return Err(LoadError::new(
-                file,
-                n,
-                symbols.len().min(width as usize) + 1,
-                LoadErrorKind::RaggedRow {
-                    width: symbols.len(),
-                    expected: width as usize,
-                },
-            ));
-        }
+        let symbols = row_symbols(file, n, line, width as usize)?;
         for (col, symbol) in symbols.into_iter().enumerate() {
             let kind = match symbol {
                 '@' | 'T' | 'O' | 'W' => CellKind::Obstacle,
@@ -132,25 +106,10 @@ pub fn parse_movingai_scen(
     match lines.next() {
         Some((_, l)) if l.trim_start().starts_with("version") => {}
         Some((n, l)) => {
-            return Err(LoadError::new(
-                file,
-                n,
-                1,
-                LoadErrorKind::BadHeader {
-                    expected: "`version 1`".into(),
-                    found: l.to_string(),
-                },
-            ));
+            return Err(LoadError::bad_header(file, n, 1, "`version 1`", l));
         }
         None => {
-            return Err(LoadError::new(
-                file,
-                1,
-                1,
-                LoadErrorKind::UnexpectedEnd {
-                    expected: "`version 1`".into(),
-                },
-            ));
+            return Err(LoadError::unexpected_end(file, 1, "`version 1`"));
         }
     }
     for (n, line) in lines {
@@ -216,14 +175,12 @@ fn keyed_number<T: std::str::FromStr>(
 ) -> Result<T, LoadError> {
     let mut parts = line.split_whitespace();
     if parts.next() != Some(key) {
-        return Err(LoadError::new(
+        return Err(LoadError::bad_header(
             file,
             n,
             1,
-            LoadErrorKind::BadHeader {
-                expected: format!("`{key} N`"),
-                found: line.to_string(),
-            },
+            &format!("`{key} N`"),
+            line,
         ));
     }
     let value = parts.next().unwrap_or("");

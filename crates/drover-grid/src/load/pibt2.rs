@@ -1,6 +1,6 @@
 //! pibt2's MAPD files: the `.pd` pickup/delivery overlay and the `key=value` instance.
 
-use super::{LoadError, LoadErrorKind, numbered_lines, parse_num};
+use super::{LoadError, LoadErrorKind, numbered_lines, parse_num, row_symbols};
 use crate::{Cell, Grid};
 
 /// Task cells from a `.pd` overlay.
@@ -45,18 +45,7 @@ pub fn parse_pd_overlay(file: &str, text: &str, grid: &Grid) -> Result<PdOverlay
             break;
         }
         last = n;
-        let symbols: Vec<char> = line.chars().collect();
-        if symbols.len() != grid.width() as usize {
-            return Err(LoadError::new(
-                file,
-                n,
-                symbols.len().min(grid.width() as usize) + 1,
-                LoadErrorKind::RaggedRow {
-                    width: symbols.len(),
-                    expected: grid.width() as usize,
-                },
-            ));
-        }
+        let symbols = row_symbols(file, n, line, grid.width() as usize)?;
         for (col, symbol) in symbols.into_iter().enumerate() {
             let cell = Cell(rows * grid.width() + col as u32);
             let (p, d, e) = match symbol {

@@ -1,6 +1,6 @@
 //! RHCR maps: `kiva.map` (undirected) and `sorting_map.grid` (every edge one-way).
 
-use super::{LoadError, LoadErrorKind, numbered_lines, parse_num};
+use super::{LoadError, LoadErrorKind, numbered_lines, parse_num, row_symbols};
 use crate::{Cell, CellKind, Grid, Heading};
 
 /// An RHCR map with its special cells.
@@ -19,28 +19,13 @@ pub struct RhcrMap {
 pub fn parse_kiva_map(file: &str, text: &str) -> Result<RhcrMap, LoadError> {
     let mut lines = numbered_lines(text);
     let mut next = |expected: &str| {
-        lines.next().ok_or_else(|| {
-            LoadError::new(
-                file,
-                1,
-                1,
-                LoadErrorKind::UnexpectedEnd {
-                    expected: expected.into(),
-                },
-            )
-        })
+        lines
+            .next()
+            .ok_or_else(|| LoadError::unexpected_end(file, 1, expected))
     };
     let (n, size) = next("`rows,cols`")?;
     let Some((rows, cols)) = size.split_once(',') else {
-        return Err(LoadError::new(
-            file,
-            n,
-            1,
-            LoadErrorKind::BadHeader {
-                expected: "`rows,cols`".into(),
-                found: size.into(),
-            },
-        ));
+        return Err(LoadError::bad_header(file, n, 1, "`rows,cols`", size));
     };
     let height: u32 = parse_num(file, n, 1, rows, "a row count")?;
     let width: u32 = parse_num(file, n, rows.len() + 2, cols, "a column count")?;
@@ -58,18 +43,7 @@ pub fn parse_kiva_map(file: &str, text: &str) -> Result<RhcrMap, LoadError> {
             break;
         }
         last = n;
-        let symbols: Vec<char> = line.chars().collect();
-        if symbols.len() != width as usize {
-            return Err(LoadError::new(
-                file,
-                n,
-                symbols.len().min(width as usize) + 1,
-                LoadErrorKind::RaggedRow {
-                    width: symbols.len(),
-                    expected: width as usize,
-                },
-            ));
-        }
+        let symbols = row_symbols(file, n, line, width as usize)?;
         for (col, symbol) in symbols.into_iter().enumerate() {
             kinds.push(match symbol {
                 '.' => CellKind::Travel,
@@ -132,53 +106,34 @@ pub fn parse_kiva_map(file: &str, text: &str) -> Result<RhcrMap, LoadError> {
 pub fn parse_sorting_grid(file: &str, text: &str) -> Result<RhcrMap, LoadError> {
     let mut lines = numbered_lines(text);
     let mut next = |expected: &str| {
-        lines.next().ok_or_else(|| {
-            LoadError::new(
-                file,
-                1,
-                1,
-                LoadErrorKind::UnexpectedEnd {
-                    expected: expected.into(),
-                },
-            )
-        })
+        lines
+            .next()
+            .ok_or_else(|| LoadError::unexpected_end(file, 1, expected))
     };
     let (n, title) = next("`Grid size (x, y)`")?;
     if !title.starts_with("Grid size") {
-        return Err(LoadError::new(
+        return Err(LoadError::bad_header(
             file,
             n,
             1,
-            LoadErrorKind::BadHeader {
-                expected: "`Grid size (x, y)`".into(),
-                found: title.into(),
-            },
+            "`Grid size (x, y)`",
+            title,
         ));
     }
     let (n, size) = next("`X,Y`")?;
     let Some((xs, ys)) = size.split_once(',') else {
-        return Err(LoadError::new(
-            file,
-            n,
-            1,
-            LoadErrorKind::BadHeader {
-                expected: "`X,Y`".into(),
-                found: size.into(),
-            },
-        ));
+        return Err(LoadError::bad_header(file, n, 1, "`X,Y`", size));
     };
     let width: u32 = parse_num(file, n, 1, xs, "the x size")?;
     let height: u32 = parse_num(file, n, xs.len() + 2, ys, "the y size")?;
     let (n, header) = next("the CSV header")?;
     if !header.starts_with("id,type") {
-        return Err(LoadError::new(
+        return Err(LoadError::bad_header(
             file,
             n,
             1,
-            LoadErrorKind::BadHeader {
-                expected: "`id,type,station,x,y,...`".into(),
-                found: header.into(),
-            },
+            "`id,type,station,x,y,...`",
+            header,
         ));
     }
     let n_cells = width as usize * height as usize;
