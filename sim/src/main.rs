@@ -9,7 +9,7 @@ use drover_core::CoreConfig;
 use drover_grid::Motion;
 use drover_plan::PlanConfig;
 use drover_sim::runner::{Report, RunOptions, Scenario, run};
-use drover_sim::shift::{ShiftConfig, ShiftReport, run_shift};
+use drover_sim::shift::{ShiftConfig, run_shift};
 use drover_sim::{output, peak_rss_mb, scenario};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -435,7 +435,7 @@ fn shift(args: ShiftArgs) -> anyhow::Result<()> {
         value["peak_rss_mb"] = serde_json::json!(round(rss, 1));
         return emit(&format!("{value}\n"));
     }
-    emit(&format!("{}peak RSS {rss:.0} MB\n", shift_table(&report)))
+    emit(&format!("{}peak RSS {rss:.0} MB\n", report.table()))
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of crashing.
@@ -446,94 +446,6 @@ fn emit(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
-}
-
-/// The shift report as a readable table.
-fn shift_table(r: &ShiftReport) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}: {} robots, {} staffed stations ({} per station), {} h, seed {}",
-        r.floor, r.robots, r.staffed_stations, r.robots_per_station, r.hours, r.seed
-    );
-    let _ = writeln!(
-        out,
-        "units picked {} ({:.0}/h, {:.0} UPH per pick station), stowed {}; pile-on {:.2} units/pod",
-        r.units_picked, r.uph_total, r.uph_per_pick_station, r.units_stowed, r.pile_on
-    );
-    let _ = writeln!(
-        out,
-        "pick stations: starvation {:.2}% (robot-caused), associate absent {:.2}%, {:.1} pods per station-hour",
-        r.starvation_pct, r.absent_pct, r.pods_per_station_hour
-    );
-    let _ = writeln!(
-        out,
-        "orders {} of {} done, cycle mean {:.0} s, p95 {:.0} s; pod trips {} at {:.0} s ({:.0}% moving); carts {}",
-        r.orders_done,
-        r.orders_released,
-        r.order_cycle_s_mean,
-        r.order_cycle_s_p95,
-        r.trips,
-        r.trip_seconds,
-        r.trip_moving_pct,
-        r.carts_done
-    );
-    let t = &r.robot_time;
-    let _ = writeln!(
-        out,
-        "robot time %: loaded {:.1}, empty {:.1}, blocked {:.1}, queueing {:.1}, presenting {:.1}, lifting {:.1}, to charger {:.1}, charging {:.1}, idle {:.1}, out of service {:.1}",
-        t.moving_loaded,
-        t.moving_empty,
-        t.waiting_blocked,
-        t.queueing,
-        t.presenting,
-        t.lifting,
-        t.to_charger,
-        t.charging,
-        t.idle,
-        t.out_of_service
-    );
-    let _ = writeln!(
-        out,
-        "chargers busy {:.1}%; {:.3} ms per tick (p95 {:.3}); batches {} exact, {} greedy",
-        r.chargers_busy_pct,
-        r.ms_per_tick_mean,
-        r.ms_per_tick_p95,
-        r.batches_optimal,
-        r.batches_greedy
-    );
-    let _ = writeln!(
-        out,
-        "{:<12} {:<5} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>7}",
-        "station",
-        "kind",
-        "units",
-        "UPH",
-        "pods/h",
-        "starve%",
-        "absent%",
-        "nowork%",
-        "queue",
-        "target"
-    );
-    for s in &r.stations {
-        let _ = writeln!(
-            out,
-            "{:<12} {:<5} {:>7} {:>7.0} {:>7.1} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>7.2}",
-            s.name,
-            s.kind,
-            s.units,
-            s.uph,
-            s.pods_per_hour,
-            s.starvation_pct,
-            s.absent_pct,
-            s.no_work_pct,
-            s.mean_queue,
-            s.mean_target
-        );
-    }
-    out
 }
 
 fn execute(
