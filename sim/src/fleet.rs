@@ -16,7 +16,7 @@ mod wire;
 mod world;
 
 pub use associates::Associates;
-pub use faults::{Faults, Rng};
+pub use faults::Faults;
 pub use run::{
     FleetReport, FleetRun, ScheduledZone, ZoneCells, run_in_process, submit_picks, task_outcomes,
 };

@@ -145,47 +145,77 @@ fn module_uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
         let top_level = rel.components().count() == 1;
         let text = std::fs::read_to_string(&file).unwrap();
+        // The code without comments, module declarations and (in lib.rs) re-exports, so a
+        // `use` spread over several lines is read whole.
+        let mut code = String::new();
+        let mut in_reexport = false;
         for line in text.lines().map(str::trim) {
+            if module == "lib" && line.starts_with("pub use ") {
+                in_reexport = !line.ends_with(';');
+                continue;
+            }
+            if in_reexport {
+                in_reexport = !line.ends_with(';');
+                continue;
+            }
             if line.starts_with("//") || line.starts_with("mod ") || line.starts_with("pub mod ") {
                 continue;
             }
-            if module == "lib" && line.starts_with("pub use ") {
+            code.push_str(line);
+            code.push('\n');
+        }
+        let mut names = Vec::new();
+        for prefix in ["crate::", "super::"] {
+            if prefix == "super::" && !(top_level && module != "lib") {
                 continue;
             }
-            let mut names = Vec::new();
-            for prefix in ["crate::", "super::"] {
-                if prefix == "super::" && !(top_level && module != "lib") {
-                    continue;
-                }
-                for piece in line.split(prefix).skip(1) {
-                    if piece.starts_with('{') {
-                        // `crate::{a::X, b::Y}`
-                        let inner = piece[1..].split('}').next().unwrap_or("");
-                        for part in inner.split(',') {
-                            names.push(part.trim().split("::").next().unwrap_or("").to_string());
+            for piece in code.split(prefix).skip(1) {
+                if let Some(group) = piece.strip_prefix('{') {
+                    // `crate::{a::X, b::{Y, Z}}`: the first segment of each top-level part.
+                    let (mut depth, mut part) = (0, String::new());
+                    for c in group.chars() {
+                        match c {
+                            '{' => depth += 1,
+                            '}' if depth == 0 => break,
+                            '}' => depth -= 1,
+                            ',' if depth == 0 => {
+                                names
+                                    .push(part.trim().split("::").next().unwrap_or("").to_string());
+                                part.clear();
+                                continue;
+                            }
+                            _ => {}
                         }
-                    } else {
-                        let name: String = piece
-                            .chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect();
-                        names.push(name);
+                        part.push(c);
                     }
+                    names.push(part.trim().split("::").next().unwrap_or("").to_string());
+                } else {
+                    let name: String = piece
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    names.push(name);
                 }
             }
-            if module == "lib" {
-                // lib.rs names its modules without `crate::` too: `ops::OpsLoop`, `use ops::X`.
-                for other in &modules {
-                    if line.contains(&format!("{other}::")) {
-                        names.push(other.clone());
-                    }
+        }
+        if module == "lib" {
+            // lib.rs names its modules without `crate::` too: `ops::OpsLoop`, `use ops::X`.
+            for other in &modules {
+                let needle = format!("{other}::");
+                let named = code.match_indices(&needle).any(|(i, _)| {
+                    i == 0
+                        || !code[..i]
+                            .ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+                });
+                if named {
+                    names.push(other.clone());
                 }
             }
-            for name in names.into_iter().filter(|n| !n.is_empty() && n != "self") {
-                let target = resolve(&name);
-                if target != module {
-                    uses.entry(module.clone()).or_default().insert(target);
-                }
+        }
+        for name in names.into_iter().filter(|n| !n.is_empty() && n != "self") {
+            let target = resolve(&name);
+            if target != module {
+                uses.entry(module.clone()).or_default().insert(target);
             }
         }
     }
@@ -267,11 +297,21 @@ fn the_module_cycle_check_finds_a_cycle() {
     .unwrap();
     std::fs::write(dir.join("a.rs"), "//! a\nuse crate::b::Z;\n").unwrap();
     let found = cycles(&module_uses(&dir));
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
         found,
         vec![vec!["a".to_string(), "b".to_string(), "lib".to_string()]]
     );
+    // A `use` over several lines, as rustfmt writes long ones.
+    std::fs::write(dir.join("lib.rs"), "//! x\npub mod a;\npub mod b;\n").unwrap();
+    std::fs::write(dir.join("a.rs"), "//! a\nuse crate::{\n    b::Z,\n};\n").unwrap();
+    std::fs::write(
+        dir.join("b.rs"),
+        "//! b\nuse crate::{\n    c::W,\n    a::{X, Y},\n};\n",
+    )
+    .unwrap();
+    let found = cycles(&module_uses(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found, vec![vec!["a".to_string(), "b".to_string()]]);
 }
 
 /// ARCHITECTURE.md stays a map of the whole house, and short.

@@ -111,7 +111,7 @@ fn first_that_runs(candidates: &[PathBuf]) -> anyhow::Result<PathBuf> {
                 .join(", ");
             anyhow::bail!(
                 "mosquitto not found (tried {tried}): install it with \"apt-get install mosquitto\" \
-                 or run bash .ci/run, which installs it"
+                 or run bash tests/run.sh, which installs it"
             )
         }
     }
@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(
             format!("{e:#}"),
             "mosquitto not found (tried /nonexistent/mosquitto): install it with \"apt-get \
-             install mosquitto\" or run bash .ci/run, which installs it"
+             install mosquitto\" or run bash tests/run.sh, which installs it"
         );
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{DemoArgs, start, temp_dir, wait_for};
-use drover_sim::fleet::Rng;
+use drover_plan::SplitMix64;
 use drover_store::{SqliteStore, Store, TaskQuery, TaskStatus};
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ fn kill_9_at_random_moments_loses_nothing_and_repeats_nothing() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
     let dir = temp_dir("crash");
-    let mut rng = Rng(0x5eed_1234_abcd);
+    let mut rng = SplitMix64(0x5eed_1234_abcd);
     // key -> (pod, id once answered)
     let mut keys: BTreeMap<String, (u64, Option<u64>)> = BTreeMap::new();
     let mut next = 0u64;

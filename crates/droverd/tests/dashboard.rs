@@ -1,4 +1,4 @@
-//! The dashboard in a real browser: headless Chromium (Debian's package; `.ci/run` installs
+//! The dashboard in a real browser: headless Chromium (Debian's package; `tests/run.sh` installs
 //! it) loads `/` from a running `droverd demo`, and the DOM it ends with shows the robots,
 //! that they moved while the page watched, and a zone made through the API.
 
@@ -27,7 +27,7 @@ fn chromium() -> std::path::PathBuf {
     }
     let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
     fail(format!(
-        "chromium not found (tried {}): install it with \"apt-get install chromium\" or run bash .ci/run, which installs it",
+        "chromium not found (tried {}): install it with \"apt-get install chromium\" or run bash tests/run.sh, which installs it",
         tried.join(", ")
     ))
 }

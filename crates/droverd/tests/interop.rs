@@ -130,7 +130,7 @@ fn node() -> Command {
         .is_ok();
     if !found {
         fail(
-            "node not found on PATH: install it with \"apt-get install nodejs npm\" or run bash .ci/run, which installs it",
+            "node not found on PATH: install it with \"apt-get install nodejs npm\" or run bash tests/run.sh, which installs it",
         );
     }
     Command::new("node")
@@ -142,7 +142,7 @@ fn four_third_party_vda_5050_2_0_vehicles_work_picks_through_droverd_run() {
     let peer = repo().join("tests/peers/vda-5050-lib");
     if !peer.join("node_modules/vda-5050-lib").is_dir() {
         fail(format!(
-            "the third-party vehicles are not installed: run `npm ci` in {} (npm comes with \"apt-get install nodejs npm\") or run bash .ci/run, which does both",
+            "the third-party vehicles are not installed: run `npm ci` in {} (npm comes with \"apt-get install nodejs npm\") or run bash tests/run.sh, which does both",
             peer.display()
         ));
     }

@@ -25,7 +25,3 @@ impl Faults {
         }
     }
 }
-
-/// The fault-injection stream under its old name, which droverd's crash test imports;
-/// [`drover_plan::SplitMix64`] is the one generator.
-pub use drover_plan::SplitMix64 as Rng;
