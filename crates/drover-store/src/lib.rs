@@ -13,12 +13,14 @@
 //! Records cross the database boundary as postcard blobs of versioned enums
 //! ([`record::TaskRecord`]); the column layout holds only what queries filter on.
 
+mod audit;
 mod error;
 pub mod record;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{AuditEntry, AuditQuery, AuditRow};
 pub use error::StoreError;
 pub use record::{
     ContentsRecord, ErrandKind, ErrandSpec, PodChoice, SpecKind, TaskRecord, TaskSpec, ZoneRecord,
@@ -146,6 +148,8 @@ pub enum Write {
         /// Value.
         value: String,
     },
+    /// An operator action on the API, appended to the audit trail.
+    Audit(AuditEntry),
 }
 
 /// What one write did.
@@ -239,6 +243,8 @@ pub trait Store: Send + Sync {
     fn task(&self, id: u64) -> Result<Option<TaskRow>, StoreError>;
     /// How many times a task entered `status` (audits: every done task is done once).
     fn entered(&self, id: u64, status: TaskStatus) -> Result<u64, StoreError>;
+    /// A page of the API's audit trail, oldest first.
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError>;
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<Outcome>, String>>;

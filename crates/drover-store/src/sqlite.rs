@@ -6,7 +6,10 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::record::{ContentsRecord, TaskRecord, ZoneRecord, decode, encode};
-use crate::{Outcome, Recovered, Store, StoreError, TaskQuery, TaskRow, TaskStatus, Write};
+use crate::{
+    AuditQuery, AuditRow, Outcome, Recovered, Store, StoreError, TaskQuery, TaskRow, TaskStatus,
+    Write,
+};
 
 /// Migrations in order; `user_version` counts how many ran. Never edit one that shipped.
 const MIGRATIONS: &[&str] = &[
@@ -35,6 +38,17 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE pods (name TEXT PRIMARY KEY, slot INTEGER NOT NULL, contents BLOB NOT NULL);",
     // 2: floor-wide settings (a fleet-wide pause survives a restart).
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 3: the API's audit trail (plain columns, readable with the sqlite3 shell).
+    "CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        task INTEGER
+     );",
 ];
 
 /// The SQLite store: one writer connection and one reader connection on one file.
@@ -264,6 +278,10 @@ impl Store for SqliteStore {
                     .execute(params![key, value])?;
                     Outcome::Ok
                 }
+                Write::Audit(entry) => {
+                    crate::audit::append(&tx, entry)?;
+                    Outcome::Ok
+                }
             };
             outcomes.push(outcome);
         }
@@ -338,7 +356,8 @@ impl Store for SqliteStore {
     fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
         let conn = self.read.lock().unwrap_or_else(|p| p.into_inner());
         let limit = query.limit.clamp(1, 10_000) as i64;
-        let after = query.after.unwrap_or(0) as i64;
+        // A cursor past i64::MAX saturates: `as` would wrap it negative and list everything.
+        let after = i64::try_from(query.after.unwrap_or(0)).unwrap_or(i64::MAX);
         let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id > ?1");
         if !query.statuses.is_empty() {
             let names: Vec<String> = query
@@ -371,5 +390,10 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT COUNT(*) FROM transitions WHERE task = ?1 AND status = ?2")?
             .query_row(params![id as i64, status.name()], |r| r.get(0))?;
         Ok(n as u64)
+    }
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+        let conn = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        crate::audit::page(&conn, query)
     }
 }
