@@ -12,9 +12,16 @@
 //!
 //! Records cross the database boundary as postcard blobs of versioned enums
 //! ([`record::TaskRecord`]); the column layout holds only what queries filter on.
+//!
+//! The store fails safe: [`DirLock`] keeps a second process off a data dir, and
+//! [`SqliteStore::open`] refuses a damaged file or a record that does not decode rather than
+//! hand back part of the state. A failed commit is returned to the caller (and counted,
+//! [`Committer::failures`]); droverd then holds its orders until commits succeed again.
 
 mod audit;
+mod check;
 mod error;
+mod lock;
 pub mod record;
 mod sqlite;
 #[cfg(test)]
@@ -22,6 +29,7 @@ mod tests;
 
 pub use audit::{AuditEntry, AuditQuery, AuditRow};
 pub use error::StoreError;
+pub use lock::{DirLock, LOCK_FILE};
 pub use record::{
     ContentsRecord, ErrandKind, ErrandSpec, PodChoice, SpecKind, TaskRecord, TaskSpec, ZoneRecord,
     ZoneSpec, ZoneSpecV1,
@@ -29,6 +37,7 @@ pub use record::{
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 
 /// A task's life-cycle state as stored (the allocator's, without robot details).
@@ -255,6 +264,7 @@ type Reply = tokio::sync::oneshot::Sender<Result<Vec<Outcome>, String>>;
 pub struct Committer {
     tx: std_mpsc::Sender<(Vec<Write>, Reply)>,
     store: Arc<dyn Store>,
+    failures: Arc<AtomicU64>,
 }
 
 /// Requests per transaction at most (bounds commit latency under a flood).
@@ -265,6 +275,8 @@ impl Committer {
     pub fn start(store: Arc<dyn Store>) -> Committer {
         let (tx, rx) = std_mpsc::channel::<(Vec<Write>, Reply)>();
         let writer = store.clone();
+        let failures = Arc::new(AtomicU64::new(0));
+        let failed = failures.clone();
         std::thread::Builder::new()
             .name("drover-store".into())
             .spawn(move || {
@@ -289,7 +301,10 @@ impl Committer {
                             }
                         }
                         Err(e) => {
-                            tracing::error!(error = %e, writes = writes.len(), "commit failed");
+                            // Every caller gets the error and reports it (droverd logs once per
+                            // episode of failures, not once per retry).
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(error = %e, writes = writes.len(), "commit failed");
                             for (_, reply) in pending {
                                 let _ = reply.send(Err(e.to_string()));
                             }
@@ -298,7 +313,17 @@ impl Committer {
                 }
             })
             .expect("spawning the store writer thread");
-        Committer { tx, store }
+        Committer {
+            tx,
+            store,
+            failures,
+        }
+    }
+
+    /// Transactions that failed since the writer started (a batch of several requests
+    /// counts once).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 
     /// Commits `writes` (batched with whatever else is pending) and returns their outcomes

@@ -57,6 +57,14 @@ pub struct SqliteStore {
     read: Mutex<Connection>,
 }
 
+/// A database error while opening, with a damaged file told apart.
+fn classify_open(path: &Path, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Db(e) => crate::check::classify(path, e),
+        other => other,
+    }
+}
+
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -67,7 +75,10 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    /// Opens (creating if needed) the database at `path`, checks it (`quick_check`, then
+    /// every record decodes: a damaged file is [`StoreError::Corrupt`], a bad record
+    /// [`StoreError::CorruptRecord`] naming its table and id) and runs pending migrations.
+    /// Takes no lock: a daemon holds [`crate::DirLock`] on the data dir first.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -77,8 +88,11 @@ impl SqliteStore {
                 error,
             })?;
         }
-        let mut write = open(path)?;
-        let version: i64 = write.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let mut write = open(path).map_err(|e| classify_open(path, e))?;
+        crate::check::quick_check(&write, path)?;
+        let version: i64 = write
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| crate::check::classify(path, e))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
@@ -93,7 +107,8 @@ impl SqliteStore {
             tx.commit()?;
             tracing::info!(version = k + 1, "store migrated");
         }
-        let read = open(path)?;
+        crate::check::records(&write, path)?;
+        let read = open(path).map_err(|e| classify_open(path, e))?;
         Ok(SqliteStore {
             write: Mutex::new(write),
             read: Mutex::new(read),

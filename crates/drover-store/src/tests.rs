@@ -223,7 +223,213 @@ fn a_broken_file_is_an_error_not_a_panic() {
         b"this is not a database, just some bytes".repeat(200),
     )
     .unwrap();
-    assert!(SqliteStore::open(&path).is_err());
+    let err = SqliteStore::open(&path).err().expect("refused");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("is damaged"), "{err}");
+}
+
+/// A database with `n` tasks, a zone and a pod, closed (its WAL checkpointed into the file).
+fn filled_db(name: &str, n: usize) -> std::path::PathBuf {
+    let path = temp_db(name);
+    let store = SqliteStore::open(&path).unwrap();
+    let mut writes: Vec<Write> = (0..n)
+        .map(|k| insert(None, pick(&format!("SKU-{k}"))))
+        .collect();
+    writes.push(Write::PutZone {
+        id: 3,
+        zone: ZoneRecord::V1(ZoneSpecV1 {
+            name: "spill".into(),
+            cells: vec![10],
+            max_speed: None,
+        }),
+    });
+    writes.push(Write::PutPod {
+        name: "P7".into(),
+        slot: 17,
+        contents: ContentsRecord::V1(vec![("A".into(), 3)]),
+    });
+    store.apply(&writes).unwrap();
+    drop(store);
+    path
+}
+
+#[test]
+fn a_record_that_does_not_decode_refuses_the_open_naming_its_table_and_id() {
+    let cases = [
+        ("UPDATE tasks SET spec = x'ff' WHERE id = 2", "tasks", "2"),
+        (
+            "UPDATE tasks SET status = 'lost' WHERE id = 3",
+            "tasks",
+            "3",
+        ),
+        (
+            "UPDATE zones SET body = x'07ffff' WHERE id = 3",
+            "zones",
+            "3",
+        ),
+        (
+            "UPDATE pods SET contents = x'09' WHERE name = 'P7'",
+            "pods",
+            "P7",
+        ),
+    ];
+    for (k, (sql, table, id)) in cases.into_iter().enumerate() {
+        let path = filled_db(&format!("record-{k}"), 4);
+        // A healthy file opens.
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1, "{sql}");
+        drop(conn);
+        let err = SqliteStore::open(&path).err().expect("refused");
+        match &err {
+            StoreError::CorruptRecord {
+                table: t, id: i, ..
+            } => assert_eq!((*t, i.as_str()), (table, id), "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+        let text = err.to_string();
+        assert!(text.contains(&format!("table {table}, id {id}")), "{text}");
+    }
+}
+
+/// A database whose last pages hold only settings (which the record check does not read):
+/// damage there is found by `quick_check` alone.
+fn db_with_settings_at_the_end(name: &str) -> (std::path::PathBuf, u64) {
+    let path = filled_db(name, 20);
+    let store = SqliteStore::open(&path).unwrap();
+    let writes: Vec<Write> = (0..400)
+        .map(|k| Write::Setting {
+            key: format!("bulk-{k:04}"),
+            value: format!("{k}-").repeat(600),
+        })
+        .collect();
+    store.apply(&writes).unwrap();
+    drop(store);
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len > 512 * 1024, "enough pages to damage some: {len}");
+    (path, len)
+}
+
+#[test]
+fn a_damaged_file_fails_quick_check_and_refuses_the_open() {
+    let (path, len) = db_with_settings_at_the_end("garbled");
+    // Garbage over pages near the end, header and records intact: SQLite opens the file, the
+    // records decode, and only `quick_check` finds the damage.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() * 3 / 4;
+    for (k, b) in bytes[at..at + 32 * 1024].iter_mut().enumerate() {
+        *b = (k * 131 % 251) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = SqliteStore::open(&path).err().expect("refused");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("is damaged") && text.contains("quick_check"),
+        "{text}"
+    );
+
+    // Cut short: pages the tree points to are gone.
+    let (path, _) = db_with_settings_at_the_end("truncated");
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len * 3 / 4).unwrap();
+    drop(file);
+    let err = SqliteStore::open(&path).err().expect("refused");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+}
+
+#[test]
+fn a_second_lock_on_a_data_dir_is_refused_naming_the_holder_until_the_first_is_dropped() {
+    let dir = temp_db("lock").parent().unwrap().to_path_buf();
+    let first = DirLock::acquire(&dir, "droverd pid 4242 on host h1, started at noon").unwrap();
+    assert_eq!(first.path(), dir.join(LOCK_FILE));
+    // A second open of the file (as a second process would) cannot take it, and learns
+    // who holds it.
+    let err = DirLock::acquire(&dir, "droverd pid 5353").unwrap_err();
+    match &err {
+        StoreError::Locked { holder, .. } => {
+            assert_eq!(holder, "droverd pid 4242 on host h1, started at noon")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("pid 4242"), "{err}");
+    drop(first);
+    let second = DirLock::acquire(&dir, "droverd pid 5353").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(second.path()).unwrap().trim(),
+        "droverd pid 5353",
+        "the new holder's name replaces the old one"
+    );
+}
+
+/// A store that refuses every commit while `failing` is set.
+struct Refusing {
+    inner: SqliteStore,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl Store for Refusing {
+    fn apply(&self, writes: &[Write]) -> Result<Vec<Outcome>, StoreError> {
+        if self.failing.load(Ordering::Relaxed) {
+            return Err(StoreError::Commit("database or disk is full".into()));
+        }
+        self.inner.apply(writes)
+    }
+    fn recover(&self) -> Result<Recovered, StoreError> {
+        self.inner.recover()
+    }
+    fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        self.inner.tasks(query)
+    }
+    fn task(&self, id: u64) -> Result<Option<TaskRow>, StoreError> {
+        self.inner.task(id)
+    }
+    fn entered(&self, id: u64, status: TaskStatus) -> Result<u64, StoreError> {
+        self.inner.entered(id, status)
+    }
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
+        self.inner.audit(query)
+    }
+}
+
+#[test]
+fn a_failed_commit_is_returned_and_counted_and_stores_nothing() {
+    let store = Arc::new(Refusing {
+        inner: SqliteStore::open(&temp_db("refusing")).unwrap(),
+        failing: std::sync::atomic::AtomicBool::new(false),
+    });
+    let committer = Committer::start(store.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        committer
+            .commit(vec![insert(None, pick("A"))])
+            .await
+            .unwrap();
+        store.failing.store(true, Ordering::Relaxed);
+        let err = committer
+            .commit(vec![insert(None, pick("B")), moved(1, TaskStatus::Done)])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("disk is full"), "{err}");
+        assert_eq!(committer.failures(), 1);
+        store.failing.store(false, Ordering::Relaxed);
+        committer
+            .commit(vec![moved(1, TaskStatus::Done)])
+            .await
+            .unwrap();
+    });
+    assert_eq!(
+        committer.failures(),
+        1,
+        "a success does not reset the count"
+    );
+    assert_eq!(store.entered(1, TaskStatus::Done).unwrap(), 1);
+    assert!(
+        store.task(2).unwrap().is_none(),
+        "nothing of the failed batch"
+    );
 }
 
 #[test]
