@@ -6,6 +6,9 @@
 //! publishes are forwarded with `try_send` (drops are counted), publishes use `try_publish`.
 //! It re-subscribes on every ConnAck (a clean session forgets subscriptions) and backs off
 //! between reconnect attempts (rumqttc would otherwise spin while the broker is down).
+//!
+//! Brokers are reached over TCP or TLS (`mqtts://`, rustls with ring); passwords are held in
+//! [`Secret`]s and URLs printed through [`redact_url`], so no log line or error shows one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,71 +18,56 @@ use drover_vda5050::{Topic, TopicPath};
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
+mod addr;
 #[cfg(feature = "embedded-broker")]
 mod broker;
-#[cfg(feature = "embedded-broker")]
-pub use broker::{free_port, start_embedded_broker};
 #[cfg(feature = "mosquitto")]
 pub mod mosquitto;
+#[cfg(feature = "embedded-broker")]
+mod passwd;
+mod secret;
+#[cfg(any(test, feature = "mosquitto"))]
+pub mod test_certs;
+mod tls;
 
-/// Where the broker is and how to log in.
-#[derive(Clone, Debug)]
-pub struct BrokerAddr {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// User name, if the broker wants one.
-    pub username: Option<String>,
-    /// Password.
-    pub password: Option<String>,
-}
+pub use addr::{BrokerAddr, redact_url};
+#[cfg(feature = "embedded-broker")]
+pub use broker::{EmbeddedBroker, free_port, start_broker, start_embedded_broker};
+#[cfg(feature = "embedded-broker")]
+pub use passwd::{Users, password_file_line};
+pub use secret::{Secret, random_password};
+pub use tls::ClientTls;
+#[cfg(feature = "embedded-broker")]
+pub use tls::ServerTls;
 
-impl BrokerAddr {
-    /// A broker on localhost without login.
-    pub fn local(port: u16) -> BrokerAddr {
-        BrokerAddr {
-            host: "127.0.0.1".to_string(),
-            port,
-            username: None,
-            password: None,
-        }
-    }
-
-    /// Parses `mqtt://[user:password@]host:port`.
-    pub fn parse(url: &str) -> Result<BrokerAddr, String> {
-        let rest = url
-            .strip_prefix("mqtt://")
-            .or_else(|| url.strip_prefix("tcp://"))
-            .ok_or_else(|| format!("broker url {url:?} must start with mqtt://"))?;
-        let (login, hostport) = match rest.rsplit_once('@') {
-            Some((l, h)) => (Some(l), h),
-            None => (None, rest),
-        };
-        let (host, port) = hostport
-            .rsplit_once(':')
-            .ok_or_else(|| format!("broker url {url:?} has no :port"))?;
-        let port: u16 = port
-            .trim_end_matches('/')
-            .parse()
-            .map_err(|_| format!("broker url {url:?}: port {port:?} is not a number"))?;
-        if host.is_empty() {
-            return Err(format!("broker url {url:?} has no host"));
-        }
-        let (username, password) = match login {
-            Some(l) => match l.split_once(':') {
-                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
-                None => (Some(l.to_string()), None),
-            },
-            None => (None, None),
-        };
-        Ok(BrokerAddr {
-            host: host.to_string(),
-            port,
-            username,
-            password,
-        })
-    }
+/// Why a broker URL, a TLS certificate or key, or a password file was refused. No variant
+/// carries a password or key material.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The broker URL is malformed; `url` has its password replaced by `***`.
+    #[error("broker url {url}: {problem}")]
+    Url {
+        /// The URL, redacted.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A PEM certificate or key is unusable.
+    #[error("{what}: {problem}")]
+    Tls {
+        /// Which one: "CA file", "client certificate", "broker key", ...
+        what: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A line of a password file is malformed.
+    #[error("password file line {line}: {problem}")]
+    PasswordFile {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it (never the password).
+        problem: String,
+    },
 }
 
 /// Session settings.
@@ -153,6 +141,59 @@ pub struct Stats {
     pub reconnects: AtomicU64,
     /// Set once `disconnect` was called: a lost connection is then expected.
     pub closing: std::sync::atomic::AtomicBool,
+    /// Why the last attempt to connect failed (cleared on connect); never holds a password.
+    pub last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Stats {
+    /// Why the session could not connect last time, if it could not.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_last_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+}
+
+fn closed_early(detail: &str) -> String {
+    format!(
+        "the broker closed the connection before accepting it ({detail}): a wrong or missing \
+         login (rumqttd drops those without an answer), or plain MQTT sent to a TLS listener"
+    )
+}
+
+/// Why a connect attempt failed, said for people: what probably went wrong and what to check.
+/// rumqttc's errors hold no login, and neither does this.
+fn describe(error: &rumqttc::ConnectionError) -> String {
+    use rumqttc::{ConnectReturnCode, ConnectionError, StateError};
+    match error {
+        ConnectionError::Tls(e) => format!(
+            "TLS handshake failed: {e} (is the broker's certificate signed by the CA file \
+             given, and issued for the host name in the URL?)"
+        ),
+        ConnectionError::ConnectionRefused(
+            ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized,
+        ) => "the broker refused the login (wrong user name or password)".to_string(),
+        ConnectionError::ConnectionRefused(code) => {
+            format!("the broker refused the connection: {code:?}")
+        }
+        ConnectionError::MqttState(StateError::ConnectionAborted) => closed_early("no answer"),
+        ConnectionError::MqttState(StateError::Io(e)) | ConnectionError::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            closed_early(&e.to_string())
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Why a publish did not go out.
@@ -186,19 +227,41 @@ impl Session {
         options.set_keep_alive(config.keep_alive);
         options.set_max_packet_size(config.max_packet_bytes, config.max_packet_bytes);
         options.set_clean_session(true);
-        if let (Some(u), p) = (&addr.username, &addr.password) {
-            options.set_credentials(u, p.clone().unwrap_or_default());
+        if let Some(u) = &addr.username {
+            let password = addr.password.as_ref().map_or("", Secret::expose);
+            options.set_credentials(u, password);
         }
         if let Some((topic, payload, q, retain)) = &config.last_will {
             options.set_last_will(LastWill::new(topic, payload.clone(), qos(*q), *retain));
         }
+        // A TLS setup that cannot be built (no system roots) leaves the session unconnected,
+        // with the reason in `last_error`: never plain TCP instead.
+        let tls_problem = match &addr.tls {
+            None => None,
+            Some(tls) => match tls.client_config() {
+                Ok(c) => {
+                    options.set_transport(rumqttc::Transport::tls_with_config(
+                        rumqttc::TlsConfiguration::Rustls(c),
+                    ));
+                    None
+                }
+                Err(e) => Some(e.to_string()),
+            },
+        };
         let (client, mut eventloop) = AsyncClient::new(options, 1024);
         let (tx, rx) = mpsc::channel(config.queue);
         let stats = Arc::new(Stats::default());
+        let broker = addr.to_string();
         let task = {
             let client = client.clone();
             let stats = stats.clone();
             tokio::spawn(async move {
+                if let Some(problem) = tls_problem {
+                    tracing::error!(client = %config.client_id, %broker, error = %problem, "MQTT session cannot start");
+                    stats.set_last_error(Some(problem));
+                    tx.closed().await;
+                    return;
+                }
                 let mut backoff = config.backoff;
                 let mut connected_once = false;
                 let mut up = false;
@@ -207,6 +270,7 @@ impl Session {
                         Ok(Event::Incoming(Packet::ConnAck(_))) => {
                             backoff = config.backoff;
                             up = true;
+                            stats.set_last_error(None);
                             if connected_once {
                                 stats.reconnects.fetch_add(1, Ordering::Relaxed);
                             }
@@ -232,9 +296,17 @@ impl Session {
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            if up && !stats.closing.load(Ordering::Relaxed) {
-                                tracing::warn!(client = %config.client_id, error = %e, "MQTT connection lost");
+                            let closing = stats.closing.load(Ordering::Relaxed);
+                            if up && !closing {
+                                tracing::warn!(client = %config.client_id, %broker, error = %e, "MQTT connection lost");
                                 let _ = tx.try_send(Incoming::Disconnected);
+                            } else if !up && !closing {
+                                // One line per distinct reason, not one per retry.
+                                let reason = describe(&e);
+                                if stats.last_error().as_deref() != Some(reason.as_str()) {
+                                    tracing::warn!(client = %config.client_id, %broker, error = %reason, "cannot connect to the MQTT broker; retrying");
+                                    stats.set_last_error(Some(reason));
+                                }
                             }
                             up = false;
                             if tx.is_closed() {

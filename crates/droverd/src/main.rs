@@ -156,7 +156,7 @@ fn broker(config: &Config, url_override: Option<&str>) -> anyhow::Result<BrokerA
             let mut addr = BrokerAddr::parse(&config.broker.url).map_err(anyhow::Error::msg)?;
             if config.broker.username.is_some() {
                 addr.username = config.broker.username.clone();
-                addr.password = config.broker.password.clone();
+                addr.password = config.broker.password.clone().map(drover_gateway::Secret::new);
             }
             Ok(addr)
         }
