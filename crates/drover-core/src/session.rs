@@ -10,6 +10,14 @@
 //! once per robot and cause rather than once per message. No socket, no clock, no task:
 //! droverd's loop and the simulator's in-process runner drive the coordinator through it, and
 //! tests drive it with plain values.
+//!
+//! Anyone on the broker can speak for a robot, so the session believes what a robot's
+//! messages claim only as far as its other messages bear it out ([`Intake`]): the inbox
+//! refuses timestamps ahead of the caller's clock and implausible header-id jumps, and a
+//! `CONNECTIONBROKEN` or `OFFLINE` that arrives while the robot's states are fresh is held
+//! ([`SessionEvent::Doubted`]): a state within [`Intake::connection_doubt_ms`] disproves it,
+//! none and it is believed. A state after a believed one brings the robot back online: a
+//! robot that reports is connected.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,8 +26,8 @@ use drover_grid::load::Floor;
 use drover_grid::{Cell, Heading};
 use drover_plan::AgentState;
 use drover_vda5050::{
-    Factsheet, HeaderIds, Inbound, Inbox, Reject, State, Timestamp, Topic, TopicPath, Version,
-    instant_actions_json,
+    ConnectionState, Factsheet, HeaderIds, Inbound, Inbox, Reject, State, Timestamp, Topic,
+    TopicPath, Version, instant_actions_json,
 };
 
 use crate::CoreError;
@@ -37,6 +45,22 @@ pub struct SessionConfig {
     pub serials: Vec<String>,
     /// Milliseconds per coordinator tick (factsheet timing is converted to ticks).
     pub tick_ms: u64,
+    /// How far robots' messages are believed.
+    pub intake: Intake,
+}
+
+/// How far the session believes what robots' messages claim (issue 22: one forged state or
+/// `CONNECTIONBROKEN` silenced a robot for good).
+#[derive(Clone, Copy, Debug)]
+pub struct Intake {
+    /// Messages stamped more than this ahead of the coordinator's clock are refused
+    /// ([`Reject::AheadOfClock`]), ms.
+    pub max_clock_skew_ms: u64,
+    /// A `CONNECTIONBROKEN` or `OFFLINE` that arrives less than this after the robot's last
+    /// state is held this long: a state in that time disproves it, and it is believed only
+    /// if none comes. A last will fires after the robot stopped reporting, so a genuine one is
+    /// believed at once or this much later, ms.
+    pub connection_doubt_ms: u64,
 }
 
 /// One message to publish, with the topic's QoS and retain rule
@@ -70,6 +94,16 @@ pub enum SessionEvent {
         serial: String,
         /// Where it stands.
         cell: Cell,
+    },
+    /// A `CONNECTIONBROKEN` or `OFFLINE` arrived while the robot's states are fresh: held
+    /// for [`Intake::connection_doubt_ms`], believed only if no state follows.
+    Doubted {
+        /// Serial.
+        serial: String,
+        /// What the message says.
+        state: ConnectionState,
+        /// Age of the robot's last state when it arrived, ms.
+        state_age_ms: i64,
     },
 }
 
@@ -110,6 +144,8 @@ impl Alerts {
 struct Found {
     start: AgentState,
     loads: Vec<String>,
+    /// When its state arrived (the caller's clock), ms.
+    at_ms: i64,
 }
 
 /// The robot's position as a floor cell, or why it has none.
@@ -161,7 +197,7 @@ impl Discovery {
     /// Waits for the robots in `config` on `floor`, which lies in the robots' map as `frame`
     /// says (the coordinator's [`Coordinator::frame`] must be the same).
     pub fn new(floor: &Floor, frame: MapFrame, config: SessionConfig) -> Discovery {
-        let mut inbox = Inbox::new();
+        let mut inbox = Inbox::new(config.intake.max_clock_skew_ms);
         for s in &config.serials {
             inbox.register(&config.manufacturer, s);
         }
@@ -178,8 +214,8 @@ impl Discovery {
     }
 
     /// Reads one message (retained factsheets and connections, first states).
-    pub fn receive(&mut self, topic: &str, payload: &[u8], _now_ms: i64) -> Vec<SessionEvent> {
-        let received = match self.inbox.receive(topic, payload) {
+    pub fn receive(&mut self, topic: &str, payload: &[u8], now_ms: i64) -> Vec<SessionEvent> {
+        let received = match self.inbox.receive(topic, payload, Timestamp(now_ms)) {
             Ok(r) => r,
             Err(reject) => return unsupported(&mut self.alerts, reject).into_iter().collect(),
         };
@@ -198,7 +234,14 @@ impl Discovery {
                         .flatten()
                         .filter_map(|l| l.load_id.clone())
                         .collect();
-                    self.found.insert(received.serial, Found { start, loads });
+                    self.found.insert(
+                        received.serial,
+                        Found {
+                            start,
+                            loads,
+                            at_ms: now_ms,
+                        },
+                    );
                 }
                 Err(why) => events.extend(self.alerts.once(
                     &received.serial,
@@ -287,6 +330,8 @@ impl Discovery {
                     .copied()
                     .unwrap_or(Version::NEWEST),
                 headers: HeaderIds::default(),
+                last_state_ms: Some(self.found[&spec.serial].at_ms),
+                doubt: None,
             });
         }
         let index = specs
@@ -301,6 +346,7 @@ impl Discovery {
             manufacturer: self.config.manufacturer,
             frame: self.frame,
             tick_ms,
+            intake: self.config.intake,
             index,
             wires,
             late: BTreeMap::new(),
@@ -331,6 +377,10 @@ fn unsupported(alerts: &mut Alerts, reject: Reject) -> Option<SessionEvent> {
 struct Wire {
     version: Version,
     headers: HeaderIds,
+    /// When its last state arrived (the caller's clock), ms.
+    last_state_ms: Option<i64>,
+    /// A `CONNECTIONBROKEN` or `OFFLINE` held while its states are fresh, and when it came.
+    doubt: Option<(ConnectionState, i64)>,
 }
 
 /// The coordinator and its robots' wire side: see the module documentation.
@@ -341,6 +391,7 @@ pub struct Session {
     manufacturer: String,
     frame: MapFrame,
     tick_ms: u64,
+    intake: Intake,
     index: BTreeMap<String, u32>,
     wires: Vec<Wire>,
     late: BTreeMap<String, Cell>,
@@ -381,8 +432,8 @@ impl Session {
     }
 
     /// Reads one MQTT message from a robot.
-    pub fn receive(&mut self, topic: &str, payload: &[u8], _now_ms: i64) -> Vec<SessionEvent> {
-        let received = match self.inbox.receive(topic, payload) {
+    pub fn receive(&mut self, topic: &str, payload: &[u8], now_ms: i64) -> Vec<SessionEvent> {
+        let received = match self.inbox.receive(topic, payload, Timestamp(now_ms)) {
             Ok(r) => r,
             Err(reject) => {
                 if let Reject::UnsupportedVersion {
@@ -436,6 +487,14 @@ impl Session {
         self.coord.set_link_fault(robot, None);
         match received.message {
             Inbound::State(s) => {
+                wire.last_state_ms = Some(now_ms);
+                // A robot that reports is connected: a held CONNECTIONBROKEN or OFFLINE was
+                // wrong (forged, or a will from an earlier connection), and a believed one is
+                // over.
+                wire.doubt = None;
+                if !self.coord.is_online(robot) {
+                    self.coord.on_connection(robot, ConnectionState::Online);
+                }
                 self.coord.on_state(robot, &s);
                 let down = self.coord.down_reason(robot);
                 match down.filter(|why| why != "silent") {
@@ -447,7 +506,27 @@ impl Session {
                     None => self.alerts.clear(&received.serial, "down"),
                 }
             }
-            Inbound::Connection(c) => self.coord.on_connection(robot, c.connection_state),
+            Inbound::Connection(c) => {
+                let state = c.connection_state;
+                let state_age_ms = wire.last_state_ms.map(|t| now_ms.saturating_sub(t));
+                let fresh =
+                    state_age_ms.is_some_and(|age| age < self.intake.connection_doubt_ms as i64);
+                match state_age_ms {
+                    Some(state_age_ms) if state != ConnectionState::Online && fresh => {
+                        let since = wire.doubt.map_or(now_ms, |(_, since)| since);
+                        wire.doubt = Some((state, since));
+                        events.push(SessionEvent::Doubted {
+                            serial: received.serial,
+                            state,
+                            state_age_ms,
+                        });
+                    }
+                    _ => {
+                        wire.doubt = None;
+                        self.coord.on_connection(robot, state);
+                    }
+                }
+            }
             Inbound::Factsheet(f) => self.coord.read_factsheet(robot, &f, self.tick_ms),
             Inbound::Visualization(_) => {}
         }
@@ -457,6 +536,16 @@ impl Session {
     /// One coordinator tick at `now_ms` (ms since the Unix epoch, stamped on what goes out),
     /// reading `clock` between phases for the durations it reports.
     pub fn tick(&mut self, now_ms: i64, clock: &dyn Fn() -> f64) -> SessionTick {
+        // Held connection messages no state disproved are believed.
+        let doubt_ms = self.intake.connection_doubt_ms as i64;
+        for (robot, wire) in self.wires.iter_mut().enumerate() {
+            if let Some((state, since)) = wire.doubt
+                && now_ms.saturating_sub(since) >= doubt_ms
+            {
+                wire.doubt = None;
+                self.coord.on_connection(robot as u32, state);
+            }
+        }
         let tick = self.coord.tick_timed(clock);
         let publish = tick
             .outbound

@@ -8,12 +8,19 @@ use serde_json::{Value, json};
 
 use crate::coord::{CoordConfig, CoordEvent};
 use crate::orders::MapFrame;
-use crate::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
+use crate::session::{Discovery, Intake, Publish, Session, SessionConfig, SessionEvent};
 
+mod intake;
 mod operations;
 mod robots;
 
 const EPOCH: i64 = 1_790_000_000_000;
+
+/// droverd's defaults.
+const INTAKE: Intake = Intake {
+    max_clock_skew_ms: 5000,
+    connection_doubt_ms: 2000,
+};
 
 fn floor() -> Floor {
     let text = include_str!("../../../config/floors/demo.toml");
@@ -61,6 +68,8 @@ struct Bot {
     version: &'static str,
     cell: Cell,
     header: u32,
+    /// The timestamp of its next state, ms since the epoch ([`step`] sets it to the tick's).
+    stamp_ms: i64,
     order_id: String,
     update_id: u32,
     errors: Vec<Value>,
@@ -87,6 +96,7 @@ impl Bot {
             version,
             cell,
             header: 0,
+            stamp_ms: EPOCH,
             order_id: String::new(),
             update_id: 0,
             errors: Vec::new(),
@@ -121,7 +131,8 @@ impl Bot {
             })
             .collect();
         let mut state = json!({
-            "headerId": self.header, "timestamp": "2026-12-07T10:00:00.00Z",
+            "headerId": self.header,
+            "timestamp": drover_vda5050::Timestamp(self.stamp_ms).to_string(),
             "version": self.version, "manufacturer": "acme", "serialNumber": self.serial,
             "orderId": self.order_id, "orderUpdateId": self.update_id,
             "lastNodeId": self.cell.0.to_string(), "lastNodeSequenceId": self.last_seq,
@@ -207,6 +218,7 @@ fn located_in(bots: &mut [Bot], placement: crate::orders::Placement) -> Session 
             manufacturer: "acme".into(),
             serials,
             tick_ms: 250,
+            intake: INTAKE,
         },
     );
     for b in bots.iter_mut() {
@@ -249,6 +261,7 @@ fn step(session: &mut Session, bots: &mut [Bot], t: i64) -> (Vec<Publish>, Vec<S
     let f = frame(session);
     let mut events = Vec::new();
     for b in bots.iter_mut() {
+        b.stamp_ms = EPOCH + t;
         let (topic, payload) = b.state(&f);
         events.extend(session.receive(&topic, &payload, EPOCH + t));
     }

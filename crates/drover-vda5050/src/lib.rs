@@ -16,7 +16,7 @@ mod time;
 mod topic;
 mod version;
 
-pub use inbox::{Inbound, Inbox, Received, Reject};
+pub use inbox::{Inbound, Inbox, MAX_HEADER_JUMP, Received, Reject};
 pub use messages::*;
 pub use time::Timestamp;
 pub use topic::{HeaderIds, MAJOR, Topic, TopicPath};

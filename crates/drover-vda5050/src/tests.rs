@@ -382,12 +382,17 @@ fn send(
     topic: &str,
     message: &impl serde::Serialize,
 ) -> Result<Received, Reject> {
-    inbox.receive(topic, &serde_json::to_vec(message).unwrap())
+    inbox.receive(topic, &serde_json::to_vec(message).unwrap(), NOW)
 }
+
+/// The coordinator's clock in the inbox tests: a minute after `T0`.
+const NOW: Timestamp = Timestamp(T0.0 + 60_000);
+/// The clock skew the inbox tests allow, ms.
+const SKEW_MS: u64 = 5000;
 
 #[test]
 fn the_inbox_rejects_unknown_robots_mismatched_headers_and_wrong_directions() {
-    let mut inbox = Inbox::new();
+    let mut inbox = Inbox::new(SKEW_MS);
     assert!(matches!(
         send(&mut inbox, STATE, &state()),
         Err(Reject::UnknownRobot { .. })
@@ -407,14 +412,14 @@ fn the_inbox_rejects_unknown_robots_mismatched_headers_and_wrong_directions() {
         Err(Reject::WrongDirection { .. })
     ));
     assert!(matches!(
-        inbox.receive("garbage", b"{}"),
+        inbox.receive("garbage", b"{}", NOW),
         Err(Reject::BadTopic(_))
     ));
 }
 
 #[test]
 fn the_inbox_drops_duplicates_and_stale_states_and_counts_gaps() {
-    let mut inbox = Inbox::new();
+    let mut inbox = Inbox::new(SKEW_MS);
     inbox.register("drover", "du-0001");
     let at = |id: u32, ms: i64| {
         let mut s = state();
@@ -452,14 +457,96 @@ fn the_inbox_drops_duplicates_and_stale_states_and_counts_gaps() {
 }
 
 #[test]
+fn a_message_stamped_ahead_of_the_clock_is_refused_and_locks_nobody_out() {
+    let mut inbox = Inbox::new(SKEW_MS);
+    inbox.register("drover", "du-0001");
+    let at = |id: u32, ms: i64| {
+        let mut s = state();
+        s.header_id = id;
+        s.timestamp = Timestamp(NOW.0 + ms);
+        s
+    };
+    assert!(send(&mut inbox, STATE, &at(10, -100)).is_ok());
+    // Within the skew: a robot whose clock runs a little ahead.
+    assert!(send(&mut inbox, STATE, &at(11, 5000)).is_ok());
+    // The forgery of issue 22: the highest id, stamped in 2099.
+    let mut forged = state();
+    forged.header_id = u32::MAX;
+    forged.timestamp = Timestamp::parse("2099-01-01T00:00:00.00Z").unwrap();
+    let err = send(&mut inbox, STATE, &forged).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Reject::AheadOfClock {
+                max_skew_ms: 5000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.reason(), "clock_skew");
+    assert_eq!(err.serial().as_deref(), Some("du-0001"));
+    assert!(
+        send(&mut inbox, STATE, &at(12, 5010)).is_err(),
+        "10 ms past the skew"
+    );
+    // The robot's next genuine states are taken.
+    assert!(send(&mut inbox, STATE, &at(12, 100)).is_ok());
+    // Connection messages are checked too.
+    let conn = "uagv/v2/drover/du-0001/connection";
+    let broken = connection(ConnectionState::Connectionbroken, 0, forged.timestamp);
+    assert!(matches!(
+        send(&mut inbox, conn, &broken),
+        Err(Reject::AheadOfClock { .. })
+    ));
+}
+
+#[test]
+fn a_header_id_jump_counts_only_once_the_next_message_confirms_it() {
+    let mut inbox = Inbox::new(SKEW_MS);
+    inbox.register("drover", "du-0001");
+    let at = |id: u32, ms: i64| {
+        let mut s = state();
+        s.header_id = id;
+        s.timestamp = Timestamp(NOW.0 + ms);
+        s
+    };
+    assert!(send(&mut inbox, STATE, &at(100, 0)).is_ok());
+    // A forged id far ahead, stamped now: refused, not the new baseline.
+    let err = send(&mut inbox, STATE, &at(u32::MAX, 10)).unwrap_err();
+    assert_eq!(err.reason(), "header_jump", "{err}");
+    // The genuine robot continues from 100 and is taken; its ids stay the baseline.
+    assert_eq!(send(&mut inbox, STATE, &at(101, 20)).unwrap().lost, 0);
+    assert_eq!(send(&mut inbox, STATE, &at(103, 30)).unwrap().lost, 1);
+    // A jump of exactly MAX_HEADER_JUMP is plausible.
+    let far = 103 + MAX_HEADER_JUMP;
+    assert!(send(&mut inbox, STATE, &at(far, 40)).is_ok());
+    // A counter that really jumped: refused once, then confirmed by the next message.
+    let jumped = far + MAX_HEADER_JUMP + 1;
+    assert!(send(&mut inbox, STATE, &at(jumped, 50)).is_err());
+    assert_eq!(
+        send(&mut inbox, STATE, &at(jumped + 2, 60)).unwrap().lost,
+        2
+    );
+    // A genuine message in between drops a held jump: two forgeries must come back to back.
+    let base = jumped + 2;
+    assert!(send(&mut inbox, STATE, &at(base + 5000, 70)).is_err());
+    assert!(send(&mut inbox, STATE, &at(base + 1, 80)).is_ok());
+    assert!(send(&mut inbox, STATE, &at(base + 5001, 90)).is_err());
+    // A reboot still restarts the counter: a low id with a current, newer timestamp.
+    assert!(send(&mut inbox, STATE, &at(0, 1000)).is_ok());
+    assert!(send(&mut inbox, STATE, &at(1, 1100)).is_ok());
+}
+
+#[test]
 fn malformed_robot_messages_say_which_field_and_why() {
-    let mut inbox = Inbox::new();
+    let mut inbox = Inbox::new(SKEW_MS);
     inbox.register("drover", "du-0001");
     let mut value = serde_json::to_value(state()).unwrap();
     let mut cases = Vec::new();
     let mut check = |v: &Value| {
         let err = inbox
-            .receive(STATE, &serde_json::to_vec(v).unwrap())
+            .receive(STATE, &serde_json::to_vec(v).unwrap(), NOW)
             .unwrap_err();
         cases.push(err.to_string());
     };
@@ -477,7 +564,7 @@ fn malformed_robot_messages_say_which_field_and_why() {
     value.as_object_mut().unwrap().remove("speedd");
     value["timestamp"] = json!("yesterday");
     check(&value);
-    let truncated = inbox.receive(STATE, b"{\"headerId\": 1,").unwrap_err();
+    let truncated = inbox.receive(STATE, b"{\"headerId\": 1,", NOW).unwrap_err();
     cases.push(truncated.to_string());
     insta::assert_snapshot!(cases.join("\n"));
     // PAUSED is in the 2.1 text (6.11) though not in its schema: accepted.

@@ -71,6 +71,11 @@ pub fn spawn(
             manufacturer: config.manufacturer.clone(),
             serials: specs.iter().map(|s| s.serial.clone()).collect(),
             tick_ms: TICK_MS,
+            // droverd's defaults; units and session share the simulated clock.
+            intake: drover_core::session::Intake {
+                max_clock_skew_ms: 5000,
+                connection_doubt_ms: 2000,
+            },
         },
     );
     for u in &mut units {

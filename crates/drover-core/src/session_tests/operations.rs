@@ -125,7 +125,7 @@ fn factsheet(serial: &str, actions: &[&str], speed_max: f64) -> Vec<u8> {
         .map(|a| json!({ "actionType": a, "actionScopes": ["NODE"] }))
         .collect();
     serde_json::to_vec(&json!({
-        "headerId": 0, "timestamp": "2026-12-07T10:00:00.00Z", "version": "2.1.0",
+        "headerId": 0, "timestamp": "2026-09-21T10:00:00.00Z", "version": "2.1.0",
         "manufacturer": "acme", "serialNumber": serial,
         "typeSpecification": { "seriesName": "s", "agvKinematic": "DIFF", "agvClass": "CARRIER",
             "maxLoadMass": 500.0, "localizationTypes": ["DMC"], "navigationTypes": ["AUTONOMOUS"] },
