@@ -24,6 +24,10 @@ pub(crate) fn options(
         robots,
         broker,
         coord,
+        intake: drover_core::session::Intake {
+            max_clock_skew_ms: 5000,
+            connection_doubt_ms: 2000,
+        },
         tick: Duration::from_millis(50),
         // Four times a real unit's speed keeps the test short; timing ratios stay the same.
         unit: UnitConfig::standard().scaled(4.0),

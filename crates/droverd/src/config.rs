@@ -98,6 +98,31 @@ pub struct VdaConfig {
     /// Where the floor lies in the robots' map (default: the floor's frame is the map's).
     #[serde(default)]
     pub placement: PlacementConfig,
+    /// Robot messages stamped more than this many ms ahead of droverd's clock are refused.
+    #[serde(default = "default_max_clock_skew_ms")]
+    pub max_clock_skew_ms: u64,
+    /// A CONNECTIONBROKEN or OFFLINE within this many ms of the robot's last state is held
+    /// this long and believed only if no state follows.
+    #[serde(default = "default_connection_doubt_ms")]
+    pub connection_doubt_ms: u64,
+}
+
+fn default_max_clock_skew_ms() -> u64 {
+    5000
+}
+
+fn default_connection_doubt_ms() -> u64 {
+    2000
+}
+
+impl VdaConfig {
+    /// How far robots' messages are believed.
+    pub fn intake(&self) -> drover_core::session::Intake {
+        drover_core::session::Intake {
+            max_clock_skew_ms: self.max_clock_skew_ms,
+            connection_doubt_ms: self.connection_doubt_ms,
+        }
+    }
 }
 
 /// `[vda5050.placement]`: the floor's origin (the outer corner of its bottom-left cell) in
@@ -329,6 +354,11 @@ impl Config {
             "api.read_token_required needs api.write_token"
         );
         config.allocator.validate()?;
+        anyhow::ensure!(
+            config.vda5050.max_clock_skew_ms <= 86_400_000
+                && config.vda5050.connection_doubt_ms <= 600_000,
+            "vda5050.max_clock_skew_ms must be at most 86400000 (a day) and connection_doubt_ms at most 600000"
+        );
         let p = &config.vda5050.placement;
         anyhow::ensure!(
             [p.x, p.y, p.rotation_deg].iter().all(|v| v.is_finite()),

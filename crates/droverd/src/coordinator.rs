@@ -1,17 +1,21 @@
 //! The coordinator loop: it learns where every configured robot stands from its first state,
 //! then ticks the pure [`Coordinator`] at a fixed rate, feeding it what the strict inbox of the
 //! [`Session`] accepts and publishing its orders through a [`RobotLink`] with per-topic header
-//! ids and timestamps. It never panics on robot input: rejects are counted and logged.
+//! ids and timestamps. It never panics on robot input: rejects are counted per robot and
+//! reason, and logged at most once per robot and reason a minute ([`Noise`]).
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use drover_core::coord::{CoordConfig, CoordEvent, Coordinator};
-use drover_core::session::{Discovery, Publish, Session, SessionConfig, SessionEvent};
+use drover_core::session::{Discovery, Intake, Publish, Session, SessionConfig, SessionEvent};
 use drover_gateway::{Incoming, RobotLink};
 use drover_grid::load::Floor;
 use drover_vda5050::Reject;
 
 use crate::clock::epoch_ms;
+use crate::noise::{LOG_INTERVAL, Noise};
 use tokio::sync::{mpsc, watch};
 
 use crate::ops::{Command, OpsLoop};
@@ -70,6 +74,8 @@ pub struct Summary {
     pub messages_in: u64,
     /// Messages rejected by the inbox.
     pub rejected: u64,
+    /// Messages dropped before the inbox: the MQTT session's incoming queue was full.
+    pub dropped_in: u64,
     /// Messages published.
     pub messages_out: u64,
     /// Publishes that failed (queue full).
@@ -85,7 +91,9 @@ pub struct Summary {
 }
 
 /// Runs the coordinator until shutdown (or, with `stop_when_done`, until every submitted
-/// task is done). On shutdown every robot is told to pause.
+/// task is done). On shutdown every robot is told to pause. `intake` says how far robots'
+/// messages are believed; `link_stats`, the MQTT session's counters, feed the dropped-message
+/// metric.
 #[allow(
     clippy::too_many_arguments,
     reason = "the loop's inputs are all distinct"
@@ -94,9 +102,11 @@ pub async fn run_coordinator(
     floor: Floor,
     serials: Vec<String>,
     config: CoordConfig,
+    intake: Intake,
     tick: Duration,
     startup_timeout: Duration,
     link: &mut dyn RobotLink,
+    link_stats: Option<Arc<drover_gateway::Stats>>,
     rx: &mut mpsc::Receiver<Incoming>,
     control: Control,
     mut shutdown: watch::Receiver<bool>,
@@ -113,8 +123,10 @@ pub async fn run_coordinator(
             manufacturer: config.manufacturer.clone(),
             serials: serials.clone(),
             tick_ms: tick.as_millis() as u64,
+            intake,
         },
     );
+    let mut noise = Noise::new(&serials, LOG_INTERVAL);
     // The allocation tables (about a second of BFS on a large floor) are computed off the
     // runtime while the robots report, so the first tick does not stall every connection.
     let tables = {
@@ -135,7 +147,7 @@ pub async fn run_coordinator(
         };
         if let Incoming::Message { topic, payload } = message {
             for e in discovery.receive(&topic, &payload, epoch_ms()) {
-                log_event(&mut summary, None, &e);
+                log_event(&mut summary, &mut noise, None, &e);
             }
         }
     }
@@ -147,7 +159,7 @@ pub async fn run_coordinator(
         .map_err(|e| anyhow::anyhow!("computing the allocation tables failed: {e}"))?;
     let (mut session, events) = discovery.start(config, tables)?;
     for e in &events {
-        log_event(&mut summary, Some(&session), e);
+        log_event(&mut summary, &mut noise, Some(&session), e);
     }
     tracing::info!(
         robots = session.coordinator().n_robots(),
@@ -173,8 +185,9 @@ pub async fn run_coordinator(
         )
         .await;
     }
-    // Shown at 0 until the broker connection drops and comes back.
+    // Shown at 0 until the broker connection drops and comes back, or messages are dropped.
     metrics::counter!("drover_mqtt_reconnects_total").increment(0);
+    metrics::counter!("drover_mqtt_dropped_in_total").increment(0);
     let mut durations: Vec<f64> = Vec::new();
     let start = Instant::now();
     let mut last_progress = Instant::now();
@@ -238,9 +251,11 @@ pub async fn run_coordinator(
             summary.messages_in += 1;
             metrics::counter!("drover_mqtt_messages_in_total").increment(1);
             for e in session.receive(&topic, &payload, epoch_ms()) {
-                log_event(&mut summary, Some(&session), &e);
+                log_event(&mut summary, &mut noise, Some(&session), &e);
             }
         }
+        count_dropped(&mut summary, &mut noise, link_stats.as_deref());
+        log_suppressed(&mut noise);
         let now_ms = start.elapsed().as_millis() as u64;
         if let Some(s) = sidecar.as_deref_mut() {
             s.before_tick(session.coordinator_mut(), now_ms);
@@ -263,7 +278,7 @@ pub async fn run_coordinator(
         metrics::histogram!("drover_tick_seconds").record(tick_s);
         summary.ticks += 1;
         for e in &out.events {
-            log_event(&mut summary, Some(&session), e);
+            log_event(&mut summary, &mut noise, Some(&session), e);
         }
         let coord_events: Vec<CoordEvent> = out
             .events
@@ -377,8 +392,47 @@ fn send(link: &mut dyn RobotLink, p: Publish) -> Result<(), anyhow::Error> {
     Ok(())
 }
 
-/// Logs and counts one session event.
-fn log_event(summary: &mut Summary, session: Option<&Session>, e: &SessionEvent) {
+/// Counts messages the MQTT session dropped (its incoming queue was full) since the last
+/// call, in the summary and in `drover_mqtt_dropped_in_total`; a log line at most once a
+/// minute.
+fn count_dropped(summary: &mut Summary, noise: &mut Noise, stats: Option<&drover_gateway::Stats>) {
+    let Some(stats) = stats else {
+        return;
+    };
+    let total = stats.dropped_in.load(Ordering::Relaxed);
+    if total <= summary.dropped_in {
+        return;
+    }
+    metrics::counter!("drover_mqtt_dropped_in_total").increment(total - summary.dropped_in);
+    summary.dropped_in = total;
+    if let Some(suppressed) = noise.admit("droverd", "queue_full", Instant::now()) {
+        tracing::warn!(
+            dropped = total,
+            suppressed,
+            "incoming MQTT queue full: robot messages dropped (total so far)"
+        );
+    }
+}
+
+/// Writes the lines owed for robot messages left out of the log in the last interval.
+fn log_suppressed(noise: &mut Noise) {
+    for s in noise.overdue(Instant::now()) {
+        if matches!(s.reason, "duplicate" | "stale") {
+            tracing::debug!(robot = %s.robot, reason = s.reason, suppressed = s.count, "robot messages dropped (not logged one by one)");
+        } else {
+            tracing::warn!(robot = %s.robot, reason = s.reason, suppressed = s.count, "robot messages rejected (not logged one by one)");
+        }
+    }
+}
+
+/// Logs and counts one session event; refusals and other per-message lines go through
+/// `noise`, at most one per robot and reason a minute.
+fn log_event(
+    summary: &mut Summary,
+    noise: &mut Noise,
+    session: Option<&Session>,
+    e: &SessionEvent,
+) {
     let serial = |robot: &u32| {
         session.map_or_else(
             || robot.to_string(),
@@ -388,12 +442,31 @@ fn log_event(summary: &mut Summary, session: Option<&Session>, e: &SessionEvent)
     match e {
         SessionEvent::Refused(reject) => {
             summary.rejected += 1;
-            metrics::counter!("drover_mqtt_rejected_total").increment(1);
+            let robot = noise.robot_label(reject.serial().as_deref());
+            let reason = reject.reason();
+            metrics::counter!("drover_mqtt_rejected_total", "robot" => robot.clone(), "reason" => reason)
+                .increment(1);
+            let Some(suppressed) = noise.admit(&robot, reason, Instant::now()) else {
+                return;
+            };
             match reject {
                 Reject::Duplicate { .. } | Reject::Stale { .. } => {
-                    tracing::debug!(%reject, "robot message dropped")
+                    tracing::debug!(robot = %robot, reason, suppressed, %reject, "robot message dropped")
                 }
-                _ => tracing::warn!(%reject, "robot message rejected"),
+                _ => {
+                    tracing::warn!(robot = %robot, reason, suppressed, %reject, "robot message rejected")
+                }
+            }
+        }
+        SessionEvent::Doubted {
+            serial,
+            state,
+            state_age_ms,
+        } => {
+            metrics::counter!("drover_robot_connection_doubted_total", "robot" => serial.clone())
+                .increment(1);
+            if let Some(suppressed) = noise.admit(serial, "connection_doubted", Instant::now()) {
+                tracing::warn!(robot = %serial, ?state, state_age_ms, suppressed, "connection message while the robot's states are fresh: held, believed only if no state follows");
             }
         }
         SessionEvent::Alert { serial, text } => {
@@ -402,7 +475,9 @@ fn log_event(summary: &mut Summary, session: Option<&Session>, e: &SessionEvent)
         }
         SessionEvent::Late { serial, cell } => {
             summary.late_robots += 1;
-            tracing::warn!(robot = %serial, cell = cell.0, "robot reported after startup: not driven (restart droverd to drive it); its cell is closed to the others");
+            if let Some(suppressed) = noise.admit(serial, "late", Instant::now()) {
+                tracing::warn!(robot = %serial, cell = cell.0, suppressed, "robot reported after startup: not driven (restart droverd to drive it); its cell is closed to the others");
+            }
         }
         SessionEvent::Coord(c) => match c {
             CoordEvent::Silent { robot } => {

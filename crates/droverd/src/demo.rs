@@ -27,6 +27,8 @@ pub struct DemoOptions {
     pub broker: BrokerAddr,
     /// Coordinator settings.
     pub coord: drover_core::coord::CoordConfig,
+    /// How far the units' messages are believed.
+    pub intake: drover_core::session::Intake,
     /// Coordinator tick.
     pub tick: Duration,
     /// Unit behaviour (speed, action times).
@@ -152,9 +154,11 @@ pub async fn run_demo(
         floor,
         serials,
         options.coord.clone(),
+        options.intake,
         options.tick,
         options.startup_timeout,
         &mut link,
+        Some(stats.clone()),
         &mut rx,
         options.control.clone(),
         shutdown,

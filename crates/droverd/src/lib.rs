@@ -15,8 +15,11 @@ pub mod coordinator;
 pub mod demo;
 pub mod error;
 pub mod logs;
+pub mod noise;
 pub mod ops;
 pub mod pods;
 pub mod stats;
+#[cfg(test)]
+mod tests;
 
 pub use coordinator::{Control, Sidecar, Summary, run_coordinator};

@@ -216,6 +216,7 @@ fn demo_options(
         robots,
         broker,
         coord: config.coord_config(),
+        intake: config.vda5050.intake(),
         tick: Duration::from_millis(config.coordinator.tick_ms),
         unit: UnitConfig::standard().scaled(speed),
         unit_step_ms: 50,
@@ -424,6 +425,7 @@ async fn main() -> anyhow::Result<()> {
             session_config.keep_alive = Duration::from_secs(config.broker.keep_alive_s);
             session_config.subscriptions = fleet_subscriptions(&config.vda5050.interface);
             let (session, mut rx) = Session::start(&addr, session_config);
+            let link_stats = session.stats().clone();
             let mut link = MqttLink {
                 session,
                 interface: config.vda5050.interface.clone(),
@@ -433,9 +435,11 @@ async fn main() -> anyhow::Result<()> {
                 floor,
                 config.serials(),
                 config.coord_config(),
+                config.vda5050.intake(),
                 Duration::from_millis(config.coordinator.tick_ms),
                 Duration::from_secs(config.robots.startup_timeout_s),
                 &mut link,
+                Some(link_stats),
                 &mut rx,
                 Control {
                     submit_picks: 0,

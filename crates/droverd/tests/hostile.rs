@@ -215,11 +215,12 @@ fn hostile_http_and_mqtt_input_is_refused_cleanly() {
     });
     assert!(d.alive(), "the daemon survived malformed MQTT payloads");
     let (_, metrics) = d.req("GET", "/metrics", None, None);
+    // Counted per robot and reason: the sum over every label set.
     let rejected: f64 = metrics
         .lines()
-        .find_map(|l| l.strip_prefix("drover_mqtt_rejected_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
+        .filter(|l| l.starts_with("drover_mqtt_rejected_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
     assert!(
         rejected >= 10.0,
         "malformed messages are counted as rejects ({rejected})"
