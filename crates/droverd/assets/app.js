@@ -5,6 +5,9 @@
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
 const authHeaders = token ? { Authorization: "Bearer " + token } : {};
+// Writes must say they are JSON (droverd answers 415 otherwise), bodies or not.
+const writeHeaders = { "Content-Type": "application/json", ...authHeaders };
+// Only EventSource needs the token in its URL: it cannot set headers.
 const withToken = (url) => (token ? url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(token) : url);
 
 const COLORS = {
@@ -19,7 +22,7 @@ let cellPx = 8;
 let drag = null;
 
 async function getJson(url) {
-  const r = await fetch(withToken(url), { headers: authHeaders });
+  const r = await fetch(url, { headers: authHeaders });
   if (!r.ok) throw new Error(url + ": " + r.status);
   return r.json();
 }
@@ -154,7 +157,7 @@ function renderPanels() {
     tr.children[1].textContent = z.mode + " · " + z.cells.length + " cells";
     const del = document.createElement("button");
     del.textContent = "delete";
-    del.onclick = async () => { await fetch("/api/zones/" + z.id, { method: "DELETE", headers: authHeaders }); };
+    del.onclick = async () => { await fetch("/api/zones/" + z.id, { method: "DELETE", headers: writeHeaders }); };
     tr.children[2].appendChild(del);
     zbody.appendChild(tr);
   }
@@ -172,7 +175,7 @@ function renderFleet(paused) {
 }
 fleetButton.onclick = async () => {
   const action = fleetPaused ? "resume" : "pause";
-  const r = await fetch("/api/fleet/" + action, { method: "POST", headers: { "Content-Type": "application/json", ...authHeaders } });
+  const r = await fetch("/api/fleet/" + action, { method: "POST", headers: writeHeaders });
   if (r.ok) renderFleet(!fleetPaused);
 };
 
@@ -233,7 +236,7 @@ canvas.addEventListener("mouseup", async (ev) => {
   const body = { name: "zone " + new Date().toLocaleTimeString(), mode: d.slow ? "slow" : "blocked",
     rect: { col: a[0], row: a[1], width: b[0] - a[0] + 1, height: b[1] - a[1] + 1 } };
   if (d.slow) body.max_speed = 0.3; else body.access = true;
-  const r = await fetch("/api/zones", { method: "POST", headers: { "Content-Type": "application/json", ...authHeaders }, body: JSON.stringify(body) });
+  const r = await fetch("/api/zones", { method: "POST", headers: writeHeaders, body: JSON.stringify(body) });
   if (!r.ok) document.getElementById("details").textContent = "zone refused: " + (await r.text());
   draw();
 });

@@ -1,15 +1,20 @@
 //! The HTTP API (axum, OpenAPI from code with utoipa, Swagger UI served offline), the live
 //! dashboard's assets, the SSE event stream and Prometheus `/metrics`.
 //!
-//! Writes need `Authorization: Bearer <token>` when the config sets a write token; reads
-//! need it too when `read_token_required` is set (browsers' `EventSource` cannot send
-//! headers, so `?access_token=` is accepted as well). Every client error is a 4xx with a
-//! JSON body `{"error": code, "message": text}`: handlers return [`ApiError`], and a last
-//! layer turns axum's own plain-text rejections (bad paths, 404, 405, 413) into JSON.
+//! Every API route sits behind `guard`: reads need the read or operator token when the
+//! config asks (in the `Authorization` header, or `?access_token=` for `EventSource`);
+//! writes need the operator token in the header, the daemon's own `Origin` (if any),
+//! `Content-Type: application/json`, a body within `max_body_bytes` and `body_timeout`,
+//! and are written to the audit trail (`GET /api/audit`). Numbers are checked against
+//! `bounds`. The listener (`listener`) limits connections and the time a request head may
+//! take. Every client error is a 4xx with a JSON body `{"error": code, "message": text}`:
+//! handlers return [`ApiError`], and a last layer turns axum's own plain-text rejections
+//! (bad paths, 404, 405) into JSON.
 //!
 //! This file is the router (every route in one place); the handlers live in `tasks`,
-//! `operate` (robots, stations, zones, pods, fleet) and `dashboard` (reads, SSE, metrics,
-//! assets), the bodies in `schema`, the token check in `auth`, the listener in `server`.
+//! `operate` (robots, stations, zones, pods, fleet), `dashboard` (reads, SSE, metrics,
+//! assets) and `audit`, the bodies in `schema`, the tokens in `auth`, the origin rules in
+//! `origin`, the store and listen checks in `server`.
 
 use std::sync::Arc;
 
@@ -26,25 +31,29 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+mod audit;
 mod auth;
+mod bounds;
 mod dashboard;
+mod guard;
+mod listener;
 mod operate;
+mod origin;
 mod schema;
 mod server;
 mod tasks;
 
-pub use auth::Auth;
+pub use audit::AuditOut;
+pub use auth::{Auth, MAX_TOKEN_BYTES, Role};
 pub use schema::{
     Ack, Batch, BatchItem, BatchOut, ErrandActionName, ErrandIn, FloorOut, FloorStation, NewTask,
     RectIn, StaffIn, TaskFilter, TaskKindName, TaskOut, ZoneIn, floor_out,
 };
-pub use server::{ApiOptions, Served, metrics_handle, serve};
+pub use server::{ApiOptions, Limits, Served, check_listen, metrics_handle, serve};
 
 use crate::error::ApiError;
 use crate::ops::{Live, OpsHandle};
 
-/// Largest request body (a batch of 10,000 tasks fits).
-pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Most tasks in one batch.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -54,6 +63,7 @@ pub struct App {
     ops: OpsHandle,
     floor: Arc<FloorOut>,
     auth: Arc<Auth>,
+    limits: Limits,
     metrics: PrometheusHandle,
 }
 
@@ -68,11 +78,12 @@ pub struct App {
 struct ApiDoc;
 
 /// The whole router: API, OpenAPI JSON, Swagger UI, SSE, metrics, dashboard.
-pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth) -> Router {
+pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth, limits: Limits) -> Router {
     let app = App {
         ops,
         floor: Arc::new(floor_out(floor)),
         auth: Arc::new(auth),
+        limits,
         metrics: metrics_handle(),
     };
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -95,10 +106,11 @@ pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth) -> Router {
         .routes(routes!(dashboard::get_kpis))
         .routes(routes!(dashboard::get_live))
         .routes(routes!(dashboard::events))
+        .routes(routes!(audit::list_audit))
         .split_for_parts();
     let api = api
         .route("/metrics", axum::routing::get(dashboard::render_metrics))
-        .layer(middleware::from_fn_with_state(app.clone(), auth::authorize))
+        .layer(middleware::from_fn_with_state(app.clone(), guard::guard))
         .with_state(app);
     Router::new()
         .merge(api)
@@ -106,7 +118,9 @@ pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth) -> Router {
         .route("/", axum::routing::get(dashboard::dashboard_page))
         .route("/app.js", axum::routing::get(dashboard::dashboard_js))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // The guard already read the body within the limit; extractors must not cut it at
+        // axum's 2 MB default.
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(json_errors))
 }
 

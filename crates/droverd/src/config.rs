@@ -30,18 +30,111 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-/// `[api]`.
+/// `[api]`. The hardening keys (read token, origins, limits) are optional, with the
+/// defaults below, so configs written before them still load.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     /// Address the HTTP API and dashboard listen on.
     pub listen: String,
-    /// Bearer token for writes; empty: writes are open.
+    /// The operator token: bearer token for writes (reads too); empty: writes are open,
+    /// which only a loopback `listen` allows.
     pub write_token: String,
-    /// Reads need the token too.
+    /// Bearer token for reads only (dashboard, SSE, `/metrics`); setting it makes reads
+    /// need a token.
+    #[serde(default)]
+    pub read_token: String,
+    /// Reads need a token (the read token or the operator's).
     pub read_token_required: bool,
+    /// Serve open writes on a non-loopback address anyway (a closed network).
+    #[serde(default)]
+    pub allow_open_non_loopback: bool,
+    /// Origins besides the daemon's own whose pages may write (a TLS proxy's
+    /// `https://host`).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Open HTTP connections at most; more are answered 503 and closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Milliseconds a client has to send a whole request head (idle keep-alive included).
+    #[serde(default = "default_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send a whole request body.
+    #[serde(default = "default_body_timeout_ms")]
+    pub body_timeout_ms: u64,
+    /// Largest request body, bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
     /// Speed limit on the ring of cells around a blocked zone, m/s; 0: no ring.
     pub zone_ring_speed: f64,
+}
+
+fn default_max_connections() -> usize {
+    crate::api::Limits::DEFAULT.max_connections
+}
+
+fn default_header_timeout_ms() -> u64 {
+    crate::api::Limits::DEFAULT.header_timeout.as_millis() as u64
+}
+
+fn default_body_timeout_ms() -> u64 {
+    crate::api::Limits::DEFAULT.body_timeout.as_millis() as u64
+}
+
+fn default_max_body_bytes() -> usize {
+    crate::api::Limits::DEFAULT.max_body_bytes
+}
+
+impl ApiConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| anyhow::anyhow!("api.listen {:?}: {e}", self.listen))?;
+        anyhow::ensure!(
+            self.zone_ring_speed.is_finite() && self.zone_ring_speed >= 0.0,
+            "api.zone_ring_speed must be 0 (no ring) or a speed in m/s"
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.max_connections),
+            "api.max_connections must be 1 to 100000"
+        );
+        anyhow::ensure!(
+            (100..=600_000).contains(&self.header_timeout_ms),
+            "api.header_timeout_ms must be 100 to 600000"
+        );
+        anyhow::ensure!(
+            (100..=600_000).contains(&self.body_timeout_ms),
+            "api.body_timeout_ms must be 100 to 600000"
+        );
+        anyhow::ensure!(
+            (1024..=64 << 20).contains(&self.max_body_bytes),
+            "api.max_body_bytes must be 1024 to 67108864"
+        );
+        // Whether this address may serve open writes is decided by `serve`, after the flags
+        // and the environment had their say (`--listen`, `DROVERD_WRITE_TOKEN`).
+        self.auth().check()
+    }
+
+    /// Tokens and origins as the API checks them.
+    pub fn auth(&self) -> crate::api::Auth {
+        let token = |t: &str| (!t.is_empty()).then(|| t.to_string());
+        crate::api::Auth {
+            write_token: token(&self.write_token),
+            read_token: token(&self.read_token),
+            read_token_required: self.read_token_required,
+            allowed_origins: self.allowed_origins.clone(),
+        }
+    }
+
+    /// Connection and request limits.
+    pub fn limits(&self) -> crate::api::Limits {
+        crate::api::Limits {
+            max_connections: self.max_connections,
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+            body_timeout: std::time::Duration::from_millis(self.body_timeout_ms),
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
 }
 
 /// `[store]`.
@@ -349,10 +442,6 @@ impl Config {
             "log.format must be \"pretty\" or \"json\", not {:?}",
             config.log.format
         );
-        anyhow::ensure!(
-            !(config.api.read_token_required && config.api.write_token.is_empty()),
-            "api.read_token_required needs api.write_token"
-        );
         config.allocator.validate()?;
         anyhow::ensure!(
             config.vda5050.max_clock_skew_ms <= 86_400_000
@@ -364,15 +453,7 @@ impl Config {
             [p.x, p.y, p.rotation_deg].iter().all(|v| v.is_finite()),
             "vda5050.placement: x, y and rotation_deg must be finite numbers"
         );
-        anyhow::ensure!(
-            config.api.zone_ring_speed.is_finite() && config.api.zone_ring_speed >= 0.0,
-            "api.zone_ring_speed must be 0 (no ring) or a speed in m/s"
-        );
-        config
-            .api
-            .listen
-            .parse::<std::net::SocketAddr>()
-            .map_err(|e| anyhow::anyhow!("api.listen {:?}: {e}", config.api.listen))?;
+        config.api.validate()?;
         Ok(config)
     }
 
@@ -389,11 +470,9 @@ impl Config {
                     .parse()
                     .expect("validated when the config was parsed")
             }),
-            auth: crate::api::Auth {
-                write_token: (!self.api.write_token.is_empty())
-                    .then(|| self.api.write_token.clone()),
-                read_token_required: self.api.read_token_required,
-            },
+            auth: self.api.auth(),
+            allow_open_non_loopback: self.api.allow_open_non_loopback,
+            limits: self.api.limits(),
             data_dir: data_dir.unwrap_or_else(|| self.store.data_dir.clone()),
             zone_ring_speed: (self.api.zone_ring_speed > 0.0).then_some(self.api.zone_ring_speed),
         }

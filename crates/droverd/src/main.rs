@@ -77,6 +77,10 @@ enum Command {
         /// Address of the embedded MQTT broker (default: the config's broker.listen).
         #[arg(long, env = "DROVERD_BROKER_LISTEN")]
         broker_listen: Option<String>,
+        /// Serve open writes (no api.write_token) on a non-loopback address: for a closed
+        /// network only (api.allow_open_non_loopback).
+        #[arg(long)]
+        insecure_open_api: bool,
     },
     /// Scale benchmark: N simulated units over the configured broker (embedded by default),
     /// for each N in --robots; reports coordinator tick p99 and one-way command latency p99.
@@ -128,6 +132,10 @@ enum Command {
         /// Folder of the durable store (default: the config's store.data_dir).
         #[arg(long, env = "DROVERD_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// Serve open writes (no api.write_token) on a non-loopback address: for a closed
+        /// network only (api.allow_open_non_loopback).
+        #[arg(long)]
+        insecure_open_api: bool,
     },
 }
 
@@ -237,18 +245,23 @@ fn demo_options(
     }
 }
 
-/// The config's API options with flag and environment overrides.
+/// The config's API options with flag and environment overrides (`DROVERD_WRITE_TOKEN`,
+/// `DROVERD_READ_TOKEN`).
 fn api_options(
     config: &Config,
     listen: Option<std::net::SocketAddr>,
     data_dir: Option<PathBuf>,
+    insecure_open_api: bool,
 ) -> droverd::api::ApiOptions {
     let mut options = config.api_options(listen, data_dir);
-    if let Ok(token) = std::env::var("DROVERD_WRITE_TOKEN")
-        && !token.is_empty()
-    {
+    let env = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
+    if let Some(token) = env("DROVERD_WRITE_TOKEN") {
         options.auth.write_token = Some(token);
     }
+    if let Some(token) = env("DROVERD_READ_TOKEN") {
+        options.auth.read_token = Some(token);
+    }
+    options.allow_open_non_loopback |= insecure_open_api;
     options
 }
 
@@ -271,6 +284,7 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             seed,
             broker_listen,
+            insecure_open_api,
         } => {
             let mut config = Config::load(&config)?;
             if let Some(listen) = broker_listen {
@@ -281,6 +295,9 @@ async fn main() -> anyhow::Result<()> {
             }
             droverd::logs::init(&config.log);
             anyhow::ensure!(speed > 0.0, "--speed must be positive");
+            let api = api_options(&config, listen, data_dir, insecure_open_api);
+            // Before the broker and the floor start, so a refusal is all that happens.
+            droverd::api::check_listen(api.listen, &api.auth, api.allow_open_non_loopback)?;
             let addr = broker(&config, None)?;
             let mut shutdown = shutdown_signal();
             if let Some(s) = seconds {
@@ -300,7 +317,6 @@ async fn main() -> anyhow::Result<()> {
                 drop_prob,
                 seed: config.coordinator.seed,
             };
-            let api = api_options(&config, listen, data_dir);
             eprintln!(
                 "droverd demo: dashboard at http://{}/ , API docs at http://{}/swagger-ui/",
                 api.listen, api.listen
@@ -407,17 +423,21 @@ async fn main() -> anyhow::Result<()> {
             broker_url,
             listen,
             data_dir,
+            insecure_open_api,
         } => {
             let path = config;
             let config = Config::load(&path)?;
             droverd::logs::init(&config.log);
+            let api = api_options(&config, listen, data_dir, insecure_open_api);
+            // Before the broker starts, so a refusal is all that happens.
+            droverd::api::check_listen(api.listen, &api.auth, api.allow_open_non_loopback)?;
             let addr = broker(&config, broker_url.as_deref())?;
             // Pods hold what the floor file lists and the store recorded (`droverd
             // import-pods`); nothing is invented.
             let mut floor = droverd::config::load_floor(&config.floor.path)?;
             let mut served = droverd::api::serve(
                 &mut floor,
-                &api_options(&config, listen, data_dir),
+                &api,
                 config.coordinator.tick_ms,
             )
             .await?;

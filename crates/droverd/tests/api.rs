@@ -88,10 +88,6 @@ fn the_api_drives_a_shift() {
             json!({"kind": "pick", "pod": "pod-0001", "station": "stow-1"}),
             "stow station",
         ),
-        (
-            json!({"kind": "pick", "pod": "pod-0001", "units": 0}),
-            "units",
-        ),
         (json!({"kind": "fly", "pod": "pod-0001"}), "unknown variant"),
         (
             json!({"kind": "pick", "pod": "pod-0001", "colour": "red"}),
@@ -119,9 +115,13 @@ fn the_api_drives_a_shift() {
         );
     }
 
-    // Well-formed, but this floor cannot do it: 422.
+    // Well-formed, but this floor cannot do it, or a number out of its range: 422.
     for (bad, needle) in [
         (json!({"kind": "pick", "pod": "pod-9999"}), "no pod"),
+        (
+            json!({"kind": "pick", "pod": "pod-0001", "units": 0}),
+            "units must be 1 to 10000, got 0",
+        ),
         (
             json!({"kind": "pick", "sku": "no-such-sku"}),
             "no pod holds SKU",

@@ -46,7 +46,9 @@ pub(super) async fn events(
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        // No event id is ever that high; clamped, it asks for a reset instead of wrapping.
+        .map(|id| id.min(super::bounds::ID.end() - 1));
     let crate::ops::Resume {
         rx,
         head: seen,

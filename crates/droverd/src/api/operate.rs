@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use drover_store::ZoneSpec;
 
 use super::tasks::ask;
-use super::{Ack, App, StaffIn, ZoneIn, live, parse_json};
+use super::{Ack, App, StaffIn, ZoneIn, bounds, live, parse_json};
 use crate::error::ApiError;
 use crate::ops::{Command, RobotOp, RobotOut, StationOp, StationOut, ZoneOut};
 
@@ -118,7 +118,7 @@ pub(super) async fn list_zones(State(app): State<App>) -> Json<Vec<ZoneOut>> {
 
 /// Create a zone from cells or a rectangle.
 #[utoipa::path(post, path = "/api/zones", tag = "zones", request_body = ZoneIn,
-    responses((status = 201, body = ZoneOut), (status = 400, body = ApiError)))]
+    responses((status = 201, body = ZoneOut), (status = 400, body = ApiError), (status = 422, body = ApiError)))]
 pub(super) async fn create_zone(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
     let z: ZoneIn = parse_json(&body)?;
     let names = &app.ops.names;
@@ -129,7 +129,14 @@ pub(super) async fn create_zone(State(app): State<App>, body: Bytes) -> Result<R
         ("blocked", None) => None,
         ("blocked", Some(_)) => return Err(ApiError::invalid("max_speed goes with mode slow")),
         ("slow", Some(v)) if v.is_finite() && v > 0.0 && v < 10.0 => Some(v),
-        ("slow", _) => {
+        ("slow", Some(v)) => {
+            return Err(ApiError::new(
+                422,
+                "out_of_range",
+                format!("max_speed must be above 0 and below 10 m/s, got {v}"),
+            ));
+        }
+        ("slow", None) => {
             return Err(ApiError::invalid(
                 "mode slow needs max_speed in (0, 10) m/s",
             ));
@@ -140,6 +147,8 @@ pub(super) async fn create_zone(State(app): State<App>, body: Bytes) -> Result<R
             )));
         }
     };
+    let n = (names.width * names.height) as usize;
+    bounds::check("number of cells", z.cells.len(), &(0..=n))?;
     let mut cells = z.cells.clone();
     if let Some(r) = z.rect {
         let fits = r.width > 0
@@ -162,7 +171,6 @@ pub(super) async fn create_zone(State(app): State<App>, body: Bytes) -> Result<R
     if cells.is_empty() {
         return Err(ApiError::invalid("a zone needs cells or a rect"));
     }
-    let n = (names.width * names.height) as usize;
     if let Some(bad) = cells.iter().find(|c| **c as usize >= n) {
         return Err(ApiError::invalid(format!("cell {bad} is off the floor")));
     }
@@ -234,6 +242,9 @@ pub(super) async fn delete_zone(
     State(app): State<App>,
     Path(id): Path<u64>,
 ) -> Result<Json<Ack>, ApiError> {
+    if !bounds::ID.contains(&id) {
+        return Err(ApiError::not_found(format!("no zone {id}")));
+    }
     ask(&app, |reply| Command::DeleteZone { id, reply }).await?;
     Ok(Json(Ack { ok: true }))
 }

@@ -22,16 +22,16 @@ pub struct NewTask {
     /// Pick/stow: this station (default: the best one of the kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub station: Option<String>,
-    /// Pick/stow: units (default 1).
+    /// Pick/stow: units (default 1; 1 to 10,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub units: Option<u32>,
-    /// Transport: stops in order.
+    /// Transport: stops in order (1 to 1,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errands: Option<Vec<ErrandIn>>,
-    /// Higher goes first (default 0).
+    /// Higher goes first (default 0; -1,000 to 1,000).
     #[serde(default)]
     pub priority: i32,
-    /// Deadline, Unix ms.
+    /// Deadline, Unix ms (from 2020 to a year from now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
     /// Idempotency key: submitting the same key again returns the first task.
@@ -59,7 +59,7 @@ pub struct ErrandIn {
     pub cell: u32,
     /// `visit`, `lift`, `drop` or `dwell`.
     pub action: ErrandActionName,
-    /// Dwell: ticks to stay.
+    /// Dwell: ticks to stay (1 to 36,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticks: Option<u32>,
 }
@@ -133,8 +133,6 @@ pub struct TaskFilter {
     pub after: Option<u64>,
     /// At most this many (default 100, at most 10,000).
     pub limit: Option<usize>,
-    /// Accepted for `EventSource`-style clients.
-    pub access_token: Option<String>,
 }
 
 /// Staffing request.

@@ -1,7 +1,9 @@
-//! Serving the API: the store opened and recovered, the listener bound, the server task; and
-//! the process's metrics recorder `/metrics` renders.
+//! Serving the API: the listen address checked against the tokens, the store opened and
+//! recovered, the listener bound, the server task; and the process's metrics recorder
+//! `/metrics` renders.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use drover_grid::load::Floor;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -13,12 +15,62 @@ use super::{Auth, router};
 pub struct ApiOptions {
     /// Listen address (port 0: any free port; the bound one is returned).
     pub listen: std::net::SocketAddr,
-    /// Tokens.
+    /// Tokens and origins.
     pub auth: Auth,
+    /// Serve open writes (no operator token) on a non-loopback address anyway
+    /// (`api.allow_open_non_loopback`, `--insecure-open-api`).
+    pub allow_open_non_loopback: bool,
+    /// Connection, time and size limits.
+    pub limits: Limits,
     /// The store's folder (`drover.db` inside).
     pub data_dir: std::path::PathBuf,
     /// Speed limit on the ring around blocked zones, m/s (`None`: no ring).
     pub zone_ring_speed: Option<f64>,
+}
+
+/// How much of the server one client may take (`[api]` in the config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Time to send a whole request head.
+    pub header_timeout: Duration,
+    /// Time to send a whole request body.
+    pub body_timeout: Duration,
+    /// Largest request body, bytes (a batch of 10,000 tasks fits the default).
+    pub max_body_bytes: usize,
+}
+
+impl Limits {
+    /// The defaults `config/droverd.toml` documents: 500 trickling connections fit under
+    /// the connection limit beside the dashboards, and all are gone within 30 s.
+    pub const DEFAULT: Limits = Limits {
+        max_connections: 1024,
+        header_timeout: Duration::from_secs(10),
+        body_timeout: Duration::from_secs(15),
+        max_body_bytes: 4 * 1024 * 1024,
+    };
+}
+
+/// Refuses to serve open writes (no operator token) on an address other machines reach,
+/// unless told to for a closed network.
+pub fn check_listen(
+    listen: std::net::SocketAddr,
+    auth: &Auth,
+    allow_open_non_loopback: bool,
+) -> anyhow::Result<()> {
+    if auth.writes_open() && !listen.ip().is_loopback() && !allow_open_non_loopback {
+        anyhow::bail!(
+            "refusing to listen on {listen} without an operator token: anyone who reaches this \
+             address could drive the fleet. Set api.write_token (or DROVERD_WRITE_TOKEN), listen \
+             on a loopback address (api.listen, --listen), or on a closed network set \
+             api.allow_open_non_loopback = true (or pass --insecure-open-api)"
+        );
+    }
+    if auth.writes_open() && !listen.ip().is_loopback() {
+        tracing::warn!(%listen, "the API's writes are open to the network (allow_open_non_loopback)");
+    }
+    Ok(())
 }
 
 /// A running API: the loop's half of the operations state, and the bound address.
@@ -38,6 +90,12 @@ pub async fn serve(
     options: &ApiOptions,
     tick_ms: u64,
 ) -> anyhow::Result<Served> {
+    options.auth.check()?;
+    check_listen(
+        options.listen,
+        &options.auth,
+        options.allow_open_non_loopback,
+    )?;
     let path = options.data_dir.join("drover.db");
     let store = drover_store::SqliteStore::open(&path)
         .map_err(|e| anyhow::anyhow!("store {}: {e}", path.display()))?;
@@ -57,16 +115,12 @@ pub async fn serve(
         tick_ms,
         options.zone_ring_speed,
     );
-    let app = router(handle, floor, options.auth.clone());
+    let app = router(handle, floor, options.auth.clone(), options.limits);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
+    let server = tokio::spawn(super::listener::serve(listener, app, options.limits));
     tracing::info!(%addr, "HTTP API and dashboard listening");
     Ok(Served { ops, addr, server })
 }

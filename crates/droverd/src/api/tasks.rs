@@ -15,17 +15,26 @@ use tokio::sync::oneshot;
 
 use super::{
     App, Batch, BatchItem, BatchOut, ErrandActionName, ErrandIn, MAX_BATCH, NewTask, TaskFilter,
-    TaskKindName, TaskOut, parse_json,
+    TaskKindName, TaskOut, bounds, parse_json,
 };
 use crate::error::ApiError;
 use crate::ops::Command;
 
 /// A submitted task -> the stored spec, checked against the floor.
 pub(super) fn to_spec(app: &App, t: &NewTask) -> Result<TaskSpec, ApiError> {
-    if let Some(k) = &t.key
-        && (k.is_empty() || k.len() > 200)
-    {
-        return Err(ApiError::invalid("key must be 1 to 200 bytes"));
+    for (field, name) in [
+        ("key", &t.key),
+        ("pod", &t.pod),
+        ("sku", &t.sku),
+        ("station", &t.station),
+    ] {
+        if let Some(name) = name {
+            bounds::name(field, name)?;
+        }
+    }
+    bounds::check("priority", t.priority, &bounds::PRIORITY)?;
+    if let Some(d) = t.deadline_ms {
+        bounds::deadline("deadline_ms", d, crate::clock::now_ms())?;
     }
     let kind = match t.kind {
         TaskKindName::Pick | TaskKindName::Stow => {
@@ -37,7 +46,7 @@ pub(super) fn to_spec(app: &App, t: &NewTask) -> Result<TaskSpec, ApiError> {
                 (None, Some(s)) => PodChoice::Sku(s.clone()),
                 _ => return Err(ApiError::invalid("give exactly one of pod or sku")),
             };
-            let units = t.units.unwrap_or(1);
+            let units = bounds::check("units", t.units.unwrap_or(1), &bounds::UNITS)?;
             if t.kind == TaskKindName::Pick {
                 SpecKind::Pick {
                     pod,
@@ -62,10 +71,17 @@ pub(super) fn to_spec(app: &App, t: &NewTask) -> Result<TaskSpec, ApiError> {
                 .errands
                 .as_ref()
                 .ok_or_else(|| ApiError::invalid("a transport needs errands"))?;
+            if !errands.is_empty() {
+                bounds::check("number of errands", errands.len(), &bounds::ERRANDS)?;
+            }
             let mut out = Vec::new();
             for (k, e) in errands.iter().enumerate() {
                 let action = match (e.action, e.ticks) {
-                    (ErrandActionName::Dwell, Some(t)) => ErrandKind::Dwell(t),
+                    (ErrandActionName::Dwell, Some(t)) => ErrandKind::Dwell(bounds::check(
+                        &format!("errands[{k}].ticks"),
+                        t,
+                        &bounds::DWELL_TICKS,
+                    )?),
                     (ErrandActionName::Dwell, None) => {
                         return Err(ApiError::invalid(format!("errand {k}: dwell needs ticks")));
                     }
@@ -201,6 +217,9 @@ pub(super) async fn store_tasks(
 
 /// Reads a task on a blocking thread (SQLite IO stays off the runtime's workers).
 pub(super) async fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
+    if !bounds::ID.contains(&id) {
+        return Err(ApiError::not_found(format!("no task {id}")));
+    }
     let store = app.ops.committer.store().clone();
     match tokio::task::spawn_blocking(move || store.task(id)).await {
         Ok(Ok(Some(row))) => Ok(task_out(row)),
@@ -215,7 +234,8 @@ pub(super) async fn stored(app: &App, id: u64) -> Result<TaskOut, ApiError> {
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks", request_body = NewTask,
     responses((status = 201, body = TaskOut), (status = 200, description = "repeated key", body = TaskOut),
               (status = 400, body = ApiError), (status = 409, body = ApiError),
-              (status = 422, description = "no such pod, SKU or station on this floor", body = ApiError)))]
+              (status = 413, body = ApiError), (status = 415, body = ApiError),
+              (status = 422, description = "no such pod, SKU or station on this floor, or a number out of range", body = ApiError)))]
 pub(super) async fn submit_task(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
     let t: NewTask = parse_json(&body)?;
     let spec = to_spec(&app, &t)?;
@@ -320,7 +340,7 @@ pub(super) async fn submit_batch(
 
 /// List tasks, oldest first, with filters and paging.
 #[utoipa::path(get, path = "/api/tasks", tag = "tasks", params(TaskFilter),
-    responses((status = 200, body = Vec<TaskOut>), (status = 400, body = ApiError)))]
+    responses((status = 200, body = Vec<TaskOut>), (status = 400, body = ApiError), (status = 422, body = ApiError)))]
 pub(super) async fn list_tasks(
     State(app): State<App>,
     Query(filter): Query<TaskFilter>,
@@ -337,13 +357,14 @@ pub(super) async fn list_tasks(
             ))
         })?);
     }
-    let limit = filter.limit.unwrap_or(100);
-    if limit == 0 || limit > 10_000 {
-        return Err(ApiError::invalid("limit must be 1 to 10000"));
-    }
+    let limit = bounds::check("limit", filter.limit.unwrap_or(100), &bounds::TASK_PAGE)?;
+    let after = filter
+        .after
+        .map(|a| bounds::check("after", a, &bounds::ID))
+        .transpose()?;
     let query = TaskQuery {
         statuses,
-        after: filter.after,
+        after,
         limit,
     };
     let store = app.ops.committer.store().clone();
@@ -385,6 +406,9 @@ pub(super) async fn cancel_task(
     State(app): State<App>,
     Path(id): Path<u64>,
 ) -> Result<Json<TaskOut>, ApiError> {
+    if !bounds::ID.contains(&id) {
+        return Err(ApiError::not_found(format!("no task {id}")));
+    }
     ask(&app, |reply| Command::Cancel { id, reply }).await?;
     stored(&app, id).await.map(Json)
 }

@@ -49,8 +49,14 @@ pub struct DemoArgs<'a> {
     pub robots: usize,
     pub queued: usize,
     pub speed: f64,
+    /// The operator token (`DROVERD_WRITE_TOKEN`).
     pub token: Option<&'a str>,
+    /// The read token (`DROVERD_READ_TOKEN`).
+    pub read_token: Option<&'a str>,
     pub seed: u64,
+    /// `[api]` keys set to other values than `config/droverd.toml`'s (`("body_timeout_ms",
+    /// "1000")`): the daemon then reads a copy of it in the data dir.
+    pub api: &'a [(&'a str, &'a str)],
 }
 
 impl Default for DemoArgs<'_> {
@@ -60,9 +66,33 @@ impl Default for DemoArgs<'_> {
             queued: 0,
             speed: 8.0,
             token: None,
+            read_token: None,
             seed: 1,
+            api: &[],
         }
     }
+}
+
+/// `config/droverd.toml` with some `[api]` keys replaced, written into `dir`.
+pub fn config_with_api(dir: &Path, keys: &[(&str, &str)]) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("config/droverd.toml")).unwrap();
+    let (head, tail) = text.split_once("[api]\n").expect("an [api] section");
+    let (api, rest) = tail.split_once("\n[").expect("a section after [api]");
+    let mut lines: Vec<String> = api.lines().map(str::to_string).collect();
+    for (key, value) in keys {
+        let line = lines
+            .iter_mut()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("no api.{key} in config/droverd.toml"));
+        *line = format!("{key} = {value}");
+    }
+    let path = dir.join("droverd.toml");
+    std::fs::write(
+        &path,
+        format!("{head}[api]\n{}\n\n[{rest}", lines.join("\n")),
+    )
+    .unwrap();
+    path
 }
 
 /// Starts `droverd demo` on free ports with its store in `data_dir`; returns once the API
@@ -71,15 +101,23 @@ pub fn start(data_dir: &Path, args: &DemoArgs<'_>) -> Daemon {
     let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let broker_port = free_port();
     let broker = format!("127.0.0.1:{broker_port}");
+    let config = if args.api.is_empty() {
+        repo().join("config/droverd.toml")
+    } else {
+        config_with_api(data_dir, args.api)
+    };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_droverd"));
     cmd.current_dir(repo())
-        .args(["demo", "--config", "config/droverd.toml"])
+        .arg("demo")
+        .arg("--config")
+        .arg(&config)
         .args(["--robots", &args.robots.to_string()])
         .args(["--queued", &args.queued.to_string()])
         .args(["--speed", &args.speed.to_string()])
         .args(["--seed", &args.seed.to_string()])
         .args(["--listen", &api.to_string()])
         .args(["--broker-listen", &broker])
+        // hostile.rs publishes junk on the robots' topics, without a login.
         .arg("--data-dir")
         .arg(data_dir)
         .env("DROVERD_LOG", "warn")
@@ -89,6 +127,12 @@ pub fn start(data_dir: &Path, args: &DemoArgs<'_>) -> Daemon {
         Some(t) => cmd.env("DROVERD_WRITE_TOKEN", t),
         None => cmd.env_remove("DROVERD_WRITE_TOKEN"),
     };
+    match args.read_token {
+        Some(t) => cmd.env("DROVERD_READ_TOKEN", t),
+        None => cmd.env_remove("DROVERD_READ_TOKEN"),
+    };
+    // The readiness probe below reads; with reads closed it needs a token.
+    let probe_token = args.read_token.or(args.token);
     let child = cmd.spawn().expect("start droverd");
     let daemon = Daemon {
         child,
@@ -97,7 +141,7 @@ pub fn start(data_dir: &Path, args: &DemoArgs<'_>) -> Daemon {
         data_dir: data_dir.to_path_buf(),
     };
     wait_for(Duration::from_secs(30), "the API to answer", || {
-        request(api, "GET", "/api/floor", None, None)
+        request(api, "GET", "/api/floor", None, probe_token)
             .ok()
             .map(|r| r.0 == 200)
     });
@@ -154,7 +198,9 @@ pub fn wait_for(within: Duration, what: &str, mut check: impl FnMut() -> Option<
     }
 }
 
-/// One HTTP/1.1 request with `Connection: close`; returns status and body (chunked bodies
+/// One HTTP/1.1 request with `Connection: close`, as a well-behaved client sends it: writes
+/// (anything but GET and HEAD) say `Content-Type: application/json`, bodies or not, and the
+/// token goes in the `Authorization` header. Returns status and body (chunked bodies
 /// decoded).
 pub fn request(
     addr: SocketAddr,
@@ -163,18 +209,38 @@ pub fn request(
     body: Option<&[u8]>,
     token: Option<&str>,
 ) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
-    if let Some(b) = body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
+    if !matches!(method, "GET" | "HEAD") {
+        head.push_str("Content-Type: application/json\r\n");
     }
+    if let Some(b) = body {
+        head.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    request_raw(addr, head, body)
+}
+
+/// A request from a head of one's own (request line and headers, without the blank line
+/// ending it) and an optional body; returns status and body.
+pub fn raw_request(
+    addr: SocketAddr,
+    head: &str,
+    body: Option<&[u8]>,
+) -> std::io::Result<(u16, String)> {
+    let mut head = head.trim_end().to_string();
+    head.push_str("\r\n");
+    request_raw(addr, head, body)
+}
+
+fn request_raw(
+    addr: SocketAddr,
+    mut head: String,
+    body: Option<&[u8]>,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     head.push_str("\r\n");
     s.write_all(head.as_bytes())?;
     if let Some(b) = body {
