@@ -26,6 +26,9 @@ pub struct UnitFleetConfig {
     pub host: String,
     /// Broker port.
     pub port: u16,
+    /// Each unit's password, by serial number (its user name); a unit without one connects
+    /// without a login.
+    pub passwords: UnitPasswords,
     /// VDA interface name (first topic level).
     pub interface: String,
     /// Milliseconds between unit steps.
@@ -44,6 +47,18 @@ pub struct UnitFleetConfig {
     pub late: Vec<(usize, Duration)>,
     /// Faults.
     pub faults: Faults,
+}
+
+/// MQTT passwords by serial number. `Debug` shows the serial numbers only.
+#[derive(Clone, Default)]
+pub struct UnitPasswords(pub std::collections::HashMap<String, String>);
+
+impl std::fmt::Debug for UnitPasswords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut serials: Vec<&String> = self.0.keys().collect();
+        serials.sort();
+        f.debug_tuple("UnitPasswords").field(&serials).finish()
+    }
 }
 
 /// Counters shared by all units.
@@ -178,6 +193,9 @@ async fn run_unit(mut unit: DriveUnit, ctx: UnitCtx) {
     let mut options = MqttOptions::new(format!("unit-{serial}"), &cfg.host, cfg.port);
     options.set_keep_alive(cfg.keep_alive);
     options.set_max_packet_size(1 << 20, 1 << 20);
+    if let Some(password) = cfg.passwords.0.get(&serial) {
+        options.set_credentials(&serial, password);
+    }
     let will = unit.connection(ConnectionState::Connectionbroken, now_ms(), ctx.epoch);
     options.set_last_will(LastWill::new(
         path(Topic::Connection),

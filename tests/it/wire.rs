@@ -23,6 +23,7 @@ pub(crate) fn options(
         floor: crate::workspace_dir().join("config/floors/demo.toml"),
         robots,
         broker,
+        unit_logins: None,
         coord,
         intake: drover_core::session::Intake {
             max_clock_skew_ms: 5000,

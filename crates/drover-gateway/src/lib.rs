@@ -23,7 +23,6 @@ mod addr;
 mod broker;
 #[cfg(feature = "mosquitto")]
 pub mod mosquitto;
-#[cfg(feature = "embedded-broker")]
 mod passwd;
 mod secret;
 #[cfg(any(test, feature = "mosquitto"))]
@@ -33,7 +32,6 @@ mod tls;
 pub use addr::{BrokerAddr, redact_url};
 #[cfg(feature = "embedded-broker")]
 pub use broker::{EmbeddedBroker, free_port, start_broker, start_embedded_broker};
-#[cfg(feature = "embedded-broker")]
 pub use passwd::{Users, password_file_line};
 pub use secret::{Secret, random_password};
 pub use tls::ClientTls;

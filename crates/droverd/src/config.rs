@@ -145,24 +145,80 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
 }
 
-/// `[broker]`.
-#[derive(Clone, Debug, Deserialize)]
+/// `[broker]`. `Debug` shows neither the password nor the URL's.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
     /// `embedded` (rumqttd in-process on `listen`) or `external` (connect to `url`).
     pub mode: BrokerMode,
     /// Address the embedded broker listens on.
     pub listen: String,
-    /// External broker, `mqtt://[user[:password]@]host:port`.
+    /// External broker, `mqtt[s]://[user[:password]@]host[:port]`.
     pub url: String,
     /// Login for the external broker (overrides the URL's).
     pub username: Option<String>,
-    /// Password for the external broker.
+    /// Password for the external broker (`DROVERD_BROKER_PASSWORD` overrides it).
     pub password: Option<String>,
-    /// MQTT client id of the coordinator.
+    /// MQTT client id of the coordinator (and its user name on the embedded broker).
     pub client_id: String,
     /// Keep-alive in seconds.
     pub keep_alive_s: u64,
+    /// `mqtts://`: PEM file of the CA certificate(s) to trust; absent: the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// `mqtts://`: PEM client certificate for brokers that ask for one (with `client_key`).
+    pub client_cert: Option<PathBuf>,
+    /// Its PEM private key.
+    pub client_key: Option<PathBuf>,
+    /// Embedded broker: a mosquitto password file (`mosquitto_passwd`); only its users, and
+    /// droverd with a login of its own, may connect. Absent: anyone may.
+    pub password_file: Option<PathBuf>,
+    /// Embedded broker: a TLS listener too, on this address (with `tls_cert`, `tls_key`).
+    pub tls_listen: Option<String>,
+    /// The TLS listener's PEM certificate chain.
+    pub tls_cert: Option<PathBuf>,
+    /// Its PEM private key.
+    pub tls_key: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for BrokerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerConfig")
+            .field("mode", &self.mode)
+            .field("listen", &self.listen)
+            .field("url", &drover_gateway::redact_url(&self.url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("client_id", &self.client_id)
+            .field("keep_alive_s", &self.keep_alive_s)
+            .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
+            .field("password_file", &self.password_file)
+            .field("tls_listen", &self.tls_listen)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .finish()
+    }
+}
+
+impl BrokerConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        drover_gateway::BrokerAddr::parse(&self.url)?;
+        anyhow::ensure!(
+            self.client_cert.is_some() == self.client_key.is_some(),
+            "broker.client_cert and broker.client_key go together"
+        );
+        let tls = [&self.tls_cert, &self.tls_key].map(Option::is_some);
+        anyhow::ensure!(
+            [self.tls_listen.is_some(), tls[0], tls[1]] == [tls[0]; 3],
+            "broker.tls_listen, tls_cert and tls_key go together"
+        );
+        if let Some(at) = &self.tls_listen {
+            at.parse::<std::net::SocketAddr>()
+                .map_err(|e| anyhow::anyhow!("broker.tls_listen {at:?}: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Embedded or external broker.
@@ -442,6 +498,7 @@ impl Config {
             "log.format must be \"pretty\" or \"json\", not {:?}",
             config.log.format
         );
+        config.broker.validate()?;
         config.allocator.validate()?;
         anyhow::ensure!(
             config.vda5050.max_clock_skew_ms <= 86_400_000

@@ -10,7 +10,7 @@ use drover_grid::load::Floor;
 use drover_sim::fleet::{
     Associates, Faults, World, robot_specs, stocked, submit_picks, task_outcomes, units_at,
 };
-use drover_sim::mqtt::{UnitFleet, UnitFleetConfig};
+use drover_sim::mqtt::{UnitFleet, UnitFleetConfig, UnitPasswords};
 use drover_sim::unit::UnitConfig;
 use tokio::sync::watch;
 
@@ -25,6 +25,9 @@ pub struct DemoOptions {
     pub robots: usize,
     /// The broker the coordinator and units connect to (already running).
     pub broker: BrokerAddr,
+    /// The embedded broker's logins, when it requires them: each unit gets a random password,
+    /// added here, and logs in with its serial number as user name.
+    pub unit_logins: Option<drover_gateway::Users>,
     /// Coordinator settings.
     pub coord: drover_core::coord::CoordConfig,
     /// How far the units' messages are believed.
@@ -124,6 +127,7 @@ pub async fn run_demo(
         &UnitFleetConfig {
             host: options.broker.host.clone(),
             port: options.broker.port,
+            passwords: unit_passwords(&specs, options.unit_logins.as_ref()),
             interface: options.interface.clone(),
             step_ms: options.unit_step_ms,
             state_every_ms: 1000,
@@ -216,6 +220,26 @@ pub async fn run_demo(
         unit_reconnects: unit_stats.reconnects.load(Relaxed),
         coordinator_reconnects: stats.reconnects.load(Relaxed),
     })
+}
+
+/// A random password for each unit, added to `logins` (none without logins).
+fn unit_passwords(
+    specs: &[drover_core::coord::RobotSpec],
+    logins: Option<&drover_gateway::Users>,
+) -> UnitPasswords {
+    let Some(logins) = logins else {
+        return UnitPasswords::default();
+    };
+    UnitPasswords(
+        specs
+            .iter()
+            .map(|s| {
+                let password = drover_gateway::random_password();
+                logins.add(&s.serial, &password);
+                (s.serial.clone(), password.expose().to_string())
+            })
+            .collect(),
+    )
 }
 
 async fn wait_connected(

@@ -8,6 +8,7 @@
 //! dependencies go one way: `api` and `coordinator` use `ops`; `ops` uses neither.
 
 pub mod api;
+pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod coordinator;

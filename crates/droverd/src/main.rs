@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[cfg(feature = "embedded-broker")]
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use drover_gateway::{BrokerAddr, MqttLink, Session, SessionConfig, fleet_subscriptions};
 #[cfg(feature = "demo")]
@@ -77,6 +75,11 @@ enum Command {
         /// Address of the embedded MQTT broker (default: the config's broker.listen).
         #[arg(long, env = "DROVERD_BROKER_LISTEN")]
         broker_listen: Option<String>,
+        /// Let clients into the embedded broker without a login, e.g. `mosquitto_sub -t
+        /// 'uagv/v2/#'` to watch. Without it the demo makes up a random login for droverd and
+        /// each unit, held in memory only.
+        #[arg(long)]
+        open_broker: bool,
         /// Serve open writes (no api.write_token) on a non-loopback address: for a closed
         /// network only (api.allow_open_non_loopback).
         #[arg(long)]
@@ -139,35 +142,27 @@ enum Command {
     },
 }
 
-/// Resolves the broker: starts the embedded one if configured, else parses the URL.
-fn broker(config: &Config, url_override: Option<&str>) -> anyhow::Result<BrokerAddr> {
-    if let Some(url) = url_override {
-        return BrokerAddr::parse(url).map_err(anyhow::Error::msg);
+/// The broker droverd connects to: an external one (`url_override`, i.e. `--broker-url`, or
+/// `broker.mode = "external"`), or the embedded one, started here. Also returns the embedded
+/// broker's logins when it requires them: with `broker.password_file`, or `require_login`
+/// (the demo, whose units get logins made up in memory).
+fn broker(
+    config: &Config,
+    url_override: Option<&str>,
+    require_login: bool,
+) -> anyhow::Result<(BrokerAddr, Option<drover_gateway::Users>)> {
+    if url_override.is_some() || config.broker.mode == BrokerMode::External {
+        return Ok((droverd::broker::external(&config.broker, url_override)?, None));
     }
-    match config.broker.mode {
-        BrokerMode::Embedded => {
-            #[cfg(feature = "embedded-broker")]
-            {
-                let listen: std::net::SocketAddr = config
-                    .broker
-                    .listen
-                    .parse()
-                    .with_context(|| format!("broker.listen {:?}", config.broker.listen))?;
-                drover_gateway::start_embedded_broker(listen, 20_000)?;
-                tracing::info!(%listen, "embedded MQTT broker listening");
-                Ok(BrokerAddr::local(listen.port()))
-            }
-            #[cfg(not(feature = "embedded-broker"))]
-            anyhow::bail!("built without the embedded broker: set broker.mode = \"external\"")
-        }
-        BrokerMode::External => {
-            let mut addr = BrokerAddr::parse(&config.broker.url).map_err(anyhow::Error::msg)?;
-            if config.broker.username.is_some() {
-                addr.username = config.broker.username.clone();
-                addr.password = config.broker.password.clone().map(drover_gateway::Secret::new);
-            }
-            Ok(addr)
-        }
+    #[cfg(feature = "embedded-broker")]
+    {
+        let embedded = droverd::broker::start_embedded(&config.broker, 20_000, require_login)?;
+        Ok((embedded.addr, embedded.users))
+    }
+    #[cfg(not(feature = "embedded-broker"))]
+    {
+        let _ = require_login;
+        anyhow::bail!("built without the embedded broker: set broker.mode = \"external\"")
     }
 }
 
@@ -214,6 +209,7 @@ fn demo_options(
     floor: PathBuf,
     robots: usize,
     broker: BrokerAddr,
+    unit_logins: Option<drover_gateway::Users>,
     speed: f64,
     faults: Faults,
     queued: usize,
@@ -223,6 +219,7 @@ fn demo_options(
         floor,
         robots,
         broker,
+        unit_logins,
         coord: config.coord_config(),
         intake: config.vda5050.intake(),
         tick: Duration::from_millis(config.coordinator.tick_ms),
@@ -284,6 +281,7 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             seed,
             broker_listen,
+            open_broker,
             insecure_open_api,
         } => {
             let mut config = Config::load(&config)?;
@@ -298,18 +296,21 @@ async fn main() -> anyhow::Result<()> {
             let api = api_options(&config, listen, data_dir, insecure_open_api);
             // Before the broker and the floor start, so a refusal is all that happens.
             droverd::api::check_listen(api.listen, &api.auth, api.allow_open_non_loopback)?;
-            let addr = broker(&config, None)?;
+            let (addr, logins) = broker(&config, None, !open_broker)?;
             let mut shutdown = shutdown_signal();
             if let Some(s) = seconds {
                 shutdown = stop_after(Duration::from_secs(s), shutdown);
             }
             let floor = floor.unwrap_or_else(|| config.floor.path.clone());
             let robots = robots.unwrap_or(config.robots.count);
+            let watch = if logins.is_some() {
+                "logins made up for droverd and each unit; --open-broker lets mosquitto_sub watch"
+            } else {
+                "subscribe to uagv/v2/# to watch"
+            };
             eprintln!(
-                "droverd demo: {robots} simulated units on {} via mqtt://{}:{} (subscribe to uagv/v2/# to watch); Ctrl-C stops",
+                "droverd demo: {robots} simulated units on {} via {addr} ({watch}); Ctrl-C stops",
                 floor.display(),
-                addr.host,
-                addr.port
             );
             let faults = Faults {
                 delay_prob,
@@ -326,6 +327,7 @@ async fn main() -> anyhow::Result<()> {
                 floor,
                 robots,
                 addr,
+                logins,
                 speed,
                 faults,
                 queued,
@@ -355,7 +357,7 @@ async fn main() -> anyhow::Result<()> {
             let mut config = Config::load(&config)?;
             droverd::logs::init(&config.log);
             let fresh = broker_url.is_none() && config.broker.mode == BrokerMode::Embedded;
-            let mut addr = broker(&config, broker_url.as_deref())?;
+            let (mut addr, mut logins) = broker(&config, broker_url.as_deref(), false)?;
             if !json {
                 println!(
                     "| units | tick p50 ms | tick p99 ms | tick max ms | command p50 ms | command p99 ms (whole run) | command p99 ms (after 10 s) | states/s | orders/s | unit reconnects | silent events | collisions |"
@@ -368,13 +370,14 @@ async fn main() -> anyhow::Result<()> {
                     // left behind (filters, retained states), which would slow the next size.
                     let port = drover_gateway::free_port()?;
                     config.broker.listen = format!("127.0.0.1:{port}");
-                    addr = broker(&config, None)?;
+                    (addr, logins) = broker(&config, None, false)?;
                 }
                 let mut options = demo_options(
                     &config,
                     floor.clone(),
                     n,
                     addr.clone(),
+                    logins.clone(),
                     1.0,
                     Faults::none(),
                     n / 2,
@@ -431,7 +434,7 @@ async fn main() -> anyhow::Result<()> {
             let api = api_options(&config, listen, data_dir, insecure_open_api);
             // Before the broker starts, so a refusal is all that happens.
             droverd::api::check_listen(api.listen, &api.auth, api.allow_open_non_loopback)?;
-            let addr = broker(&config, broker_url.as_deref())?;
+            let (addr, _) = broker(&config, broker_url.as_deref(), false)?;
             // Pods hold what the floor file lists and the store recorded (`droverd
             // import-pods`); nothing is invented.
             let mut floor = droverd::config::load_floor(&config.floor.path)?;
@@ -450,7 +453,7 @@ async fn main() -> anyhow::Result<()> {
                 session,
                 interface: config.vda5050.interface.clone(),
             };
-            tracing::info!(broker = %format!("{}:{}", addr.host, addr.port), config = %path.display(), "droverd running");
+            tracing::info!(broker = %addr, config = %path.display(), "droverd running");
             let summary = run_coordinator(
                 floor,
                 config.serials(),

@@ -118,6 +118,7 @@ pub fn start(data_dir: &Path, args: &DemoArgs<'_>) -> Daemon {
         .args(["--listen", &api.to_string()])
         .args(["--broker-listen", &broker])
         // hostile.rs publishes junk on the robots' topics, without a login.
+        .arg("--open-broker")
         .arg("--data-dir")
         .arg(data_dir)
         .env("DROVERD_LOG", "warn")
