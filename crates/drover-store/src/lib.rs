@@ -19,6 +19,8 @@
 //! [`Committer::failures`]); droverd then holds its orders until commits succeed again.
 
 mod audit;
+#[cfg(test)]
+mod audit_tests;
 mod check;
 mod error;
 mod lock;
