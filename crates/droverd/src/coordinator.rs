@@ -288,12 +288,25 @@ pub async fn run_coordinator(
                 _ => None,
             })
             .collect();
+        let mut hold_orders = false;
         if let Some(o) = ops.as_deref_mut() {
-            // Transitions are durable before the orders that follow them go out.
-            o.after_tick(session.coordinator(), &coord_events, tick_s * 1000.0)
+            // Transitions are durable before the orders that follow them go out. A failed
+            // commit pauses the fleet (its actions go out) and holds this tick's orders, and
+            // every later tick's, until the store takes the writes; the order book resends.
+            let pauses = o
+                .after_tick(session.coordinator_mut(), &coord_events, tick_s * 1000.0)
                 .await;
+            for (robot, message) in pauses {
+                let p = session.encode(robot, message, epoch_ms());
+                publish(link, &mut summary, p);
+            }
+            hold_orders = o.holds_orders();
         }
         for p in out.publish {
+            if hold_orders && p.path.topic == drover_vda5050::Topic::Order {
+                metrics::counter!("drover_orders_held_total").increment(1);
+                continue;
+            }
             publish(link, &mut summary, p);
         }
         if let Some(o) = ops.as_deref_mut() {

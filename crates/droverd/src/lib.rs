@@ -12,6 +12,7 @@ pub mod broker;
 pub mod clock;
 pub mod config;
 pub mod coordinator;
+pub mod datadir;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;

@@ -296,6 +296,8 @@ async fn main() -> anyhow::Result<()> {
             let api = api_options(&config, listen, data_dir, insecure_open_api);
             // Before the broker and the floor start, so a refusal is all that happens.
             droverd::api::check_listen(api.listen, &api.auth, api.allow_open_non_loopback)?;
+            // Held until droverd exits: one droverd per data dir.
+            let _data_dir = droverd::datadir::lock(&api.data_dir)?;
             let (addr, logins) = broker(&config, None, !open_broker)?;
             let mut shutdown = shutdown_signal();
             if let Some(s) = seconds {
@@ -418,6 +420,9 @@ async fn main() -> anyhow::Result<()> {
             let dir = data_dir.unwrap_or_else(|| config.store.data_dir.clone());
             std::fs::create_dir_all(&dir)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            let _data_dir = droverd::datadir::lock(&dir).map_err(|e| {
+                anyhow::anyhow!("{e}; while droverd runs, PUT /api/pods imports pod contents")
+            })?;
             let n = droverd::pods::import_file(&file, &mut floor, &dir)?;
             println!("imported the contents of {n} pods into {}", dir.display());
         }
@@ -434,16 +439,14 @@ async fn main() -> anyhow::Result<()> {
             let api = api_options(&config, listen, data_dir, insecure_open_api);
             // Before the broker starts, so a refusal is all that happens.
             droverd::api::check_listen(api.listen, &api.auth, api.allow_open_non_loopback)?;
+            // Held until droverd exits: one droverd per data dir.
+            let _data_dir = droverd::datadir::lock(&api.data_dir)?;
             let (addr, _) = broker(&config, broker_url.as_deref(), false)?;
             // Pods hold what the floor file lists and the store recorded (`droverd
             // import-pods`); nothing is invented.
             let mut floor = droverd::config::load_floor(&config.floor.path)?;
-            let mut served = droverd::api::serve(
-                &mut floor,
-                &api,
-                config.coordinator.tick_ms,
-            )
-            .await?;
+            let mut served =
+                droverd::api::serve(&mut floor, &api, config.coordinator.tick_ms).await?;
             let mut session_config = SessionConfig::new(&config.broker.client_id);
             session_config.keep_alive = Duration::from_secs(config.broker.keep_alive_s);
             session_config.subscriptions = fleet_subscriptions(&config.vda5050.interface);

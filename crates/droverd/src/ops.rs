@@ -8,6 +8,15 @@
 //! restaffs stations, so nothing accepted is lost, and the store refuses a second final
 //! transition, so nothing is done twice.
 //!
+//! The store fails safe. A task transition is in effect in memory once the allocator made it,
+//! so a commit of it that fails cannot be taken back: the loop owes it to the store. Owed
+//! writes are kept in order and retried first in every later commit (every tick at least);
+//! while any are owed the fleet is paused (a pause of the store's own, apart from the
+//! operator's), no order is published ([`OpsLoop::holds_orders`]), no new demo task is
+//! generated, and what waits on them (task events, final counts) waits. The first commit that
+//! succeeds settles them and lifts the store's pause. A restart in between recovers the store's
+//! last state: nothing owed was ever acknowledged as done, so nothing is done twice.
+//!
 //! This file holds the two halves ([`OpsHandle`] for the API, [`OpsLoop`] for the loop), the
 //! task bookkeeping and the commits after each tick; `commands` runs operator commands, `live`
 //! rebuilds the live view, `events` keeps the event log, `names` checks client names.
@@ -19,14 +28,15 @@ mod names;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use drover_alloc::{Errand, ErrandAction, PodId, PodSel, StationId, TaskId, TaskKind, TaskState};
 use drover_core::coord::{CoordEvent, Coordinator, Outbound, ZoneArea};
 use drover_grid::Cell;
 use drover_grid::load::Floor;
 use drover_store::{
-    Committer, ContentsRecord, ErrandKind, Outcome, PodChoice, Recovered, SpecKind, TaskSpec,
-    TaskStatus, Write,
+    Committer, ContentsRecord, ErrandKind, Outcome, PodChoice, Recovered, SpecKind, StoreError,
+    TaskSpec, TaskStatus, Write,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -81,6 +91,33 @@ pub struct OpsLoop {
     ticks_ms: VecDeque<f64>,
     tick_ms: u64,
     done_since_start: u64,
+    /// Writes in effect in memory that the store has not taken yet.
+    owed: Owed,
+    /// Set while commits fail (and something is owed).
+    failing: Option<Failing>,
+    /// An operator paused the fleet (`POST /api/fleet/pause`, stored). The store's pause is
+    /// `failing`; the coordinator's fleet is paused while either is.
+    operator_paused: bool,
+    /// Pause and resume actions from the store's pause, sent with the next batch of messages.
+    outbox: Vec<(u32, Outbound)>,
+}
+
+/// What the loop owes the store: writes already in effect in memory, in the order they
+/// happened, and what waits until they are durable (task events for clients, final counts).
+#[derive(Default)]
+struct Owed {
+    writes: Vec<Write>,
+    events: Vec<serde_json::Value>,
+    finals: Vec<TaskStatus>,
+}
+
+/// Commits are failing: the fleet is paused and orders are held.
+struct Failing {
+    since: Instant,
+    /// The last error.
+    error: String,
+    /// Failed commits in this episode.
+    tries: u64,
 }
 
 #[derive(Clone, Default)]
@@ -161,7 +198,14 @@ pub fn ops(
         ticks_ms: VecDeque::new(),
         tick_ms: tick_ms.max(1),
         done_since_start: 0,
+        owed: Owed::default(),
+        failing: None,
+        operator_paused: false,
+        outbox: Vec::new(),
     };
+    // Shown at 0 until a commit fails.
+    metrics::counter!("drover_store_commit_failures_total").increment(0);
+    metrics::gauge!("drover_store_failing").set(0.0);
     (handle, ops)
 }
 
@@ -234,6 +278,7 @@ impl OpsLoop {
             tracing::warn!(
                 "the fleet was paused before the restart: it stays paused until resumed"
             );
+            self.operator_paused = true;
             pauses = coord.set_fleet_paused(true);
         }
         let n = recovered.open.len();
@@ -359,10 +404,11 @@ impl OpsLoop {
         self.commands.try_recv().ok()
     }
 
-    /// Generates `n` pick tasks through the store (demo's order stream).
+    /// Generates `n` pick tasks through the store (demo's order stream); none while the
+    /// store fails.
     pub async fn top_up(&mut self, coord: &mut Coordinator, n: usize, k: &mut u64) {
         let names = coord.alloc().sku_names().to_vec();
-        if names.is_empty() {
+        if names.is_empty() || self.failing.is_some() {
             return;
         }
         let mut writes = Vec::new();
@@ -385,19 +431,20 @@ impl OpsLoop {
             });
             specs.push(spec);
         }
-        match self.committer.commit(writes).await {
+        match self.commit(coord, writes).await {
             Ok(outcomes) => {
-                let mut failed = Vec::new();
                 for (o, spec) in outcomes.iter().zip(&specs) {
                     if let Outcome::Inserted { id } = o {
-                        failed.extend(self.submit(coord, *id, spec));
+                        // A refusal is owed, committed with this tick's transitions.
+                        let refused = self.submit(coord, *id, spec);
+                        self.owed.writes.extend(refused);
                         self.events
                             .push("task", &task_event(*id, TaskStatus::Queued, None));
                     }
                 }
-                let _ = self.committer.commit(failed).await;
             }
-            Err(e) => tracing::error!(error = %e, "order stream: commit failed"),
+            // Nothing was generated: the tasks exist neither in memory nor in the store.
+            Err(e) => tracing::debug!(error = %e, "order stream: commit failed"),
         }
     }
 
@@ -431,15 +478,22 @@ impl OpsLoop {
         areas
     }
 
-    /// After a coordinator tick: commits every task transition and pod move it caused.
-    /// Returns when they are durable (the caller publishes orders after this).
-    pub async fn after_tick(&mut self, coord: &Coordinator, events: &[CoordEvent], tick_ms: f64) {
+    /// After a coordinator tick: commits every task transition and pod move it caused (after
+    /// whatever is still owed). Returns when they are durable, or when the commit failed; the
+    /// caller publishes orders after this, unless [`OpsLoop::holds_orders`]. Returns the
+    /// store's pause (or resume) actions to send.
+    pub async fn after_tick(
+        &mut self,
+        coord: &mut Coordinator,
+        events: &[CoordEvent],
+        tick_ms: f64,
+    ) -> Vec<(u32, Outbound)> {
         self.ticks_ms.push_back(tick_ms);
         let keep = (60_000 / self.tick_ms).max(10) as usize;
         while self.ticks_ms.len() > keep {
             self.ticks_ms.pop_front();
         }
-        let mut writes = self.moves(coord);
+        self.owe_moves(coord);
         for e in events {
             if let CoordEvent::Alloc(drover_alloc::Event::PodStored { pod, slot }) = e {
                 let alloc = coord.alloc();
@@ -448,29 +502,136 @@ impl OpsLoop {
                     .into_iter()
                     .map(|(s, q)| (alloc.sku_names()[s.0 as usize].clone(), q))
                     .collect();
-                writes.push(Write::PutPod {
+                self.owed.writes.push(Write::PutPod {
                     name: alloc.pod_name(*pod).to_string(),
                     slot: slot.0,
                     contents: ContentsRecord::V1(contents),
                 });
             }
         }
-        if let Err(e) = self.committer.commit(writes).await {
-            tracing::error!(error = %e, "committing task transitions failed");
+        // A failure is handled inside: the writes stay owed, the fleet is paused.
+        let _ = self.commit(coord, Vec::new()).await;
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether orders must not go out: a commit failed and its writes are still owed (the
+    /// order book resends the held orders once they are durable).
+    pub fn holds_orders(&self) -> bool {
+        self.failing.is_some()
+    }
+
+    /// Commits everything owed, then `writes`, in one transaction, and returns the outcomes
+    /// of `writes`. The caller puts `writes` into effect only once this returns `Ok`: on
+    /// failure nothing is stored, the owed writes stay owed (in order), and while any are
+    /// owed the fleet is paused. The first success after failures lifts that pause.
+    async fn commit(
+        &mut self,
+        coord: &mut Coordinator,
+        writes: Vec<Write>,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let n_owed = self.owed.writes.len();
+        if n_owed == 0 && writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batch = self.owed.writes.clone();
+        batch.extend(writes);
+        match self.committer.commit(batch).await {
+            Ok(mut outcomes) => {
+                let mine = outcomes.split_off(n_owed.min(outcomes.len()));
+                self.settled(coord);
+                Ok(mine)
+            }
+            Err(e) => {
+                if n_owed > 0 {
+                    self.unsettled(coord, &e);
+                }
+                Err(e)
+            }
         }
     }
 
-    async fn commit_moves(&mut self, coord: &Coordinator) {
-        let writes = self.moves(coord);
-        if let Err(e) = self.committer.commit(writes).await {
-            tracing::error!(error = %e, "committing task transitions failed");
+    /// The owed writes are durable: what waited on them follows, and the store's pause ends.
+    fn settled(&mut self, coord: &mut Coordinator) {
+        let owed = std::mem::take(&mut self.owed);
+        for event in &owed.events {
+            self.events.push("task", event);
+        }
+        for status in owed.finals {
+            *self.finals.entry(status).or_default() += 1;
+            if status == TaskStatus::Done {
+                self.done_since_start += 1;
+            }
+        }
+        if let Some(f) = self.failing.take() {
+            metrics::gauge!("drover_store_failing").set(0.0);
+            tracing::warn!(
+                failed_commits = f.tries,
+                seconds = f.since.elapsed().as_secs(),
+                writes = owed.writes.len(),
+                operator_paused = self.operator_paused,
+                "store: commits succeed again and the owed writes are durable; the store's fleet pause ends"
+            );
+            let resume = self.sync_fleet_pause(coord);
+            self.outbox.extend(resume);
         }
     }
 
-    /// Task transitions since the last call (and events for them).
-    fn moves(&mut self, coord: &Coordinator) -> Vec<Write> {
+    /// A commit of owed writes failed: pause the fleet and hold orders (logged once per
+    /// episode, not per retry).
+    fn unsettled(&mut self, coord: &mut Coordinator, e: &StoreError) {
+        match &mut self.failing {
+            Some(f) => {
+                f.tries += 1;
+                f.error = e.to_string();
+            }
+            None => {
+                tracing::error!(
+                    error = %e,
+                    writes = self.owed.writes.len(),
+                    "store: a commit failed; the fleet is paused and no order goes out until the store takes the owed writes (retried every tick)"
+                );
+                self.failing = Some(Failing {
+                    since: Instant::now(),
+                    error: e.to_string(),
+                    tries: 1,
+                });
+                metrics::gauge!("drover_store_failing").set(1.0);
+                let pause = self.sync_fleet_pause(coord);
+                self.outbox.extend(pause);
+            }
+        }
+    }
+
+    /// Pauses or resumes the coordinator's fleet to match the two pauses (the operator's and
+    /// the store's); returns the instant actions to send (none when nothing changes).
+    fn sync_fleet_pause(&self, coord: &mut Coordinator) -> Vec<(u32, Outbound)> {
+        let paused = self.operator_paused || self.failing.is_some();
+        if coord.is_fleet_paused() == paused {
+            return Vec::new();
+        }
+        coord.set_fleet_paused(paused)
+    }
+
+    /// Owes the transitions since the last call, and commits them. On failure they stay
+    /// owed; the error is for the operator whose command caused them.
+    async fn commit_moves(
+        &mut self,
+        coord: &mut Coordinator,
+    ) -> Result<(), crate::error::ApiError> {
+        self.owe_moves(coord);
+        self.commit(coord, Vec::new()).await.map(|_| ()).map_err(|e| {
+            crate::error::ApiError::unavailable(format!(
+                "done, but not durable yet: the store refused the commit ({e}); it is retried every tick and the fleet stays paused until it succeeds"
+            ))
+        })
+    }
+
+    /// Owes the task transitions since the last call (with their events, which wait for the
+    /// commit).
+    fn owe_moves(&mut self, coord: &Coordinator) {
         let alloc = coord.alloc();
         let mut writes = Vec::new();
+        let mut events = Vec::new();
         let mut closed = Vec::new();
         for (&id, (tid, last, last_robot)) in self.open.iter_mut() {
             let Some(task) = alloc.task(*tid) else {
@@ -495,7 +656,7 @@ impl OpsLoop {
                 reason,
                 at_ms: now_ms(),
             });
-            self.events.push("task", &task_event(id, status, serial));
+            events.push((id, task_event(id, status, serial)));
             if status.is_final() {
                 closed.push((id, *tid, status));
             }
@@ -503,25 +664,25 @@ impl OpsLoop {
         for (id, tid, status) in closed {
             self.open.remove(&id);
             self.by_alloc.remove(&tid);
-            *self.finals.entry(status).or_default() += 1;
-            if status == TaskStatus::Done {
-                self.done_since_start += 1;
-            }
+            self.owed.finals.push(status);
         }
         writes.sort_by_key(|w| match w {
             Write::Transition { id, .. } => *id,
             _ => 0,
         });
-        writes
+        events.sort_by_key(|e| e.0);
+        self.owed.writes.extend(writes);
+        self.owed.events.extend(events.into_iter().map(|e| e.1));
     }
 
-    /// Store tasks done, failed or cancelled, and open, as the API counts them.
+    /// Store tasks done, failed or cancelled, and open, as the API counts them (a task whose
+    /// final transition is owed is still open: the store has not taken it).
     pub fn outcomes(&self) -> (usize, usize, usize) {
         let n = |s: TaskStatus| self.finals.get(&s).copied().unwrap_or(0) as usize;
         (
             n(TaskStatus::Done),
             n(TaskStatus::Failed) + n(TaskStatus::Cancelled),
-            self.open.len(),
+            self.open.len() + self.owed.finals.len(),
         )
     }
 }

@@ -1,6 +1,7 @@
 //! Operator commands between ticks: tasks cancelled, robots paused, reset or taken out, stations
 //! staffed and released, zones, the fleet-wide pause, inventory imports; each committed before it
-//! takes effect.
+//! takes effect, after whatever the loop still owes the store (so the store takes writes in the
+//! order they took effect).
 
 use drover_core::coord::{Coordinator, Outbound};
 use drover_store::{ContentsRecord, TaskSpec, TaskStatus, Write, ZoneRecord, ZoneSpec};
@@ -120,7 +121,9 @@ impl OpsLoop {
         match command {
             Command::Submit { id, spec } => {
                 if let Some(w) = self.submit(coord, id, &spec) {
-                    let _ = self.committer.commit(vec![w]).await;
+                    // The refusal is in effect: owed until the store takes it.
+                    self.owed.writes.push(w);
+                    let _ = self.commit(coord, Vec::new()).await;
                 }
                 self.events
                     .push("task", &task_event(id, TaskStatus::Queued, None));
@@ -180,14 +183,11 @@ impl OpsLoop {
                 let _ = reply.send(result);
             }
             Command::PutZone { id, zone, reply } => {
-                let result = match self
-                    .committer
-                    .commit(vec![Write::PutZone {
-                        id,
-                        zone: ZoneRecord::V2(zone.clone()),
-                    }])
-                    .await
-                {
+                let write = Write::PutZone {
+                    id,
+                    zone: ZoneRecord::V2(zone.clone()),
+                };
+                let result = match self.commit(coord, vec![write]).await {
                     Ok(_) => {
                         let z = zone_out(id, &zone);
                         self.zones.retain(|z| z.id != id);
@@ -205,10 +205,16 @@ impl OpsLoop {
                     key: FLEET_PAUSED.to_string(),
                     value: paused.to_string(),
                 };
-                let result = match self.committer.commit(vec![write]).await {
+                let result = match self.commit(coord, vec![write]).await {
                     Ok(_) => {
-                        out.extend(coord.set_fleet_paused(paused));
-                        tracing::info!(paused, "operator: fleet pause");
+                        // The operator's pause only: a resume leaves the store's pause on.
+                        self.operator_paused = paused;
+                        out.extend(self.sync_fleet_pause(coord));
+                        tracing::info!(
+                            paused,
+                            store_paused = self.failing.is_some(),
+                            "operator: fleet pause"
+                        );
                         Ok(())
                     }
                     Err(e) => Err(ApiError::unavailable(e.to_string())),
@@ -223,7 +229,7 @@ impl OpsLoop {
                 let result = if !self.zones.iter().any(|z| z.id == id) {
                     Err(ApiError::not_found(format!("no zone {id}")))
                 } else {
-                    match self.committer.commit(vec![Write::DeleteZone { id }]).await {
+                    match self.commit(coord, vec![Write::DeleteZone { id }]).await {
                         Ok(_) => {
                             self.zones.retain(|z| z.id != id);
                             out.extend(coord.set_zones(&self.zone_areas()));
@@ -237,6 +243,8 @@ impl OpsLoop {
                 let _ = reply.send(result);
             }
         }
+        // The store's pause or resume, when a commit above failed or settled what was owed.
+        out.extend(std::mem::take(&mut self.outbox));
         out
     }
 
@@ -255,8 +263,7 @@ impl OpsLoop {
             .allocator()
             .cancel(tid)
             .map_err(|e| ApiError::conflict(e.to_string()))?;
-        self.commit_moves(coord).await;
-        Ok(())
+        self.commit_moves(coord).await
     }
 
     async fn station(
@@ -270,11 +277,12 @@ impl OpsLoop {
         };
         match op {
             StationOp::Staff(associate) => {
-                self.commit_staff(name, Some(associate.clone())).await?;
+                self.commit_staff(coord, name, Some(associate.clone()))
+                    .await?;
                 coord.allocator().staff(s, &associate);
             }
             StationOp::Unstaff => {
-                self.commit_staff(name, None).await?;
+                self.commit_staff(coord, name, None).await?;
                 coord.allocator().unstaff(s);
             }
             StationOp::Release => {
@@ -284,18 +292,23 @@ impl OpsLoop {
                     .release(s, tick)
                     .map_err(|e| ApiError::conflict(e.to_string()))?;
                 // The done transitions are durable before the associate's "done" is answered.
-                self.commit_moves(coord).await;
+                self.commit_moves(coord).await?;
             }
         }
         Ok(())
     }
 
-    async fn commit_staff(&self, name: &str, associate: Option<String>) -> Result<(), ApiError> {
-        self.committer
-            .commit(vec![Write::Staff {
-                station: name.to_string(),
-                associate,
-            }])
+    async fn commit_staff(
+        &mut self,
+        coord: &mut Coordinator,
+        name: &str,
+        associate: Option<String>,
+    ) -> Result<(), ApiError> {
+        let write = Write::Staff {
+            station: name.to_string(),
+            associate,
+        };
+        self.commit(coord, vec![write])
             .await
             .map(|_| ())
             .map_err(|e| ApiError::unavailable(e.to_string()))
@@ -335,8 +348,7 @@ impl OpsLoop {
             });
         }
         // Durable first: a crash after this point replays the import from the store.
-        self.committer
-            .commit(writes)
+        self.commit(coord, writes)
             .await
             .map_err(|e| ApiError::unavailable(e.to_string()))?;
         let mut skus = self.names.skus.write().unwrap_or_else(|e| e.into_inner());

@@ -117,6 +117,11 @@ pub struct Kpis {
     pub starvation_pct: f64,
     /// Coordinator tick p99 over the last minute, ms.
     pub tick_ms_p99: f64,
+    /// A commit failed and its writes are still owed: the fleet is paused and no order goes
+    /// out until the store takes them.
+    pub store_failing: bool,
+    /// Commits the store refused since droverd started (`drover_store_commit_failures_total`).
+    pub store_commit_failures: u64,
 }
 
 /// The live view, rebuilt every tick.
@@ -137,7 +142,8 @@ pub struct Live {
     /// Cells where a pod stands (in a slot, or stranded); a lifted pod rides on its robot
     /// (`carrying`).
     pub pods: Vec<u32>,
-    /// An operator paused the whole fleet (`POST /api/fleet/pause`).
+    /// An operator paused the whole fleet (`POST /api/fleet/pause`). The store's own pause
+    /// (while commits fail) is `kpis.store_failing`, with an alert.
     pub fleet_paused: bool,
 }
 
@@ -313,7 +319,11 @@ impl OpsLoop {
                 0.0
             },
             tick_ms_p99: crate::stats::percentile(&sorted, 0.99),
+            store_failing: self.failing.is_some(),
+            store_commit_failures: self.committer.failures(),
         };
+        metrics::counter!("drover_store_commit_failures_total").absolute(self.committer.failures());
+        metrics::gauge!("drover_store_owed_writes").set(self.owed.writes.len() as f64);
         let alloc = coord.alloc();
         let pods = (0..alloc.n_pods() as u32)
             .filter_map(|p| match alloc.pod_loc(PodId(p)) {
@@ -321,14 +331,26 @@ impl OpsLoop {
                 PodLoc::Robot(_) => None,
             })
             .collect();
-        if coord.is_fleet_paused() {
+        if self.operator_paused {
             alerts.insert(
                 0,
                 "the fleet is paused (resume: POST /api/fleet/resume)".to_string(),
             );
         }
+        if let Some(f) = &self.failing {
+            alerts.insert(
+                0,
+                format!(
+                    "the store refuses commits ({}): {} writes not durable, {} failed commits in {} s; the fleet is paused and no order goes out until they succeed",
+                    f.error,
+                    self.owed.writes.len(),
+                    f.tries,
+                    f.since.elapsed().as_secs()
+                ),
+            );
+        }
         let live = Live {
-            fleet_paused: coord.is_fleet_paused(),
+            fleet_paused: self.operator_paused,
             tick: coord.now(),
             robots,
             stations,
