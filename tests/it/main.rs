@@ -4,6 +4,7 @@ mod config;
 mod fleet;
 mod loaders;
 mod mosquitto;
+mod mosquitto_secure;
 mod scenarios;
 mod shift;
 mod tidy;

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use drover_vda5050::{Topic, TopicPath};
+use rumqttc::tokio_rustls::rustls::AlertDescription;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
@@ -157,6 +158,17 @@ impl Stats {
     }
 }
 
+/// The TLS alert the broker sent, if that is what `e` is.
+fn tls_alert(e: &std::io::Error) -> Option<AlertDescription> {
+    match e
+        .get_ref()?
+        .downcast_ref::<rumqttc::tokio_rustls::rustls::Error>()?
+    {
+        rumqttc::tokio_rustls::rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
+    }
+}
+
 fn closed_early(detail: &str) -> String {
     format!(
         "the broker closed the connection before accepting it ({detail}): a wrong or missing \
@@ -180,6 +192,14 @@ fn describe(error: &rumqttc::ConnectionError) -> String {
             format!("the broker refused the connection: {code:?}")
         }
         ConnectionError::MqttState(StateError::ConnectionAborted) => closed_early("no answer"),
+        ConnectionError::MqttState(StateError::Deserialization(rumqttc::Error::Io(e)))
+            if tls_alert(e) == Some(AlertDescription::CertificateRequired) =>
+        {
+            format!(
+                "the broker wants a client certificate: give one signed by a CA it trusts, \
+                 and its key ({e})"
+            )
+        }
         ConnectionError::MqttState(StateError::Io(e)) | ConnectionError::Io(e)
             if matches!(
                 e.kind(),

@@ -1,5 +1,6 @@
 //! Debian's mosquitto as a throwaway broker for interop tests (feature `mosquitto`): started
-//! on a loopback port with a config of its own, killed on drop.
+//! on a loopback port with a config of its own (anonymous clients, or the caller's: logins,
+//! ACL, TLS), killed on drop.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -25,23 +26,30 @@ impl Mosquitto {
     /// The error is one line for people: when mosquitto is not installed it says how to
     /// install it, so a test can `panic!("{e:#}")` with it instead of unwrapping an io error.
     pub fn start(port: u16) -> anyhow::Result<Mosquitto> {
+        Mosquitto::start_with_config(
+            port,
+            &format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n"
+            ),
+        )
+    }
+
+    /// Starts it with `config` (mosquitto.conf text: listeners, `password_file`, `acl_file`,
+    /// TLS files), returning once it listens on `port`, one of the config's listeners.
+    pub fn start_with_config(port: u16, config: &str) -> anyhow::Result<Mosquitto> {
         let bin = program()?;
         let dir = std::env::temp_dir().join(format!("drover-mosquitto-{port}"));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let conf = dir.join("mosquitto.conf");
-        // Running as root, mosquitto would drop to user `mosquitto`; stay root instead.
+        // Running as root, mosquitto would drop to user `mosquitto` (which then could not read
+        // a caller's files); stay root instead.
         let user = if std::env::var("USER").as_deref() == Ok("root") || is_root() {
             "user root\n"
         } else {
             ""
         };
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10000\n{user}"
-            ),
-        )
-        .with_context(|| format!("writing {}", conf.display()))?;
+        std::fs::write(&conf, format!("{user}{config}"))
+            .with_context(|| format!("writing {}", conf.display()))?;
         let log = dir.join("mosquitto.log");
         let stderr =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
