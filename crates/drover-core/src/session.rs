@@ -17,7 +17,9 @@
 //! `CONNECTIONBROKEN` or `OFFLINE` that arrives while the robot's states are fresh is held
 //! ([`SessionEvent::Doubted`]): a state within [`Intake::connection_doubt_ms`] disproves it,
 //! none and it is believed. A state after a believed one brings the robot back online: a
-//! robot that reports is connected.
+//! robot that reports is connected. A message in a version drover cannot speak takes the
+//! robot out of service on the same terms: at once if its states are older than that window,
+//! else only if no message in a version drover speaks follows within it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,10 +58,11 @@ pub struct Intake {
     /// Messages stamped more than this ahead of the coordinator's clock are refused
     /// ([`Reject::AheadOfClock`]), ms.
     pub max_clock_skew_ms: u64,
-    /// A `CONNECTIONBROKEN` or `OFFLINE` that arrives less than this after the robot's last
-    /// state is held this long: a state in that time disproves it, and it is believed only
-    /// if none comes. A last will fires after the robot stopped reporting, so a genuine one is
-    /// believed at once or this much later, ms.
+    /// A `CONNECTIONBROKEN` or `OFFLINE` (or a message in a version drover cannot speak) that
+    /// arrives less than this after the robot's last state is held this long: a state in
+    /// that time disproves it, and it is believed only if none comes. A last will fires after
+    /// the robot stopped reporting, so a genuine one is believed at once or this much later,
+    /// ms.
     pub connection_doubt_ms: u64,
 }
 
@@ -217,7 +220,7 @@ impl Discovery {
     pub fn receive(&mut self, topic: &str, payload: &[u8], now_ms: i64) -> Vec<SessionEvent> {
         let received = match self.inbox.receive(topic, payload, Timestamp(now_ms)) {
             Ok(r) => r,
-            Err(reject) => return unsupported(&mut self.alerts, reject).into_iter().collect(),
+            Err(reject) => return unsupported(&mut self.alerts, reject),
         };
         self.versions
             .insert(received.serial.clone(), received.version);
@@ -332,6 +335,7 @@ impl Discovery {
                 headers: HeaderIds::default(),
                 last_state_ms: Some(self.found[&spec.serial].at_ms),
                 doubt: None,
+                version_doubt: None,
             });
         }
         let index = specs
@@ -357,19 +361,32 @@ impl Discovery {
     }
 }
 
-/// An alert for a robot speaking a version drover cannot, once per robot and version (its
-/// later messages are dropped without a word); any other refusal as it is.
-fn unsupported(alerts: &mut Alerts, reject: Reject) -> Option<SessionEvent> {
-    match &reject {
+/// The refusal, and for a robot speaking a version drover cannot an alert, once per robot and
+/// version (the refusals of its later messages are for counting: the caller limits its log).
+fn unsupported(alerts: &mut Alerts, reject: Reject) -> Vec<SessionEvent> {
+    let alert = match &reject {
         Reject::UnsupportedVersion {
             serial, version, ..
-        } => alerts.once(
-            serial,
-            &format!("version {version}"),
-            format!("speaks VDA 5050 {version:?}; drover speaks 2.0.x and 2.1.x: not driven"),
-        ),
-        _ => Some(SessionEvent::Refused(reject)),
-    }
+        } => version_alert(alerts, serial, version),
+        _ => None,
+    };
+    std::iter::once(SessionEvent::Refused(reject))
+        .chain(alert)
+        .collect()
+}
+
+/// The alert for a robot speaking `version`, which drover cannot: once per robot and version.
+fn version_alert(alerts: &mut Alerts, serial: &str, version: &str) -> Option<SessionEvent> {
+    alerts.once(
+        serial,
+        &format!("version {version}"),
+        format!("speaks VDA 5050 {version:?}; drover speaks 2.0.x and 2.1.x: not driven"),
+    )
+}
+
+/// Why a robot speaking `version` is not driven.
+fn version_fault(version: &str) -> String {
+    format!("speaks VDA 5050 {version:?}, which drover cannot")
 }
 
 /// One driven robot's wire state.
@@ -381,6 +398,9 @@ struct Wire {
     last_state_ms: Option<i64>,
     /// A `CONNECTIONBROKEN` or `OFFLINE` held while its states are fresh, and when it came.
     doubt: Option<(ConnectionState, i64)>,
+    /// A version drover cannot speak, in a message that came while its states (in one it
+    /// can) are fresh, and when it came.
+    version_doubt: Option<(String, i64)>,
 }
 
 /// The coordinator and its robots' wire side: see the module documentation.
@@ -441,12 +461,20 @@ impl Session {
                 } = &reject
                     && let Some(&robot) = self.index.get(serial)
                 {
-                    self.coord.set_link_fault(
-                        robot,
-                        Some(format!("speaks VDA 5050 {version:?}, which drover cannot")),
-                    );
+                    let wire = &mut self.wires[robot as usize];
+                    let fresh = wire.last_state_ms.is_some_and(|t| {
+                        now_ms.saturating_sub(t) < self.intake.connection_doubt_ms as i64
+                    });
+                    if fresh {
+                        // Its states in a version drover speaks are fresh: believed only if
+                        // none follows (a forgery must not take a robot out of service).
+                        wire.version_doubt.get_or_insert((version.clone(), now_ms));
+                        return vec![SessionEvent::Refused(reject)];
+                    }
+                    self.coord
+                        .set_link_fault(robot, Some(version_fault(version)));
                 }
-                return unsupported(&mut self.alerts, reject).into_iter().collect();
+                return unsupported(&mut self.alerts, reject);
             }
         };
         let mut events = Vec::new();
@@ -485,6 +513,7 @@ impl Session {
         }
         // A robot that spoke an unsupported version and now speaks one drover knows.
         self.coord.set_link_fault(robot, None);
+        wire.version_doubt = None;
         match received.message {
             Inbound::State(s) => {
                 wire.last_state_ms = Some(now_ms);
@@ -536,14 +565,25 @@ impl Session {
     /// One coordinator tick at `now_ms` (ms since the Unix epoch, stamped on what goes out),
     /// reading `clock` between phases for the durations it reports.
     pub fn tick(&mut self, now_ms: i64, clock: &dyn Fn() -> f64) -> SessionTick {
-        // Held connection messages no state disproved are believed.
+        // Held connection and version messages that no state disproved are believed.
         let doubt_ms = self.intake.connection_doubt_ms as i64;
+        let mut events = Vec::new();
         for (robot, wire) in self.wires.iter_mut().enumerate() {
+            let robot = robot as u32;
             if let Some((state, since)) = wire.doubt
                 && now_ms.saturating_sub(since) >= doubt_ms
             {
                 wire.doubt = None;
-                self.coord.on_connection(robot as u32, state);
+                self.coord.on_connection(robot, state);
+            }
+            if let Some((version, since)) = &wire.version_doubt
+                && now_ms.saturating_sub(*since) >= doubt_ms
+            {
+                self.coord
+                    .set_link_fault(robot, Some(version_fault(version)));
+                let serial = self.coord.serial(robot);
+                events.extend(version_alert(&mut self.alerts, serial, version));
+                wire.version_doubt = None;
             }
         }
         let tick = self.coord.tick_timed(clock);
@@ -552,9 +592,10 @@ impl Session {
             .into_iter()
             .map(|(robot, message)| self.encode(robot, message, now_ms))
             .collect();
+        events.extend(tick.events.into_iter().map(SessionEvent::Coord));
         SessionTick {
             publish,
-            events: tick.events.into_iter().map(SessionEvent::Coord).collect(),
+            events,
             phases: tick.phases,
         }
     }

@@ -1,6 +1,7 @@
 //! What the session believes of robot messages (issue 22): a forged state stamped in 2099 with
-//! the highest header id, a forged jump in header ids and a forged `CONNECTIONBROKEN` leave the
-//! real robot driven; a genuine last will still silences a robot that stopped reporting.
+//! the highest header id, a forged jump in header ids, a forged `CONNECTIONBROKEN` and a forged
+//! state in a version drover cannot speak leave the real robot driven; a genuine last will
+//! still silences a robot that stopped reporting, and a robot that speaks only 3.0 goes down.
 
 use drover_alloc::{Errand, ErrandAction, TaskKind};
 use drover_vda5050::{ConnectionState, Reject};
@@ -134,8 +135,11 @@ fn forged_states_and_a_forged_connectionbroken_leave_the_real_robots_driven() {
     let from_2099 = forged_state(&mut bots[0], &f, u32::MAX, "2099-01-01T00:00:00.00Z");
     let now = drover_vda5050::Timestamp(EPOCH + t).to_string();
     let jump = forged_state(&mut bots[0], &f, u32::MAX, &now);
+    let mut v: Value = serde_json::from_slice(&forged_state(&mut bots[0], &f, 1, &now)).unwrap();
+    v["version"] = json!("3.0.0");
+    let version = serde_json::to_vec(&v).unwrap();
     let mut events = Vec::new();
-    for payload in [&from_2099, &jump] {
+    for payload in [&from_2099, &jump, &version] {
         events.extend(session.receive("uagv/v2/acme/a/state", payload, EPOCH + t));
     }
     for (topic, payload) in [
@@ -146,7 +150,12 @@ fn forged_states_and_a_forged_connectionbroken_leave_the_real_robots_driven() {
     }
     assert_eq!(
         refusals(&events),
-        ["clock_skew", "header_jump", "clock_skew"],
+        [
+            "clock_skew",
+            "header_jump",
+            "unsupported_version",
+            "clock_skew"
+        ],
         "{events:?}"
     );
     let [
@@ -247,4 +256,34 @@ fn a_last_will_silences_a_robot_that_stopped_reporting_and_a_state_brings_it_bac
         .collect();
     assert_eq!(backs, [0, 1], "{events:?}");
     assert!((0..2).all(|r| session.coordinator().is_online(r)));
+}
+
+#[test]
+fn a_robot_whose_messages_are_all_in_an_unsupported_version_goes_down_after_the_doubt_window() {
+    let mut bots = [
+        Bot::new("a", "2.1.0", park(0)),
+        Bot::new("b", "2.1.0", park(1)),
+    ];
+    let mut session = located(&mut bots);
+    run(&mut session, &mut bots, &[true, true], 0..10);
+    // From 1 s on, `a` speaks 3.0.0 only: held while its 2.1 states are fresh, then believed.
+    bots[0].version = "3.0.0";
+    let doubt_ticks = INTAKE.connection_doubt_ms as i64 / TICK;
+    let (_, events) = run(&mut session, &mut bots, &[true, true], 10..9 + doubt_ticks);
+    assert!(downs(&events).is_empty(), "{events:?}");
+    let (_, events) = run(
+        &mut session,
+        &mut bots,
+        &[true, true],
+        9 + doubt_ticks..20 + doubt_ticks,
+    );
+    let down = downs(&events);
+    assert_eq!(down.len(), 1, "{events:?}");
+    assert_eq!(down[0].0, 0);
+    assert!(down[0].1.contains("3.0.0"), "{down:?}");
+    let alerts = events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::Alert { serial, .. } if serial == "a"))
+        .count();
+    assert_eq!(alerts, 1, "{events:?}");
 }
