@@ -250,8 +250,9 @@ pub struct VdaConfig {
     /// Robot messages stamped more than this many ms ahead of droverd's clock are refused.
     #[serde(default = "default_max_clock_skew_ms")]
     pub max_clock_skew_ms: u64,
-    /// A CONNECTIONBROKEN or OFFLINE within this many ms of the robot's last state is held
-    /// this long and believed only if no state follows.
+    /// A CONNECTIONBROKEN or OFFLINE (or a message in a version droverd cannot speak) within
+    /// this many ms of the robot's last state is held this long and believed only if no state
+    /// follows.
     #[serde(default = "default_connection_doubt_ms")]
     pub connection_doubt_ms: u64,
 }

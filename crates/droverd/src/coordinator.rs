@@ -455,7 +455,12 @@ fn log_event(
     match e {
         SessionEvent::Refused(reject) => {
             summary.rejected += 1;
-            let robot = noise.robot_label(reject.serial().as_deref());
+            // A robot outside the fleet (by serial, or by manufacturer) is "unknown".
+            let serial = match reject {
+                Reject::UnknownRobot { .. } => None,
+                _ => reject.serial(),
+            };
+            let robot = noise.robot_label(serial.as_deref());
             let reason = reject.reason();
             metrics::counter!("drover_mqtt_rejected_total", "robot" => robot.clone(), "reason" => reason)
                 .increment(1);
