@@ -9,6 +9,7 @@ mod scenarios;
 mod shift;
 mod tidy;
 mod wire;
+mod wire_secure;
 
 use std::path::PathBuf;
 

@@ -140,13 +140,13 @@ fn start_secured(require_certificate: bool) -> Secured {
     }
 }
 
-fn filters(topics: &[&str]) -> Vec<(String, u8)> {
+pub(crate) fn filters(topics: &[&str]) -> Vec<(String, u8)> {
     topics.iter().map(|t| (t.to_string(), 1)).collect()
 }
 
 /// A session to `addr` as `id` subscribed to `subscriptions`: `Ok` once connected and its
 /// subscriptions had a moment to settle, else the reason the session gives (or a timeout).
-async fn connect(
+pub(crate) async fn connect(
     addr: &BrokerAddr,
     id: &str,
     subscriptions: Vec<(String, u8)>,
@@ -181,7 +181,10 @@ async fn connect(
 
 /// What `rx` receives until a message with payload `last` (which must come within 5 s), and
 /// for half a second more.
-async fn received_until(rx: &mut Receiver<Incoming>, last: &[u8]) -> Vec<(String, String)> {
+pub(crate) async fn received_until(
+    rx: &mut Receiver<Incoming>,
+    last: &[u8],
+) -> Vec<(String, String)> {
     let mut got = Vec::new();
     let mut until = Instant::now() + Duration::from_secs(5);
     let mut seen = false;
