@@ -126,8 +126,9 @@ enum Command {
         /// Config file; every key is documented in config/droverd.toml.
         #[arg(long, default_value = "config/droverd.toml", env = "DROVERD_CONFIG")]
         config: PathBuf,
-        /// Broker URL, overriding the config (`mqtt://user:pass@host:port`); implies external.
-        #[arg(long, env = "DROVERD_BROKER_URL")]
+        /// Broker URL, overriding the config (`mqtt[s]://user@host:port`); implies external.
+        /// `--help` does not show the variable's value (it may hold a password).
+        #[arg(long, env = "DROVERD_BROKER_URL", hide_env_values = true)]
         broker_url: Option<String>,
         /// HTTP API and dashboard address (default: the config's api.listen).
         #[arg(long, env = "DROVERD_LISTEN")]
