@@ -248,6 +248,53 @@ fn broken_rhcr_and_pibt2_files_name_line_and_column() {
     insta::assert_snapshot!(errors.join("\n"));
 }
 
+/// Found by fuzzing (tests/fuzz): a header announcing billions of cells aborted the process on
+/// the allocation, and a location far off the map overflowed while its error was written.
+#[test]
+fn huge_sizes_and_far_locations_are_errors_not_aborts() {
+    let grid = load::parse_movingai_map("m.map", "height 1\nwidth 3\nmap\n.@.\n").unwrap();
+    let errors = [
+        err(load::parse_kiva_map(
+            "k.map",
+            "2222422233,46\n480\n192\n5000\n...\n",
+        )),
+        err(load::parse_movingai_map(
+            "m.map",
+            "type octile\nheight 7\nwidth 4222222222\nmap\n..@.\n",
+        )),
+        err(load::parse_sorting_grid(
+            "s.grid",
+            "Grid size (x, y)\n4000000000,4000000000\nid,type\n0,Travel,None,0,0,1,1,1,1,1\n",
+        )),
+        err(load::parse_sorting_grid(
+            "s.grid",
+            "Grid size (x, y)\n2,1\nid,type\n0,Travel,None,4294967295,4294967295,1,1,1,1,1\n\n",
+        )),
+        err(load::parse_pibt2_instance(
+            "i.txt",
+            "map_file=w.map\n9223372036854775807,29\n",
+            Some(&grid),
+        )),
+        err(load::parse_movingai_scen(
+            "s.scen",
+            "version 1\n0\tm.map\t3\t1\t0\t9223372036854775807\t0\t0\t1\n",
+            &grid,
+        )),
+    ];
+    assert_eq!(
+        errors,
+        [
+            "k.map:5:4: map row has width 3, expected 46",
+            "m.map:5:5: map row has width 4, expected 4222222222",
+            "s.grid:2:1: a 4000000000 x 4000000000 grid needs 16000000000000000000 cell lines, \
+             the file has 1 more",
+            "s.grid:4:15: location 12884901885 is outside the map (2 x 1)",
+            "i.txt:2:1: location 9223372036854775807 is outside the map (3 x 1)",
+            "s.scen:2:13: location 9223372036854775807 is outside the map (3 x 1)",
+        ]
+    );
+}
+
 const FLOOR: &str = r#"name = "tiny"
 cell_size_m = 1.0
 map = """

@@ -166,6 +166,21 @@ pub(crate) fn row_symbols(
     Ok(symbols)
 }
 
+/// Room to reserve for the cells of a `width` x `height` map read from `text`: never more than
+/// the text can hold (a cell takes a byte at least), so a header announcing a huge map fails on
+/// its missing rows, not on an allocation.
+pub(crate) fn cells_capacity(width: u32, height: u32, text: &str) -> usize {
+    (width as usize)
+        .saturating_mul(height as usize)
+        .min(text.len())
+}
+
+/// `row * width + col` as written in a file, for an error message: the numbers are the file's,
+/// so this saturates instead of overflowing.
+pub(crate) fn written_location(row: i64, width: i64, col: i64) -> i64 {
+    row.saturating_mul(width).saturating_add(col)
+}
+
 /// Lines of a text with 1-based numbers, `\r` stripped.
 pub(crate) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()

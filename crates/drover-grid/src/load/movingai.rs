@@ -1,6 +1,9 @@
 //! MovingAI `.map` (also LoRR's and pibt2's maps) and `.scen` files.
 
-use super::{LoadError, LoadErrorKind, check_location, numbered_lines, parse_num, row_symbols};
+use super::{
+    LoadError, LoadErrorKind, cells_capacity, check_location, numbered_lines, parse_num,
+    row_symbols, written_location,
+};
 use crate::{Cell, CellKind, Grid};
 
 /// One row of a `.scen` file: a start and a goal.
@@ -41,7 +44,7 @@ pub fn parse_movingai_map(file: &str, text: &str) -> Result<Grid, LoadError> {
     if line.trim() != "map" {
         return Err(LoadError::bad_header(file, n, 1, "`map`", &line));
     }
-    let mut kinds = Vec::with_capacity(width as usize * height as usize);
+    let mut kinds = Vec::with_capacity(cells_capacity(width, height, text));
     let mut rows = 0;
     let mut map_end_line = n;
     for (n, line) in lines.by_ref() {
@@ -152,7 +155,7 @@ pub fn parse_movingai_scen(
                     n,
                     column_of(xi),
                     LoadErrorKind::OutOfRange {
-                        location: y * w + x,
+                        location: written_location(y, w, x),
                         width: grid.width(),
                         height: grid.height(),
                     },

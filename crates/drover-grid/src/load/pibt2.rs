@@ -1,6 +1,6 @@
 //! pibt2's MAPD files: the `.pd` pickup/delivery overlay and the `key=value` instance.
 
-use super::{LoadError, LoadErrorKind, numbered_lines, parse_num, row_symbols};
+use super::{LoadError, LoadErrorKind, numbered_lines, parse_num, row_symbols, written_location};
 use crate::{Cell, Grid};
 
 /// Task cells from a `.pd` overlay.
@@ -164,7 +164,7 @@ pub fn parse_pibt2_instance(
                         n,
                         1,
                         LoadErrorKind::OutOfRange {
-                            location: y * grid.width() as i64 + x,
+                            location: written_location(y, grid.width().into(), x),
                             width: grid.width(),
                             height: grid.height(),
                         },

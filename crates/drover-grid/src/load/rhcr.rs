@@ -1,6 +1,9 @@
 //! RHCR maps: `kiva.map` (undirected) and `sorting_map.grid` (every edge one-way).
 
-use super::{LoadError, LoadErrorKind, numbered_lines, parse_num, row_symbols};
+use super::{
+    LoadError, LoadErrorKind, cells_capacity, numbered_lines, parse_num, row_symbols,
+    written_location,
+};
 use crate::{Cell, CellKind, Grid, Heading};
 
 /// An RHCR map with its special cells.
@@ -35,7 +38,7 @@ pub fn parse_kiva_map(file: &str, text: &str) -> Result<RhcrMap, LoadError> {
     let n_homes: usize = parse_num(file, n, 1, homes, "the home count")?;
     let (n, maxtime) = next("maxtime")?;
     let _maxtime: u64 = parse_num(file, n, 1, maxtime, "maxtime")?;
-    let mut kinds = Vec::with_capacity(width as usize * height as usize);
+    let mut kinds = Vec::with_capacity(cells_capacity(width, height, text));
     let mut n_rows = 0;
     let mut last = n;
     for (n, line) in lines {
@@ -120,12 +123,12 @@ pub fn parse_sorting_grid(file: &str, text: &str) -> Result<RhcrMap, LoadError> 
             title,
         ));
     }
-    let (n, size) = next("`X,Y`")?;
+    let (size_line, size) = next("`X,Y`")?;
     let Some((xs, ys)) = size.split_once(',') else {
-        return Err(LoadError::bad_header(file, n, 1, "`X,Y`", size));
+        return Err(LoadError::bad_header(file, size_line, 1, "`X,Y`", size));
     };
-    let width: u32 = parse_num(file, n, 1, xs, "the x size")?;
-    let height: u32 = parse_num(file, n, xs.len() + 2, ys, "the y size")?;
+    let width: u32 = parse_num(file, size_line, 1, xs, "the x size")?;
+    let height: u32 = parse_num(file, size_line, xs.len() + 2, ys, "the y size")?;
     let (n, header) = next("the CSV header")?;
     if !header.starts_with("id,type") {
         return Err(LoadError::bad_header(
@@ -137,6 +140,19 @@ pub fn parse_sorting_grid(file: &str, text: &str) -> Result<RhcrMap, LoadError> 
         ));
     }
     let n_cells = width as usize * height as usize;
+    // A line per cell: a size the rest of the file cannot hold is refused before the cells
+    // are allocated.
+    let lines_left = text.lines().count().saturating_sub(n);
+    if n_cells > lines_left {
+        return Err(LoadError::new(
+            file,
+            size_line,
+            1,
+            LoadErrorKind::Invalid(format!(
+                "a {width} x {height} grid needs {n_cells} cell lines, the file has {lines_left} more"
+            )),
+        ));
+    }
     let mut kinds: Vec<Option<CellKind>> = vec![None; n_cells];
     let mut edges: Vec<(usize, usize, Cell, [bool; 4])> = Vec::with_capacity(n_cells);
     let mut last = n;
@@ -182,7 +198,7 @@ pub fn parse_sorting_grid(file: &str, text: &str) -> Result<RhcrMap, LoadError> 
                 n,
                 column_of(3),
                 LoadErrorKind::OutOfRange {
-                    location: (y * width + x) as i64,
+                    location: written_location(y.into(), width.into(), x.into()),
                     width,
                     height,
                 },
