@@ -73,9 +73,33 @@ pub struct App {
         title = "drover",
         description = "Fleet coordinator for sortable fulfillment centres: tasks, robots, stations, zones, KPIs."
     ),
-    components(schemas(ApiError))
+    components(schemas(ApiError)),
+    modifiers(&BearerAuth)
 )]
 struct ApiDoc;
+
+/// Says in the OpenAPI document that requests carry `Authorization: Bearer <token>`, so
+/// Swagger UI's "Authorize" sends it.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        };
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
 
 /// The whole router: API, OpenAPI JSON, Swagger UI, SSE, metrics, dashboard.
 pub fn router(ops: OpsHandle, floor: &Floor, auth: Auth, limits: Limits) -> Router {
