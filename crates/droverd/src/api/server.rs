@@ -67,9 +67,6 @@ pub fn check_listen(
              api.allow_open_non_loopback = true (or pass --insecure-open-api)"
         );
     }
-    if auth.writes_open() && !listen.ip().is_loopback() {
-        tracing::warn!(%listen, "the API's writes are open to the network (allow_open_non_loopback)");
-    }
     Ok(())
 }
 
@@ -96,6 +93,17 @@ pub async fn serve(
         &options.auth,
         options.allow_open_non_loopback,
     )?;
+    if options.auth.writes_open() && !options.listen.ip().is_loopback() {
+        tracing::warn!(listen = %options.listen, "the API's writes are open to the network (allow_open_non_loopback)");
+    }
+    for (key, token) in [
+        ("api.write_token", &options.auth.write_token),
+        ("api.read_token", &options.auth.read_token),
+    ] {
+        if token.as_ref().is_some_and(|t| t.len() < 16) {
+            tracing::warn!(key, "a token shorter than 16 characters is easy to guess");
+        }
+    }
     let path = options.data_dir.join("drover.db");
     let store = drover_store::SqliteStore::open(&path)
         .map_err(|e| anyhow::anyhow!("store {}: {e}", path.display()))?;
