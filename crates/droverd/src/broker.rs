@@ -2,7 +2,7 @@
 //! files), or the embedded one, started here with its logins and TLS listener. This is where
 //! the PEM and password files are read; no password reaches a log line or an error.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
@@ -126,7 +126,7 @@ pub fn start_embedded(
         _ => anyhow::bail!("broker.tls_listen, tls_cert and tls_key go together"),
     };
     let anyone = users.is_none();
-    let exposed = |ip: IpAddr| !ip.is_loopback();
+    let exposed = |ip: std::net::IpAddr| !ip.is_loopback();
     if anyone && (exposed(listen.ip()) || tls.is_some()) {
         tracing::warn!(
             %listen,
@@ -148,8 +148,8 @@ pub fn start_embedded(
     })?;
     tracing::info!(%listen, tls = ?tls_addr, logins_required = !anyone, logins_from_file = robots, "embedded MQTT broker listening");
     let host = match listen.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
-        IpAddr::V6(ip) if ip.is_unspecified() => "::1".to_string(),
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => "::1".to_string(),
         ip => ip.to_string(),
     };
     let mut addr = BrokerAddr::local(listen.port());
