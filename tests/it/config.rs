@@ -94,11 +94,13 @@ fn droverd_toml_parses_and_documents_every_key() {
 fn the_broker_config_never_shows_a_password() {
     let path = crate::workspace_dir().join("config/droverd.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replace("mode = \"embedded\"", "mode = \"external\"").replace(
-        "url = \"mqtt://127.0.0.1:1883\"",
-        "url = \"mqtts://robot:url-secret@broker.example:8883\"\npassword = \"key-secret\"\n\
+    let text = text
+        .replace("mode = \"embedded\"", "mode = \"external\"")
+        .replace(
+            "url = \"mqtt://127.0.0.1:1883\"",
+            "url = \"mqtts://robot:url-secret@broker.example:8883\"\npassword = \"key-secret\"\n\
          username = \"droverd\"\nca_file = \"/nonexistent/ca.crt\"",
-    );
+        );
     let config = droverd::config::Config::parse(&text).unwrap();
     let debug = format!("{config:?}");
     assert!(!debug.contains("secret"), "{debug}");
@@ -106,10 +108,16 @@ fn the_broker_config_never_shows_a_password() {
     // An unreadable CA file: the error names the file, not the password.
     let e = droverd::broker::external(&config.broker, None).unwrap_err();
     let e = format!("{e:#} {e:?}");
-    assert!(e.contains("/nonexistent/ca.crt") && !e.contains("secret"), "{e}");
+    assert!(
+        e.contains("/nonexistent/ca.crt") && !e.contains("secret"),
+        "{e}"
+    );
     // A malformed URL: the error quotes it without its password.
     let bad = text.replace("broker.example:8883", "broker.example:port");
     let e = droverd::config::Config::parse(&bad).unwrap_err();
     let e = format!("{e:#} {e:?}");
-    assert!(e.contains("robot:***@broker.example:port") && !e.contains("secret"), "{e}");
+    assert!(
+        e.contains("robot:***@broker.example:port") && !e.contains("secret"),
+        "{e}"
+    );
 }
