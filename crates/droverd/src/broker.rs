@@ -36,6 +36,14 @@ pub fn external(config: &BrokerConfig, url_override: Option<&str>) -> anyhow::Re
             "broker.ca_file and broker.client_cert are for TLS: the broker url must be \
              mqtts://, not {addr}"
         );
+        let here = addr.host == "localhost"
+            || addr
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if addr.password.is_some() && !here {
+            tracing::warn!(broker = %addr, "the broker login crosses the network unencrypted: use mqtts://");
+        }
         return Ok(addr);
     }
     let ca = config
