@@ -249,7 +249,8 @@ fn broken_rhcr_and_pibt2_files_name_line_and_column() {
 }
 
 /// Found by fuzzing (tests/fuzz): a header announcing billions of cells aborted the process on
-/// the allocation, and a location far off the map overflowed while its error was written.
+/// the allocation, a location far off the map overflowed while its error was written, and a
+/// sorting grid 0 cells wide but 777,777,773 tall was accepted (drawing it took seconds).
 #[test]
 fn huge_sizes_and_far_locations_are_errors_not_aborts() {
     let grid = load::parse_movingai_map("m.map", "height 1\nwidth 3\nmap\n.@.\n").unwrap();
@@ -270,6 +271,10 @@ fn huge_sizes_and_far_locations_are_errors_not_aborts() {
             "s.grid",
             "Grid size (x, y)\n2,1\nid,type\n0,Travel,None,4294967295,4294967295,1,1,1,1,1\n\n",
         )),
+        err(load::parse_sorting_grid(
+            "s.grid",
+            "Grid size (x, y)\n0,777777773\nid,type\n",
+        )),
         err(load::parse_pibt2_instance(
             "i.txt",
             "map_file=w.map\n9223372036854775807,29\n",
@@ -289,6 +294,7 @@ fn huge_sizes_and_far_locations_are_errors_not_aborts() {
             "s.grid:2:1: a 4000000000 x 4000000000 grid needs 16000000000000000000 cell lines, \
              the file has 1 more",
             "s.grid:4:15: location 12884901885 is outside the map (2 x 1)",
+            "s.grid:2:1: a 0 x 777777773 grid has no cells",
             "i.txt:2:1: location 9223372036854775807 is outside the map (3 x 1)",
             "s.scen:2:13: location 9223372036854775807 is outside the map (3 x 1)",
         ]

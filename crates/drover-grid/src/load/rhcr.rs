@@ -139,6 +139,14 @@ pub fn parse_sorting_grid(file: &str, text: &str) -> Result<RhcrMap, LoadError> 
             header,
         ));
     }
+    if width == 0 || height == 0 {
+        return Err(LoadError::new(
+            file,
+            size_line,
+            1,
+            LoadErrorKind::Invalid(format!("a {width} x {height} grid has no cells")),
+        ));
+    }
     let n_cells = width as usize * height as usize;
     // A line per cell: a size the rest of the file cannot hold is refused before the cells
     // are allocated.
