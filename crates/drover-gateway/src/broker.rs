@@ -5,11 +5,11 @@
 //! it answers an MQTT CONNECT.
 //!
 //! Logins: rumqttd asks our [`Users`] table for each CONNECT. TLS: terminated here, with
-//! tokio-rustls (the client's rustls and ring), in front of rumqttd's plain listener, and not
-//! by rumqttd's own `use-rustls`: that one runs each handshake inside its accept loop (one
-//! client that stalls its handshake holds up every other connect), reads the certificate
-//! files again for every connection, and would build a second rustls (0.22, with
-//! rustls-webpki 0.102) plus x509-parser.
+//! tokio-rustls (rustls 0.23 with ring), in front of rumqttd's plain listener, and not by
+//! rumqttd's own `use-rustls`: that one runs each handshake inside its accept loop (one client
+//! that stalls its handshake holds up every other connect), reads the certificate files again
+//! for every connection, and would build an old rustls (0.22, with rustls-webpki 0.102, which
+//! has advisories) plus x509-parser and rustls-pemfile.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -206,7 +206,7 @@ async fn tls_front(
             return;
         }
     };
-    let acceptor = rumqttc::tokio_rustls::TlsAcceptor::from(tls.0);
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.0);
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let failures = Arc::new(Throttle::default());
     loop {
@@ -467,12 +467,31 @@ mod tests {
             .await
             .err()
             .expect("an unknown CA fails");
-        assert!(why.starts_with("TLS handshake failed"), "{why}");
-        assert!(why.contains("UnknownIssuer"), "{why}");
+        assert!(
+            why.starts_with("TLS handshake failed: the broker's certificate is not signed by a CA"),
+            "{why}"
+        );
+        assert!(
+            why.contains("unable to get local issuer certificate"),
+            "{why}"
+        );
         assert!(!why.contains("tls-robot-pw"), "{why}");
+        // TLS to the plain listener fails: never plain MQTT instead.
+        let mut to_plain = addr.clone();
+        to_plain.port = listen.port();
+        to_plain.tls = Some(ClientTls::from_pem(Some(&read(&certs.ca)), None).unwrap());
+        let why = connect(&to_plain, "downgrade")
+            .await
+            .err()
+            .expect("no TLS, no connection");
+        assert!(
+            why.starts_with("TLS handshake failed: the broker closed the connection"),
+            "{why}"
+        );
         // Plain MQTT on the TLS port is refused too.
         addr.tls = None;
-        assert!(connect(&addr, "plain").await.is_err());
+        let why = connect(&addr, "plain").await.err().expect("refused");
+        assert!(why.contains("is the port a TLS listener"), "{why}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

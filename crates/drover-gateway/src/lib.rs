@@ -7,7 +7,7 @@
 //! It re-subscribes on every ConnAck (a clean session forgets subscriptions) and backs off
 //! between reconnect attempts (rumqttc would otherwise spin while the broker is down).
 //!
-//! Brokers are reached over TCP or TLS (`mqtts://`, rustls with ring); passwords are held in
+//! Brokers are reached over TCP or TLS (`mqtts://`, native-tls: OpenSSL); passwords are held in
 //! [`Secret`]s and URLs printed through [`redact_url`], so no log line or error shows one.
 
 use std::sync::Arc;
@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use drover_vda5050::{Topic, TopicPath};
-use rumqttc::tokio_rustls::rustls::AlertDescription;
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
@@ -158,17 +157,6 @@ impl Stats {
     }
 }
 
-/// The TLS alert the broker sent, if that is what `e` is.
-fn tls_alert(e: &std::io::Error) -> Option<AlertDescription> {
-    match e
-        .get_ref()?
-        .downcast_ref::<rumqttc::tokio_rustls::rustls::Error>()?
-    {
-        rumqttc::tokio_rustls::rustls::Error::AlertReceived(alert) => Some(*alert),
-        _ => None,
-    }
-}
-
 fn closed_early(detail: &str) -> String {
     format!(
         "the broker closed the connection before accepting it ({detail}): a wrong or missing \
@@ -176,15 +164,79 @@ fn closed_early(detail: &str) -> String {
     )
 }
 
-/// Why a connect attempt failed, said for people: what probably went wrong and what to check.
-/// rumqttc's errors hold no login, and neither does this.
-fn describe(error: &rumqttc::ConnectionError) -> String {
-    use rumqttc::{ConnectReturnCode, ConnectionError, StateError};
+/// The I/O error inside `error`, if that is what it is: a broken or refused connection, or a
+/// TLS alert (OpenSSL's errors reach rumqttc as I/O errors once the handshake is done).
+fn io_error(error: &rumqttc::ConnectionError) -> Option<&std::io::Error> {
+    use rumqttc::{ConnectionError, StateError};
     match error {
-        ConnectionError::Tls(e) => format!(
-            "TLS handshake failed: {e} (is the broker's certificate signed by the CA file \
-             given, and issued for the host name in the URL?)"
+        ConnectionError::Io(e)
+        | ConnectionError::MqttState(
+            StateError::Io(e) | StateError::Deserialization(rumqttc::Error::Io(e)),
+        ) => Some(e),
+        _ => None,
+    }
+}
+
+/// A failed TLS handshake said for people, from native-tls's error text: OpenSSL's reasons,
+/// then its verdict on the broker's certificate in parentheses, if it reached one.
+fn handshake_failed(text: &str) -> String {
+    let (errors, verdict) = match text.strip_suffix(')').and_then(|t| t.rsplit_once(" (")) {
+        Some((errors, verdict)) => (errors, Some(verdict)),
+        None => (text, None),
+    };
+    let reasons = tls::openssl_reasons(errors);
+    match verdict {
+        Some(v)
+            if v.contains("issuer") || v.contains("self-signed") || v.contains("self signed") =>
+        {
+            format!(
+                "TLS handshake failed: the broker's certificate is not signed by a CA trusted \
+                 here ({v}): give the CA that signed it as the CA file"
+            )
+        }
+        Some(v) if v.contains("mismatch") => format!(
+            "TLS handshake failed: the broker's certificate is not issued for the host in the \
+             URL ({v})"
         ),
+        Some(v) if v.contains("expired") || v.contains("not yet valid") => {
+            format!("TLS handshake failed: the broker's certificate is out of date ({v})")
+        }
+        Some(v) => format!("TLS handshake failed: the broker's certificate was refused ({v})"),
+        None if reasons.contains("certificate required") => client_certificate_wanted(&reasons),
+        None if reasons.to_lowercase().contains("unexpected eof") => format!(
+            "TLS handshake failed: the broker closed the connection ({reasons}): is the port a \
+             TLS listener, and does the broker want a client certificate?"
+        ),
+        None if reasons.contains("wrong version number")
+            || reasons.contains("packet length too long") =>
+        {
+            format!(
+                "TLS handshake failed: {reasons} (the port does not seem to speak TLS: is it \
+                 the broker's plain MQTT listener?)"
+            )
+        }
+        None => format!(
+            "TLS handshake failed: {reasons} (is the broker's certificate signed by the CA \
+             file given, and issued for the host name in the URL?)"
+        ),
+    }
+}
+
+/// How every message about a missing client certificate starts.
+const CERTIFICATE_WANTED: &str = "the broker wants a client certificate";
+
+fn client_certificate_wanted(detail: &str) -> String {
+    format!("{CERTIFICATE_WANTED}: give one signed by a CA it trusts, and its key ({detail})")
+}
+
+/// Why a connect attempt failed, said for people: what probably went wrong and what to check.
+/// `tls_without_cert`: the session speaks TLS and presents no client certificate. rumqttc's
+/// errors hold no login, and neither does this.
+fn describe(error: &rumqttc::ConnectionError, tls_without_cert: bool) -> String {
+    use rumqttc::{ConnectReturnCode, ConnectionError, StateError, TlsError};
+    match error {
+        ConnectionError::Tls(TlsError::NativeTls(e)) => handshake_failed(&e.to_string()),
+        ConnectionError::Tls(e) => handshake_failed(&e.to_string()),
         ConnectionError::ConnectionRefused(
             ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized,
         ) => "the broker refused the login (wrong user name or password)".to_string(),
@@ -192,25 +244,42 @@ fn describe(error: &rumqttc::ConnectionError) -> String {
             format!("the broker refused the connection: {code:?}")
         }
         ConnectionError::MqttState(StateError::ConnectionAborted) => closed_early("no answer"),
-        ConnectionError::MqttState(StateError::Deserialization(rumqttc::Error::Io(e)))
-            if tls_alert(e) == Some(AlertDescription::CertificateRequired) =>
+        // A TLS listener's alert, read as MQTT.
+        ConnectionError::MqttState(StateError::Deserialization(e))
+            if !matches!(e, rumqttc::Error::Io(_)) =>
         {
             format!(
-                "the broker wants a client certificate: give one signed by a CA it trusts, \
-                 and its key ({e})"
+                "the broker's answer is not MQTT ({e}): is the port a TLS listener (then use \
+                 mqtts://)?"
             )
         }
-        ConnectionError::MqttState(StateError::Io(e)) | ConnectionError::Io(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::UnexpectedEof
-                    | std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-            ) =>
-        {
-            closed_early(&e.to_string())
-        }
-        other => other.to_string(),
+        _ => match io_error(error) {
+            // TLS 1.3: the broker checks the client certificate after the handshake and
+            // answers the first read with a "certificate required" alert.
+            Some(e) if e.to_string().contains("certificate required") => {
+                client_certificate_wanted(&tls::openssl_reasons(&e.to_string()))
+            }
+            // The same, when the broker's reset overtook its alert: it closes with our CONNECT
+            // unread, and the kernel then sends a reset instead (and may drop the alert).
+            Some(e) if tls_without_cert && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                format!(
+                    "{CERTIFICATE_WANTED}, it seems: it reset the connection right after the TLS \
+                     handshake, and none is given ({e}); give one signed by a CA it trusts, and \
+                     its key"
+                )
+            }
+            Some(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                ) || e.to_string().to_lowercase().contains("unexpected eof") =>
+            {
+                closed_early(&tls::openssl_reasons(&e.to_string()))
+            }
+            _ => error.to_string(),
+        },
     }
 }
 
@@ -254,12 +323,13 @@ impl Session {
         }
         // A TLS setup that cannot be built (no system roots) leaves the session unconnected,
         // with the reason in `last_error`: never plain TCP instead.
+        let tls_without_cert = addr.tls.as_ref().is_some_and(|t| !t.client_cert());
         let tls_problem = match &addr.tls {
             None => None,
-            Some(tls) => match tls.client_config() {
+            Some(tls) => match tls.connector() {
                 Ok(c) => {
                     options.set_transport(rumqttc::Transport::tls_with_config(
-                        rumqttc::TlsConfiguration::Rustls(c),
+                        rumqttc::TlsConfiguration::NativeConnector(c),
                     ));
                     None
                 }
@@ -319,9 +389,14 @@ impl Session {
                                 tracing::warn!(client = %config.client_id, %broker, error = %e, "MQTT connection lost");
                                 let _ = tx.try_send(Incoming::Disconnected);
                             } else if !up && !closing {
-                                // One line per distinct reason, not one per retry.
-                                let reason = describe(&e);
-                                if stats.last_error().as_deref() != Some(reason.as_str()) {
+                                // One line per distinct reason, not one per retry (a wanted
+                                // client certificate shows as an alert or as a reset).
+                                let reason = describe(&e, tls_without_cert);
+                                let last = stats.last_error().unwrap_or_default();
+                                let same = last == reason
+                                    || (last.starts_with(CERTIFICATE_WANTED)
+                                        && reason.starts_with(CERTIFICATE_WANTED));
+                                if !same {
                                     tracing::warn!(client = %config.client_id, %broker, error = %reason, "cannot connect to the MQTT broker; retrying");
                                     stats.set_last_error(Some(reason));
                                 }
@@ -447,4 +522,37 @@ pub fn fleet_subscriptions(interface: &str) -> Vec<(String, u8)> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handshake_failed;
+
+    /// native-tls's texts for OpenSSL's verdicts, as the tests with brokers cannot easily
+    /// provoke them all.
+    #[test]
+    fn openssl_handshake_failures_say_what_to_check() {
+        let failed = "error:0A000086:SSL routines:tls_post_process_server_certificate:\
+                      certificate verify failed:../ssl/statem/statem_clnt.c:1889:";
+        let why = handshake_failed(&format!("{failed} (self-signed certificate)"));
+        assert!(why.contains("not signed by a CA trusted here"), "{why}");
+        let why = handshake_failed(&format!("{failed} (hostname mismatch)"));
+        assert_eq!(
+            why,
+            "TLS handshake failed: the broker's certificate is not issued for the host in the \
+             URL (hostname mismatch)"
+        );
+        let why = handshake_failed(&format!("{failed} (certificate has expired)"));
+        assert!(
+            why.contains("out of date (certificate has expired)"),
+            "{why}"
+        );
+        let why = handshake_failed(
+            "error:0A00010B:SSL routines:ssl3_get_record:wrong version number:x.c:1:",
+        );
+        assert!(
+            why.contains("wrong version number (the port does not seem to speak TLS"),
+            "{why}"
+        );
+    }
 }
