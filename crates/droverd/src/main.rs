@@ -153,7 +153,10 @@ fn broker(
     require_login: bool,
 ) -> anyhow::Result<(BrokerAddr, Option<drover_gateway::Users>)> {
     if url_override.is_some() || config.broker.mode == BrokerMode::External {
-        return Ok((droverd::broker::external(&config.broker, url_override)?, None));
+        return Ok((
+            droverd::broker::external(&config.broker, url_override)?,
+            None,
+        ));
     }
     #[cfg(feature = "embedded-broker")]
     {
