@@ -5,7 +5,7 @@
 //!
 //! Requests carry the operator token. The store is a fresh SQLite file (under /dev/shm where
 //! there is one); no coordinator loop runs, so commands that pass the checks are answered 503.
-//! Anything else must be a 2xx or 4xx with a JSON body.
+//! Anything else must be a 2xx or 4xx with a JSON body. `DROVER_FUZZ_SHOW=1` prints each answer.
 #![no_main]
 
 use std::path::PathBuf;
@@ -93,6 +93,12 @@ fuzz_target!(|data: &[u8]| {
         let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await;
         (status, bytes.expect("the body reads"))
     });
+    if std::env::var_os("DROVER_FUZZ_SHOW").is_some() {
+        eprintln!(
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
     assert!(
         status.is_success()
             || status.is_client_error()
