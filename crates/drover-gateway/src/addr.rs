@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 use crate::secret::Secret;
 use crate::tls::ClientTls;
 

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 mod addr;
 #[cfg(feature = "embedded-broker")]
 mod broker;
+mod error;
 #[cfg(feature = "mosquitto")]
 pub mod mosquitto;
 mod passwd;
@@ -32,41 +33,12 @@ mod tls;
 pub use addr::{BrokerAddr, redact_url};
 #[cfg(feature = "embedded-broker")]
 pub use broker::{EmbeddedBroker, free_port, start_broker, start_embedded_broker};
+pub use error::ConfigError;
 pub use passwd::{Users, password_file_line};
 pub use secret::{Secret, random_password};
 pub use tls::ClientTls;
 #[cfg(feature = "embedded-broker")]
 pub use tls::ServerTls;
-
-/// Why a broker URL, a TLS certificate or key, or a password file was refused. No variant
-/// carries a password or key material.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The broker URL is malformed; `url` has its password replaced by `***`.
-    #[error("broker url {url}: {problem}")]
-    Url {
-        /// The URL, redacted.
-        url: String,
-        /// What is wrong with it.
-        problem: String,
-    },
-    /// A PEM certificate or key is unusable.
-    #[error("{what}: {problem}")]
-    Tls {
-        /// Which one: "CA file", "client certificate", "broker key", ...
-        what: &'static str,
-        /// What is wrong with it.
-        problem: String,
-    },
-    /// A line of a password file is malformed.
-    #[error("password file line {line}: {problem}")]
-    PasswordFile {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong with it (never the password).
-        problem: String,
-    },
-}
 
 /// Session settings.
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 use crate::secret::{Secret, constant_time_eq};
 
 /// How one user's password is checked.

@@ -9,7 +9,7 @@ use native_tls::{Certificate, Identity, Protocol, TlsConnector};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::ConfigError;
+use crate::error::ConfigError;
 
 /// Which servers a TLS session trusts, and the client certificate it presents, if any.
 #[derive(Clone)]
