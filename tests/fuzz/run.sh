@@ -17,8 +17,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 toolchain=""
-if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then toolchain="+$FUZZ_TOOLCHAIN"; fi
 sanitizer="${FUZZ_SANITIZER:-none}"
+# Another toolchain or sanitizer builds in a target dir of its own, so the default build stays.
+dir=""
+if [ -n "${FUZZ_TOOLCHAIN:-}" ] || [ "$sanitizer" != none ]; then
+    dir="--target-dir=tests/fuzz/target/${FUZZ_TOOLCHAIN:-stable}-$sanitizer"
+fi
+if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then toolchain="+$FUZZ_TOOLCHAIN"; fi
 if [ -n "${FUZZ_RUNS:-}" ]; then
     limit="-runs=$FUZZ_RUNS"
 else
@@ -28,7 +33,7 @@ targets="$*"
 if [ -z "$targets" ]; then
     targets="$(cargo $toolchain fuzz list --fuzz-dir tests/fuzz)"
 fi
-cargo $toolchain fuzz build --fuzz-dir tests/fuzz -s "$sanitizer"
+cargo $toolchain fuzz build --fuzz-dir tests/fuzz $dir -s "$sanitizer"
 for target in $targets; do
     mkdir -p "tests/fuzz/corpus/$target"
     set -- "tests/fuzz/corpus/$target" "tests/fuzz/seeds/$target"
@@ -37,6 +42,6 @@ for target in $targets; do
     fi
     echo "fuzz: $target ($limit, sanitizer $sanitizer)"
     # -timeout: an input that takes over 5 s is a hang; -rss_limit_mb: 2 GB is an OOM.
-    cargo $toolchain fuzz run --fuzz-dir tests/fuzz -s "$sanitizer" "$target" "$@" -- \
+    cargo $toolchain fuzz run --fuzz-dir tests/fuzz $dir -s "$sanitizer" "$target" "$@" -- \
         "$limit" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1
 done
