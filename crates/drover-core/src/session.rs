@@ -51,7 +51,7 @@ pub struct SessionConfig {
     pub intake: Intake,
 }
 
-/// How far the session believes what robots' messages claim (issue 22: one forged state or
+/// How far the session believes what robots' messages claim (before it, one forged state or
 /// `CONNECTIONBROKEN` silenced a robot for good).
 #[derive(Clone, Copy, Debug)]
 pub struct Intake {

@@ -469,7 +469,7 @@ fn a_message_stamped_ahead_of_the_clock_is_refused_and_locks_nobody_out() {
     assert!(send(&mut inbox, STATE, &at(10, -100)).is_ok());
     // Within the skew: a robot whose clock runs a little ahead.
     assert!(send(&mut inbox, STATE, &at(11, 5000)).is_ok());
-    // The forgery of issue 22: the highest id, stamped in 2099.
+    // A forgery: the highest id, stamped in 2099.
     let mut forged = state();
     forged.header_id = u32::MAX;
     forged.timestamp = Timestamp::parse("2099-01-01T00:00:00.00Z").unwrap();

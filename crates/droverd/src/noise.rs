@@ -1,5 +1,5 @@
 //! Bad robot messages in the log: at most one line per robot and reason per interval, the next
-//! one saying how many were left out (issue 22: 20,000 junk MQTT messages wrote 20,009 WARN
+//! one saying how many were left out (before it, 20,000 junk MQTT messages wrote 20,009 WARN
 //! lines). Every message is still counted in metrics by the caller. Serials outside the fleet
 //! all count as `unknown`, so forged serials can grow neither the log nor the metrics' label
 //! set.

@@ -1,4 +1,4 @@
-//! Forged and junk robot messages against a running `droverd demo` (issue 22): a foreign MQTT
+//! Forged and junk robot messages against a running `droverd demo`: a foreign MQTT
 //! client on the embedded broker forges a state stamped in 2099 with the highest header id, a
 //! `CONNECTIONBROKEN` and a state in VDA 5050 3.0, and the real robots are still driven 10 s
 //! later; 50,000 junk messages write at most 100 log lines and are all counted in `/metrics`.

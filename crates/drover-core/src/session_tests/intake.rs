@@ -1,4 +1,4 @@
-//! What the session believes of robot messages (issue 22): a forged state stamped in 2099 with
+//! What the session believes of robot messages: a forged state stamped in 2099 with
 //! the highest header id, a forged jump in header ids, a forged `CONNECTIONBROKEN` and a forged
 //! state in a version drover cannot speak leave the real robot driven; a genuine last will
 //! still silences a robot that stopped reporting, and a robot that speaks only 3.0 goes down.
@@ -128,7 +128,7 @@ fn forged_states_and_a_forged_connectionbroken_leave_the_real_robots_driven() {
     assert!(orders.iter().all(|n| *n > 0), "{orders:?}");
     assert!(refusals(&events).is_empty(), "{events:?}");
 
-    // The forgeries of issue 22, at 2 s: a state for `a` with the highest header id stamped in
+    // The forgeries, at 2 s: a state for `a` with the highest header id stamped in
     // 2099, the same stamped now, and a CONNECTIONBROKEN for `b` stamped now (and one in 2099).
     let t = 20 * TICK;
     let f = frame(&session);
