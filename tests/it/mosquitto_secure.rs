@@ -155,28 +155,17 @@ pub(crate) async fn connect(
     config.subscriptions = subscriptions;
     config.backoff = Duration::from_millis(50);
     let (session, mut rx) = Session::start(addr, config);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let why = loop {
-        match tokio::time::timeout(Duration::from_millis(20), rx.recv()).await {
-            Ok(Some(Incoming::Connected)) => {
-                // Subscribing starts at the CONNACK; let the SUBACKs come back.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                return Ok((session, rx));
-            }
-            Ok(Some(_)) => {}
-            Ok(None) => break "the session ended".to_string(),
-            Err(_) => {
-                if let Some(why) = session.stats().last_error() {
-                    break why;
-                }
-                if Instant::now() > deadline {
-                    break "timed out".to_string();
-                }
-            }
+    match session.connected(&mut rx, Duration::from_secs(5)).await {
+        Ok(()) => {
+            // Subscribing starts at the CONNACK; let the SUBACKs come back.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok((session, rx))
         }
-    };
-    session.kill();
-    Err(why)
+        Err(why) => {
+            session.kill();
+            Err(why)
+        }
+    }
 }
 
 /// What `rx` receives until a message with payload `last` (which must come within 5 s), and

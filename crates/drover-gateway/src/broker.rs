@@ -349,24 +349,13 @@ mod tests {
         config.subscriptions = vec![("t/#".to_string(), 1)];
         config.backoff = Duration::from_millis(50);
         let (session, mut rx) = Session::start(addr, config);
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let why = loop {
-            match tokio::time::timeout(Duration::from_millis(20), rx.recv()).await {
-                Ok(Some(Incoming::Connected)) => return Ok((session, rx)),
-                Ok(Some(_)) => {}
-                Ok(None) => break "the session ended".to_string(),
-                Err(_) => {
-                    if let Some(why) = session.stats().last_error() {
-                        break why;
-                    }
-                    if Instant::now() > deadline {
-                        break "timed out".to_string();
-                    }
-                }
+        match session.connected(&mut rx, Duration::from_secs(3)).await {
+            Ok(()) => Ok((session, rx)),
+            Err(why) => {
+                session.kill();
+                Err(why)
             }
-        };
-        session.kill();
-        Err(why)
+        }
     }
 
     /// `rx`'s next message within 2 s.

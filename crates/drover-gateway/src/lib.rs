@@ -431,6 +431,32 @@ impl Session {
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
     }
+
+    /// Waits up to `within` for `rx` (this session's receiver) to report the connection, other
+    /// messages before it dropped. `Err` carries why not: the first reason the session gives
+    /// (a refused login, a failed TLS handshake, …), that it ended, or that time ran out.
+    pub async fn connected(
+        &self,
+        rx: &mut mpsc::Receiver<Incoming>,
+        within: Duration,
+    ) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(20), rx.recv()).await {
+                Ok(Some(Incoming::Connected)) => return Ok(()),
+                Ok(Some(_)) => {}
+                Ok(None) => return Err("the session ended".to_string()),
+                Err(_) => {
+                    if let Some(why) = self.stats.last_error() {
+                        return Err(why);
+                    }
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(format!("not connected within {within:?}"));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The seam between the coordinator loop and robots: sends VDA 5050 payloads to a robot's

@@ -116,7 +116,10 @@ pub async fn run_demo(
     session_config.queue = 64 * 1024;
     let (session, mut rx) = Session::start(&options.broker, session_config);
     let stats = session.stats().clone();
-    wait_connected(&mut rx).await?;
+    session
+        .connected(&mut rx, Duration::from_secs(10))
+        .await
+        .map_err(|why| anyhow::anyhow!("could not connect to the MQTT broker: {why}"))?;
 
     let units = units_at(&specs, &options.coord.manufacturer, &frame, &options.unit);
     let starts: Vec<_> = specs.iter().map(|s| s.start.cell).collect();
@@ -240,22 +243,6 @@ fn unit_passwords(
             })
             .collect(),
     )
-}
-
-async fn wait_connected(
-    rx: &mut tokio::sync::mpsc::Receiver<drover_gateway::Incoming>,
-) -> anyhow::Result<()> {
-    let wait = async {
-        while let Some(m) = rx.recv().await {
-            if m == drover_gateway::Incoming::Connected {
-                return Ok(());
-            }
-        }
-        anyhow::bail!("the MQTT session closed before connecting")
-    };
-    tokio::time::timeout(Duration::from_secs(10), wait)
-        .await
-        .map_err(|_| anyhow::anyhow!("could not connect to the MQTT broker within 10 s"))?
 }
 
 /// The simulated side of the floor the coordinator drives: associates who release presented
